@@ -1,0 +1,88 @@
+//! One module per command; this one sets up logging, the working directory and the async
+//! runtime, then hands over.
+
+mod discover;
+mod info;
+mod init;
+mod run;
+mod validate;
+
+use crate::args::{Cli, ColorChoice, Command, FileLevel, LogFormat};
+use engine::logging::{self, Colour, ConsoleFormat, LogConfig};
+use std::path::PathBuf;
+
+/// What `--version` prints.
+pub const VERSION_LINE: &str = concat!("version ", env!("CARGO_PKG_VERSION"), " (Shakedown)");
+
+/// Runs the command and returns the process exit code.
+pub fn dispatch(cli: Cli) -> u8 {
+    let context_id = uuid::Uuid::new_v4().to_string();
+    let log_config = LogConfig {
+        verbose: cli.verbose,
+        format: match cli.log_format {
+            LogFormat::String => ConsoleFormat::String,
+            LogFormat::Json => ConsoleFormat::Json,
+        },
+        colour: match cli.color {
+            ColorChoice::Auto => Colour::Auto,
+            ColorChoice::Always => Colour::Always,
+            ColorChoice::Never => Colour::Never,
+        },
+        file: (!cli.no_log_file).then(|| cli.log_file.clone()),
+        file_level: match cli.log_file_level {
+            FileLevel::Debug => log::LevelFilter::Debug,
+            FileLevel::Info => log::LevelFilter::Info,
+            FileLevel::Warning => log::LevelFilter::Warn,
+            FileLevel::Error => log::LevelFilter::Error,
+        },
+        context_id,
+    };
+    if let Err(e) = logging::init(log_config) {
+        eprintln!("chaos: {e}");
+        return 1;
+    }
+    let settings_path = cli.settings.clone().unwrap_or_else(crate::settings::default_path);
+    let settings_path = std::path::absolute(&settings_path).unwrap_or(settings_path);
+    log::debug!("{}", "#".repeat(79));
+    log::debug!("Running command '{}'", command_name(&cli.command));
+    log::debug!("Using settings file '{}'", settings_path.display());
+
+    if let Some(dir) = &cli.change_dir {
+        log::warn!("Moving to {}", dir.display());
+        if let Err(e) = std::env::set_current_dir(dir) {
+            log::error!("cannot move to '{}': {e}", dir.display());
+            return 1;
+        }
+    }
+
+    match cli.command {
+        Command::Run(args) => run::run(args, settings_path),
+        Command::Validate(args) => validate::validate(args, settings_path),
+        Command::Discover(args) => discover::discover(args, settings_path),
+        Command::Init(args) => init::init(args),
+        Command::Info(args) => info::info(args, &settings_path),
+    }
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Run(_) => "run",
+        Command::Validate(_) => "validate",
+        Command::Discover(_) => "discover",
+        Command::Init(_) => "init",
+        Command::Info(_) => "info",
+    }
+}
+
+/// A multi-threaded runtime with two workers: enough for background activities and the
+/// continuous hypothesis, small enough for a 16 MiB pod.
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            log::error!("cannot start the async runtime: {e}");
+            1
+        })
+}

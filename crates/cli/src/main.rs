@@ -1,0 +1,25 @@
+//! `chaos`: a drop-in replacement for the Chaos Toolkit CLI.
+//!
+//! This crate only parses arguments and wires the pieces together; the experiment language
+//! lives in `experiment`, the run loop in `engine`, providers and drivers in `providers`.
+
+mod args;
+mod commands;
+mod drivers;
+mod settings;
+mod source;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and exit 0; usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    ExitCode::from(commands::dispatch(cli))
+}

@@ -1,0 +1,236 @@
+//! Running one activity: `ref` resolution, pauses, dry mode, the provider call and its run
+//! record, in the order the reference logs them.
+
+use crate::interrupt::Interrupter;
+use crate::journal::{ActivityStatus, Record, Timestamp};
+use crate::strategy::Dry;
+use experiment::pyrepr::py_str;
+use experiment::substitute::{substitute, Lookup};
+use experiment::{Map, Value};
+use providers::registry::Registry;
+use providers::{Call, ProviderError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What every activity of a run shares.
+pub struct RunContext {
+    pub configuration: Map,
+    pub secrets: Map,
+    pub registry: Arc<Registry>,
+    pub dry: Option<Dry>,
+    pub interrupter: Arc<Interrupter>,
+    /// Activities `ref` can point at: method activities, then hypothesis probes (last wins).
+    pub references: HashMap<String, Value>,
+}
+
+impl RunContext {
+    pub fn lookup(&self) -> Lookup<'_> {
+        Lookup::new(&self.configuration, &self.secrets)
+    }
+}
+
+/// Why an activity stopped the flow it runs in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// A signal arrived while it ran (or paused).
+    Interrupted,
+    /// An error the reference does not wrap as a failed activity: aborts a method.
+    Fatal(String),
+}
+
+/// Whether the activity runs in the foreground (signals stop it) or in the background
+/// (signals do not; the run waits for it, or abandons it on SIGUSR2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Foreground,
+    Background,
+}
+
+/// Shared list that records are appended to when they start, so the journal keeps start order.
+pub type Records = Arc<Mutex<Vec<Record>>>;
+
+/// Collects all activities a `ref` may name, as the reference indexes them.
+pub fn references(experiment: &Value) -> HashMap<String, Value> {
+    let mut refs = HashMap::new();
+    let method = experiment.get("method").and_then(Value::as_array);
+    let probes = experiment
+        .get("steady-state-hypothesis")
+        .and_then(|h| h.get("probes"))
+        .and_then(Value::as_array);
+    for activity in method.into_iter().flatten().chain(probes.into_iter().flatten()) {
+        if let Some(name) = activity.get("name").and_then(Value::as_str) {
+            refs.insert(name.to_string(), activity.clone());
+        }
+    }
+    refs
+}
+
+/// Resolves a `{"ref": name}` entry to the activity it names.
+pub fn resolve<'a>(ctx: &'a RunContext, entry: &'a Value) -> Result<&'a Value, Stop> {
+    match entry.get("ref") {
+        Some(r) if !r.is_null() && r.as_str() != Some("") => {
+            let name = py_str(r);
+            ctx.references.get(&name).ok_or_else(|| {
+                Stop::Fatal(format!("could not find referenced activity '{name}'"))
+            })
+        }
+        _ => Ok(entry),
+    }
+}
+
+/// A pause value in seconds, or `None` for no pause (absent, zero, or not a number).
+fn pause_seconds(value: &Value) -> Option<f64> {
+    let secs = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::Bool(true) => 1.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs > 0.0).then_some(secs)
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bool(true) => true,
+    }
+}
+
+/// Runs one activity and returns its record.
+///
+/// `records`, when given, receives the record as soon as the activity starts (method and
+/// rollbacks); hypothesis probes pass `None` and collect records themselves.
+pub async fn execute(
+    ctx: &RunContext,
+    entry: &Value,
+    mode: Mode,
+    records: Option<&Records>,
+) -> Result<Record, Stop> {
+    let activity = resolve(ctx, entry)?;
+    let lookup = ctx.lookup();
+    let pauses = activity
+        .get("pauses")
+        .map(|p| substitute(p, &lookup))
+        .unwrap_or(Value::Null);
+    let activity_type = activity.get("type").and_then(Value::as_str).unwrap_or("");
+    let is_dry = ctx.dry.is_some_and(|d| d.skips(activity_type));
+    let sleeps = !is_dry && ctx.dry != Some(Dry::Pause);
+
+    if let Some(before) = pauses.get("before").filter(|v| truthy(v)) {
+        log::info!("Pausing before next activity for {}s...", py_str(before));
+        if sleeps {
+            pause(ctx, before, mode).await?;
+        }
+    }
+
+    let label = title_case(activity_type);
+    let name = activity.get("name").map(py_str).unwrap_or_default();
+    if activity.get("background").is_some_and(truthy) {
+        log::info!("{label}: {name} [in background]");
+    } else {
+        log::info!("{label}: {name}");
+    }
+
+    let mut record = Record::started(activity.clone());
+    let index = records.map(|list| {
+        let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
+        list.push(record.clone());
+        list.len() - 1
+    });
+
+    let outcome = if is_dry {
+        log::debug!("Activity {name} is in dry mode");
+        Outcome::Output(Value::Null)
+    } else {
+        let call = Call {
+            activity,
+            configuration: &ctx.configuration,
+            secrets: &ctx.secrets,
+            registry: &ctx.registry,
+        };
+        let result = match mode {
+            Mode::Foreground => tokio::select! {
+                out = providers::run(&call) => Some(out),
+                _ = ctx.interrupter.wait() => None,
+            },
+            Mode::Background => Some(providers::run(&call).await),
+        };
+        match result {
+            Some(Ok(output)) => Outcome::Output(output),
+            Some(Err(error)) => Outcome::Provider(error),
+            None => Outcome::Interrupted,
+        }
+    };
+    let mut stop = None;
+    match outcome {
+        Outcome::Output(output) => {
+            record.status = Some(ActivityStatus::Succeeded);
+            if output.is_null() {
+                log::debug!("  => succeeded without any result value");
+            } else {
+                log::debug!("  => succeeded with '{}'", py_str(&output));
+            }
+            record.output = output;
+        }
+        Outcome::Provider(ProviderError::Failed(message)) => {
+            record.status = Some(ActivityStatus::Failed);
+            log::error!("  => failed: {message}");
+            record.failure = Some(message);
+        }
+        Outcome::Provider(ProviderError::Fatal(message)) => stop = Some(Stop::Fatal(message)),
+        Outcome::Interrupted => stop = Some(Stop::Interrupted),
+    }
+    record.end = Some(Timestamp::now());
+    if let (Some(list), Some(i)) = (records, index) {
+        let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = list.get_mut(i) {
+            *slot = record.clone();
+        }
+    }
+
+    if let Some(after) = pauses.get("after").filter(|v| truthy(v)) {
+        log::info!("Pausing after activity for {}s...", py_str(after));
+        if sleeps && stop.is_none() {
+            pause(ctx, after, mode).await?;
+        }
+    }
+    match stop {
+        Some(stop) => Err(stop),
+        None => Ok(record),
+    }
+}
+
+async fn pause(ctx: &RunContext, value: &Value, mode: Mode) -> Result<(), Stop> {
+    let Some(secs) = pause_seconds(value) else {
+        return Ok(());
+    };
+    let sleep = tokio::time::sleep(Duration::from_secs_f64(secs));
+    match mode {
+        Mode::Background => {
+            sleep.await;
+            Ok(())
+        }
+        Mode::Foreground => tokio::select! {
+            _ = sleep => Ok(()),
+            _ = ctx.interrupter.wait() => Err(Stop::Interrupted),
+        },
+    }
+}
+
+enum Outcome {
+    Output(Value),
+    Provider(ProviderError),
+    Interrupted,
+}
+
+fn title_case(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,127 @@
+//! Interruptions: SIGINT, SIGTERM, SIGUSR1 and SIGUSR2, as the reference reacts to them.
+//!
+//! The reference raises an exception in its main thread, which unwinds the current step and
+//! is caught once by the run loop. Here a signal sets a pending [`Interruption`]; foreground
+//! steps (activities, pauses) race against it and stop, and the run loop [`take`]s it once,
+//! so a later signal (during rollbacks, say) interrupts again.
+//!
+//! [`take`]: Interrupter::take
+
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// SIGINT (Ctrl-C).
+    Int,
+    /// SIGTERM.
+    Term,
+    /// SIGUSR1: graceful exit (the reference's exit code 20).
+    Usr1,
+    /// SIGUSR2: ungraceful exit (code 30): no rollbacks, background activities abandoned.
+    Usr2,
+}
+
+impl Interruption {
+    /// The line the run loop logs when it catches the interruption.
+    pub fn log_caught(&self) {
+        match self {
+            Interruption::Int => log::warn!("Received a termination signal (Ctrl-C)..."),
+            Interruption::Term => crate::critical!("SIGTERM signal received"),
+            Interruption::Usr1 => log::warn!("Received the exit signal: 20"),
+            Interruption::Usr2 => log::warn!("Received the exit signal: 30"),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Interrupter {
+    pending: Mutex<Option<Interruption>>,
+    ungraceful: Mutex<bool>,
+    notify: Notify,
+}
+
+impl Interrupter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an interruption; the first pending one wins until it is taken.
+    pub fn trigger(&self, what: Interruption) {
+        if what == Interruption::Term {
+            log::warn!("Caught SIGTERM signal, interrupting experiment now");
+        }
+        if what == Interruption::Usr2 {
+            if let Ok(mut u) = self.ungraceful.lock() {
+                *u = true;
+            }
+        }
+        if let Ok(mut p) = self.pending.lock() {
+            p.get_or_insert(what);
+        }
+        self.notify.notify_waiters();
+    }
+
+    pub fn pending(&self) -> Option<Interruption> {
+        self.pending.lock().ok().and_then(|p| *p)
+    }
+
+    /// Consumes the pending interruption (the run loop "catching" it).
+    pub fn take(&self) -> Option<Interruption> {
+        self.pending.lock().ok().and_then(|mut p| p.take())
+    }
+
+    /// True once SIGUSR2 was received: background work is abandoned from then on.
+    pub fn ungraceful(&self) -> bool {
+        self.ungraceful.lock().map(|u| *u).unwrap_or(false)
+    }
+
+    /// Resolves when an interruption is pending.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending().is_some() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Forwards the four signals to `interrupter` until the process ends.
+pub fn install(interrupter: std::sync::Arc<Interrupter>) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        (SignalKind::interrupt(), Interruption::Int),
+        (SignalKind::terminate(), Interruption::Term),
+        (SignalKind::user_defined1(), Interruption::Usr1),
+        (SignalKind::user_defined2(), Interruption::Usr2),
+    ];
+    for (kind, what) in kinds {
+        let mut stream = signal(kind)?;
+        let interrupter = interrupter.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                interrupter.trigger(what);
+            }
+        });
+    }
+    Ok(())
+}
+
+impl Interrupter {
+    /// Resolves once SIGUSR2 has been received.
+    pub async fn wait_ungraceful(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.ungraceful() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

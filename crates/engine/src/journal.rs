@@ -1,0 +1,334 @@
+//! The journal: the reference's JSON shape, key order and timestamp format.
+
+use experiment::{Map, Value};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A UTC instant, printed like Python's `datetime.isoformat()` with a `+00:00` offset
+/// (microseconds omitted when exactly zero, as Python does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(SystemTime::now())
+    }
+
+    /// Seconds elapsed from `earlier`, with microsecond resolution like `timedelta.total_seconds()`.
+    pub fn seconds_since(&self, earlier: Timestamp) -> f64 {
+        let d = self.0.duration_since(earlier.0).unwrap_or(Duration::ZERO);
+        d.as_micros() as f64 / 1_000_000.0
+    }
+
+    pub fn iso(&self) -> String {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let (date, secs_of_day) = civil_from_unix(since.as_secs());
+        let (h, m, s) = (secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60);
+        let micros = since.subsec_micros();
+        let fraction = if micros == 0 {
+            String::new()
+        } else {
+            format!(".{micros:06}")
+        };
+        format!(
+            "{:04}-{:02}-{:02}T{h:02}:{m:02}:{s:02}{fraction}+00:00",
+            date.0, date.1, date.2
+        )
+    }
+
+    pub fn unix_seconds(&self) -> f64 {
+        self.0
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64()
+    }
+}
+
+/// (year, month, day) and seconds into the day for a Unix time (proleptic Gregorian, UTC).
+fn civil_from_unix(secs: u64) -> ((i64, u32, u32), u64) {
+    let days = (secs / 86_400) as i64;
+    let secs_of_day = secs % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    ((year, month, day), secs_of_day)
+}
+
+/// How a run ended, as the journal's `status` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Completed,
+    Failed,
+    Aborted,
+    Interrupted,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Aborted => "aborted",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One activity's run record, in the reference's key order:
+/// `activity, output, start, status, exception, end, duration` (+ `tolerance_met`).
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub activity: Value,
+    pub output: Value,
+    pub start: Timestamp,
+    /// `None` for an interrupted activity: the reference writes no `status` key then.
+    pub status: Option<ActivityStatus>,
+    /// The failure message, when the activity failed.
+    pub failure: Option<String>,
+    /// `None` for a background activity abandoned by SIGUSR2 (no `end`, no `duration`).
+    pub end: Option<Timestamp>,
+    pub tolerance_met: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityStatus {
+    Succeeded,
+    Failed,
+}
+
+impl Record {
+    pub fn started(activity: Value) -> Self {
+        Self {
+            activity,
+            output: Value::Null,
+            start: Timestamp::now(),
+            status: None,
+            failure: None,
+            end: None,
+            tolerance_met: None,
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.status == Some(ActivityStatus::Succeeded)
+    }
+
+    pub fn name(&self) -> &str {
+        self.activity
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("activity".into(), self.activity.clone());
+        m.insert("output".into(), self.output.clone());
+        m.insert("start".into(), Value::String(self.start.iso()));
+        if let Some(status) = self.status {
+            let s = match status {
+                ActivityStatus::Succeeded => "succeeded",
+                ActivityStatus::Failed => "failed",
+            };
+            m.insert("status".into(), Value::String(s.into()));
+        }
+        if let Some(message) = &self.failure {
+            m.insert("exception".into(), exception_lines(message));
+        }
+        if let Some(end) = self.end {
+            m.insert("end".into(), Value::String(end.iso()));
+            m.insert("duration".into(), Value::from(end.seconds_since(self.start)));
+        }
+        if let Some(met) = self.tolerance_met {
+            m.insert("tolerance_met".into(), Value::Bool(met));
+        }
+        Value::Object(m)
+    }
+}
+
+/// The `exception` list. The reference stores a Python traceback whose last line is what
+/// readers display; Shakedown has no Python frames, so it stores that last line only.
+pub fn exception_lines(message: &str) -> Value {
+    Value::Array(vec![Value::String(format!(
+        "chaoslib.exceptions.ActivityFailed: {message}\n"
+    ))])
+}
+
+/// The state of one steady-state hypothesis run.
+#[derive(Debug, Clone, Default)]
+pub struct HypothesisState {
+    pub met: Option<bool>,
+    pub probes: Vec<Record>,
+}
+
+impl HypothesisState {
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "steady_state_met".into(),
+            self.met.map(Value::Bool).unwrap_or(Value::Null),
+        );
+        m.insert(
+            "probes".into(),
+            Value::Array(self.probes.iter().map(Record::to_json).collect()),
+        );
+        Value::Object(m)
+    }
+
+    /// True when a probe errored (as opposed to returning an out-of-tolerance value).
+    pub fn has_failed_probe(&self) -> bool {
+        self.probes.iter().any(|p| !p.succeeded())
+    }
+
+    pub fn last_probe_name(&self) -> &str {
+        self.probes.last().map(Record::name).unwrap_or("")
+    }
+}
+
+/// Everything the journal holds, filled in as the run goes.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub platform: String,
+    pub node: String,
+    pub experiment: Value,
+    pub start: Timestamp,
+    pub status: Option<Status>,
+    pub deviated: bool,
+    pub before: Option<HypothesisState>,
+    pub after: Option<HypothesisState>,
+    pub during: Vec<HypothesisState>,
+    pub run: Vec<Record>,
+    pub rollbacks: Vec<Record>,
+    pub end: Option<Timestamp>,
+}
+
+impl Journal {
+    pub fn new(experiment: Value) -> Self {
+        Self {
+            platform: platform(),
+            node: hostname(),
+            experiment,
+            start: Timestamp::now(),
+            status: None,
+            deviated: false,
+            before: None,
+            after: None,
+            during: Vec::new(),
+            run: Vec::new(),
+            rollbacks: Vec::new(),
+            end: None,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "chaoslib-version".into(),
+            Value::String(crate::CHAOSLIB_COMPAT_VERSION.into()),
+        );
+        m.insert("platform".into(), Value::String(self.platform.clone()));
+        m.insert("node".into(), Value::String(self.node.clone()));
+        m.insert("experiment".into(), self.experiment.clone());
+        m.insert("start".into(), Value::String(self.start.iso()));
+        m.insert(
+            "status".into(),
+            self.status
+                .map(|s| Value::String(s.as_str().into()))
+                .unwrap_or(Value::Null),
+        );
+        m.insert("deviated".into(), Value::Bool(self.deviated));
+        let mut states = Map::new();
+        let state = |s: &Option<HypothesisState>| {
+            s.as_ref()
+                .map(HypothesisState::to_json)
+                .unwrap_or(Value::Null)
+        };
+        states.insert("before".into(), state(&self.before));
+        states.insert("after".into(), state(&self.after));
+        states.insert(
+            "during".into(),
+            Value::Array(self.during.iter().map(HypothesisState::to_json).collect()),
+        );
+        m.insert("steady_states".into(), Value::Object(states));
+        m.insert(
+            "run".into(),
+            Value::Array(self.run.iter().map(Record::to_json).collect()),
+        );
+        m.insert(
+            "rollbacks".into(),
+            Value::Array(self.rollbacks.iter().map(Record::to_json).collect()),
+        );
+        if let Some(end) = self.end {
+            m.insert("end".into(), Value::String(end.iso()));
+            m.insert("duration".into(), Value::from(end.seconds_since(self.start)));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Something like Python's `platform.platform()`: `Linux-<release>-<machine>-with-<libc>`.
+pub fn platform() -> String {
+    let u = uname();
+    format!("{}-{}-{}", u.sysname, u.release, u.machine)
+}
+
+pub fn hostname() -> String {
+    uname().nodename
+}
+
+struct Uname {
+    sysname: String,
+    nodename: String,
+    release: String,
+    machine: String,
+}
+
+fn uname() -> Uname {
+    // SAFETY: `utsname` is plain old data; `uname` fills it and returns 0 on success.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::uname(&mut u) } == 0;
+    let field = |f: &[libc::c_char]| -> String {
+        if !ok {
+            return String::new();
+        }
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    Uname {
+        sysname: field(&u.sysname),
+        nodename: field(&u.nodename),
+        release: field(&u.release),
+        machine: field(&u.machine),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_matches_python_isoformat() {
+        let t = Timestamp(UNIX_EPOCH + Duration::from_micros(1_795_653_414_198_563));
+        assert_eq!(t.iso(), "2026-11-26T00:36:54.198563+00:00");
+        let whole = Timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400));
+        assert_eq!(whole.iso(), "2000-02-29T00:00:00+00:00");
+    }
+
+    #[test]
+    fn interrupted_record_has_no_status_key() {
+        let mut r = Record::started(serde_json::json!({"name": "x"}));
+        r.end = Some(Timestamp::now());
+        let keys: Vec<String> = r.to_json().as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["activity", "output", "start", "end", "duration"]);
+    }
+}

@@ -1,0 +1,23 @@
+//! The experiment run loop, as the reference engine (chaostoolkit-lib 1.44.0) plays it.
+//!
+//! [`run::run_experiment`] takes a loaded experiment and returns its journal. Around it:
+//! [`activity`] runs one activity (pauses, dry mode, run record), [`hypothesis`] runs the
+//! steady-state hypothesis and its tolerances, [`strategy`] holds the hypothesis and
+//! rollback strategies, [`interrupt`] turns signals into the reference's interruptions,
+//! [`journal`] owns the journal's shape and timestamps, [`notifications`] sends run events,
+//! and [`logging`] prints the reference's log lines. No driver is known here by name.
+
+pub mod activity;
+pub mod hypothesis;
+pub mod interrupt;
+pub mod journal;
+pub mod logging;
+pub mod notifications;
+pub mod run;
+pub mod strategy;
+
+/// The engine version written into journals as `chaoslib-version`.
+///
+/// Journal consumers (chaostoolkit-reporting among them) branch on this value, so it stays
+/// the version of the reference whose behaviour we reproduce.
+pub const CHAOSLIB_COMPAT_VERSION: &str = "1.44.0";

@@ -1,0 +1,269 @@
+//! The reference's log lines: `[YYYY-MM-DD HH:MM:SS LEVEL] message` on stderr, a DEBUG log
+//! file in the verbose format, or one JSON object per line with `--log-format json`.
+//!
+//! Anything in Shakedown logs through the `log` facade; this logger keeps only our own
+//! records (HTTP and TLS libraries log too, and the reference shows none of that).
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleFormat {
+    String,
+    Json,
+}
+
+/// When to colour console lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    /// Only when stderr is a terminal (and `NO_COLOR` is unset).
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub verbose: bool,
+    pub format: ConsoleFormat,
+    pub colour: Colour,
+    pub file: Option<PathBuf>,
+    pub file_level: LevelFilter,
+    /// A UUID per invocation, in JSON records.
+    pub context_id: String,
+}
+
+struct Logger {
+    console_level: LevelFilter,
+    verbose: bool,
+    format: ConsoleFormat,
+    colour: bool,
+    file: Option<Mutex<File>>,
+    file_level: LevelFilter,
+    context_id: String,
+}
+
+/// Crate prefixes whose records are ours to show.
+const OWN_TARGETS: &[&str] = &[
+    "chaos",
+    "engine",
+    "providers",
+    "experiment",
+    "proxy",
+    "drivers",
+    "shakedown",
+];
+
+fn is_own(target: &str) -> bool {
+    OWN_TARGETS.iter().any(|p| {
+        target == *p
+            || target
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with("::") || rest.starts_with('_'))
+    })
+}
+
+/// Installs the logger. The file is opened for appending, as the reference does.
+pub fn init(config: LogConfig) -> Result<(), String> {
+    let file = match &config.file {
+        Some(path) => Some(Mutex::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("cannot open log file '{}': {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    let colour = match config.colour {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let console_level = if config.verbose {
+        LevelFilter::Debug
+    } else {
+        LevelFilter::Info
+    };
+    let file_level = if file.is_some() {
+        config.file_level
+    } else {
+        LevelFilter::Off
+    };
+    let logger = Logger {
+        console_level,
+        verbose: config.verbose,
+        format: config.format,
+        colour,
+        file,
+        file_level,
+        context_id: config.context_id,
+    };
+    log::set_max_level(console_level.max(file_level));
+    log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "ERROR",
+        Level::Warn => "WARNING",
+        Level::Info => "INFO",
+        Level::Debug | Level::Trace => "DEBUG",
+    }
+}
+
+fn colour_code(level: Level) -> &'static str {
+    match level {
+        Level::Error => "\x1b[31m",
+        Level::Warn => "\x1b[33m",
+        Level::Info => "\x1b[32m",
+        Level::Debug | Level::Trace => "\x1b[36m",
+    }
+}
+
+/// The reference has no CRITICAL in Rust's `log`; we mark critical records with this target.
+pub const CRITICAL: &str = "chaos::critical";
+
+/// Logs at the reference's CRITICAL level.
+#[macro_export]
+macro_rules! critical {
+    ($($arg:tt)+) => { log::error!(target: $crate::logging::CRITICAL, $($arg)+) };
+}
+
+fn display_level(record: &Record) -> &'static str {
+    if record.target() == CRITICAL {
+        "CRITICAL"
+    } else {
+        level_name(record.level())
+    }
+}
+
+/// The module name shown in verbose lines (`run`, `activity`, …).
+fn module_name(record: &Record) -> String {
+    record
+        .module_path()
+        .and_then(|m| m.rsplit("::").next())
+        .unwrap_or("chaos")
+        .to_string()
+}
+
+fn string_line(record: &Record, verbose: bool, colour: bool) -> String {
+    let (start, end) = if colour {
+        (colour_code(record.level()), "\x1b[39m")
+    } else {
+        ("", "")
+    };
+    let when = local_time(false);
+    let message = record.args().to_string().replace('\n', "\n    ");
+    if verbose {
+        format!(
+            "{start}[{when} {}] [{}:{}]{end} {message}",
+            display_level(record),
+            module_name(record),
+            record.line().unwrap_or(0)
+        )
+    } else {
+        format!("{start}[{when} {}]{end} {message}", display_level(record))
+    }
+}
+
+impl Logger {
+    fn json_line(&self, record: &Record) -> String {
+        let mut m = serde_json::Map::new();
+        m.insert("process".into(), std::process::id().into());
+        m.insert("asctime".into(), local_time(true).into());
+        m.insert("levelname".into(), display_level(record).into());
+        m.insert("module".into(), module_name(record).into());
+        m.insert("lineno".into(), record.line().unwrap_or(0).into());
+        m.insert("message".into(), record.args().to_string().into());
+        m.insert("context_id".into(), self.context_id.clone().into());
+        m.insert(
+            "timestamp".into(),
+            crate::journal::Timestamp::now().iso().into(),
+        );
+        serde_json::Value::Object(m).to_string()
+    }
+}
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        is_own(metadata.target())
+            && (metadata.level() <= self.console_level || metadata.level() <= self.file_level)
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        if record.level() <= self.console_level {
+            let line = match self.format {
+                ConsoleFormat::String => string_line(record, self.verbose, self.colour),
+                ConsoleFormat::Json => self.json_line(record),
+            };
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{line}");
+        }
+        if record.level() <= self.file_level {
+            if let Some(file) = &self.file {
+                let line = string_line(record, true, false);
+                if let Ok(mut f) = file.lock() {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(file) = &self.file {
+            if let Ok(mut f) = file.lock() {
+                let _ = f.flush();
+            }
+        }
+    }
+}
+
+/// Local wall-clock time, `YYYY-MM-DD HH:MM:SS` (with `,mmm` milliseconds for JSON records).
+pub fn local_time(with_millis: bool) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as libc::time_t;
+    // SAFETY: `tm` is plain old data; `localtime_r` is the thread-safe variant and fills it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = !unsafe { libc::localtime_r(&secs, &mut tm) }.is_null();
+    if !ok {
+        return String::from("1970-01-01 00:00:00");
+    }
+    let base = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    );
+    if with_millis {
+        format!("{base},{:03}", now.subsec_millis())
+    } else {
+        base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_crates_are_logged() {
+        assert!(is_own("engine::run"));
+        assert!(is_own("chaos::critical"));
+        assert!(is_own("drivers_k8s::pod"));
+        assert!(!is_own("hyper_util::client"));
+        assert!(!is_own("reqwest::connect"));
+        assert!(!is_own("chaosx"));
+    }
+}

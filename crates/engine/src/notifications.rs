@@ -1,0 +1,101 @@
+//! Run events sent to the channels declared under `notifications` in the settings.
+//!
+//! Only the `http` channel is native for now. As in the reference, channels run one after
+//! the other, and a failing channel is logged at debug level and never affects the run.
+
+use crate::journal::Timestamp;
+use experiment::{Map, Value};
+use std::time::Duration;
+
+/// The phase an event belongs to, which is part of the event object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Run,
+    Validate,
+    Discovery,
+    Init,
+}
+
+impl Phase {
+    fn name(&self) -> &'static str {
+        match self {
+            Phase::Run => "run",
+            Phase::Validate => "validate",
+            Phase::Discovery => "discovery",
+            Phase::Init => "init",
+        }
+    }
+}
+
+/// Sends `event` (e.g. `run-started`) with its payload to every channel that wants it.
+pub async fn notify(settings: &Value, phase: Phase, event: &str, payload: &Value, error: Option<&str>) {
+    let Some(channels) = settings.get("notifications").and_then(Value::as_array) else {
+        return;
+    };
+    let mut object = Map::new();
+    object.insert("name".into(), Value::String(event.into()));
+    object.insert("payload".into(), payload.clone());
+    object.insert("phase".into(), Value::String(phase.name().into()));
+    object.insert("ts".into(), Value::from(Timestamp::now().unix_seconds()));
+    if let Some(error) = error {
+        object.insert("error".into(), Value::String(error.into()));
+    }
+    let object = Value::Object(object);
+    for channel in channels {
+        if !wants(channel, event) {
+            continue;
+        }
+        match channel.get("type").and_then(Value::as_str) {
+            Some("http") => {
+                if let Err(e) = send_http(channel, &object).await {
+                    log::debug!("failed to notify {event} over HTTP: {e}");
+                }
+            }
+            Some(other) => log::debug!("notification channel type '{other}' is not supported; skipped"),
+            None => log::debug!("notification channel without a type; skipped"),
+        }
+    }
+}
+
+fn wants(channel: &Value, event: &str) -> bool {
+    match channel.get("events").and_then(Value::as_array) {
+        Some(events) => events.iter().any(|e| e.as_str() == Some(event)),
+        None => true,
+    }
+}
+
+async fn send_http(channel: &Value, event: &Value) -> Result<(), String> {
+    let url = channel
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or("the http channel has no url")?;
+    let verify = channel.get("verify_tls").and_then(Value::as_bool).unwrap_or(true);
+    let forward = channel
+        .get("forward_event_payload")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    providers::http::ensure_tls_provider();
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .read_timeout(Duration::from_secs(5))
+        .tls_danger_accept_invalid_certs(!verify)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut request = if forward {
+        client.post(url).json(event)
+    } else {
+        client.get(url)
+    };
+    if let Some(Value::Object(headers)) = channel.get("headers") {
+        for (name, value) in headers {
+            if let Some(v) = value.as_str() {
+                request = request.header(name.as_str(), v);
+            }
+        }
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("the channel answered {}", response.status()));
+    }
+    Ok(())
+}

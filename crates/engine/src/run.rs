@@ -1,0 +1,500 @@
+//! The run loop: configuration, the hypothesis before, the method (with the continuous
+//! hypothesis alongside), the hypothesis after, rollbacks, and the final status.
+
+use crate::activity::{self, Mode, Records, RunContext, Stop};
+use crate::hypothesis;
+use crate::interrupt::{Interrupter, Interruption};
+use crate::journal::{HypothesisState, Journal, Record, Status, Timestamp};
+use crate::strategy::{Dry, HypothesisStrategy, RollbackStrategy};
+use experiment::config::{self, ConfigError};
+use experiment::pyrepr::{py_float, py_str};
+use experiment::substitute::substitute;
+use experiment::vars::Overrides;
+use experiment::{Map, Value};
+use providers::registry::Registry;
+use providers::Call;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How to run, as the CLI resolved it from flags, settings and the experiment's `runtime`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub dry: Option<Dry>,
+    pub hypothesis_strategy: HypothesisStrategy,
+    pub rollback_strategy: RollbackStrategy,
+    /// Seconds between two continuous hypothesis runs.
+    pub hypothesis_frequency: f64,
+    pub fail_fast: bool,
+    pub overrides: Overrides,
+}
+
+/// Why a run could not start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Configuration(#[from] ConfigError),
+}
+
+/// State the continuous hypothesis shares with the main flow.
+#[derive(Default)]
+struct Shared {
+    status: Mutex<Option<Status>>,
+    during: Mutex<Vec<HypothesisState>>,
+}
+
+impl Shared {
+    fn status(&self) -> Option<Status> {
+        *self.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_status(&self, status: Status) {
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+    }
+
+    fn stopped(&self) -> bool {
+        matches!(
+            self.status(),
+            Some(Status::Failed | Status::Aborted | Status::Interrupted)
+        )
+    }
+}
+
+/// Loads configuration and secrets (with overrides) and runs the dynamic configuration probes.
+pub async fn resolve_configuration(
+    experiment: &Value,
+    overrides: &Overrides,
+    registry: &Arc<Registry>,
+) -> Result<(Map, Map), RunError> {
+    let configuration = config::load_configuration(
+        experiment.get("configuration"),
+        &overrides.configuration,
+    )?;
+    let secrets = config::load_secrets(experiment.get("secrets"), &overrides.secrets)?;
+    let configuration = dynamic_configuration(configuration, &secrets, registry).await;
+    Ok((configuration, secrets))
+}
+
+/// Runs the `{"type": "probe"}` configuration entries in order, each seeing the keys before it.
+async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Registry>) -> Map {
+    let mut resolved = Map::new();
+    let mut had_errors = false;
+    for (key, value) in declared {
+        let is_probe = value.get("type").and_then(Value::as_str) == Some("probe")
+            && value.is_object();
+        if !is_probe {
+            resolved.insert(key, value);
+            continue;
+        }
+        let name = value.get("name").map(py_str).unwrap_or_default();
+        let provider_type = value
+            .get("provider")
+            .and_then(|p| p.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let call = Call {
+            activity: &value,
+            configuration: &resolved,
+            secrets,
+            registry,
+        };
+        let output = match providers::run(&call).await {
+            Ok(output) => output,
+            Err(e) => {
+                had_errors = true;
+                log::debug!("Failed to load configuration '{name}': {e}");
+                continue;
+            }
+        };
+        match provider_type.as_str() {
+            "process" => {
+                if output.get("status").and_then(Value::as_i64) != Some(0) {
+                    had_errors = true;
+                    log::debug!(
+                        "Failed to load configuration dynamically from probe '{name}': {}",
+                        output.get("stderr").map(py_str).unwrap_or_default()
+                    );
+                } else {
+                    let stdout = output.get("stdout").and_then(Value::as_str).unwrap_or("");
+                    resolved.insert(key, Value::String(stdout.trim().to_string()));
+                }
+            }
+            "http" => {
+                resolved.insert(key, output.get("body").cloned().unwrap_or(Value::Null));
+            }
+            _ => {
+                resolved.insert(key, output);
+            }
+        }
+    }
+    if had_errors {
+        log::warn!("Some of the dynamic configuration failed to be loaded.Please review the log file for understanding what happened.");
+    }
+    resolved
+}
+
+/// Runs an experiment to its end and returns the journal.
+///
+/// `experiment` must already carry the `dry` key the CLI sets; the journal echoes it.
+pub async fn run_experiment(
+    mut experiment: Value,
+    options: RunOptions,
+    registry: Arc<Registry>,
+    interrupter: Arc<Interrupter>,
+) -> Result<Journal, RunError> {
+    let (configuration, secrets) =
+        resolve_configuration(&experiment, &options.overrides, &registry).await?;
+    let references = activity::references(&experiment);
+    let ctx = Arc::new(RunContext {
+        configuration,
+        secrets,
+        registry,
+        dry: options.dry,
+        interrupter: interrupter.clone(),
+        references,
+    });
+
+    if let Some(title) = experiment.get("title").cloned() {
+        let title = substitute(&title, &ctx.lookup());
+        if let Some(map) = experiment.as_object_mut() {
+            map.insert("title".into(), title);
+        }
+    }
+    log::info!(
+        "Running experiment: {}",
+        experiment.get("title").map(py_str).unwrap_or_default()
+    );
+    let mut journal = Journal::new(experiment.clone());
+    if let Some(dry) = options.dry {
+        log::warn!("Running experiment with dry {}", dry.name());
+    }
+    let strategy = options.hypothesis_strategy;
+    log::info!("Steady-state strategy: {}", strategy.log_name());
+    log::info!("Rollbacks strategy: {}", options.rollback_strategy.name());
+
+    let with_hypothesis = strategy != HypothesisStrategy::Skip && hypothesis::has_probes(&experiment);
+    if strategy == HypothesisStrategy::Skip {
+        log::info!("Skipping Steady-State Hypothesis as requested");
+    } else if !with_hypothesis {
+        log::info!("No steady state hypothesis defined. That's ok, just exploring.");
+    }
+
+    let shared = Arc::new(Shared::default());
+    let method_records: Records = Arc::new(Mutex::new(Vec::new()));
+    let mut continuous: Option<(watch::Sender<bool>, JoinHandle<()>)> = None;
+
+    let flow = async {
+        if with_hypothesis && strategy.before() {
+            let state = hypothesis::run(&ctx, &experiment, Mode::Foreground).await?;
+            let met = state.met == Some(true);
+            if !met {
+                let status = if state.has_failed_probe() { Status::Failed } else { Status::Completed };
+                shared.set_status(status);
+                crate::critical!(
+                    "Steady state probe '{}' is not in the given tolerance so failing this experiment",
+                    state.last_probe_name()
+                );
+            }
+            journal.before = Some(state);
+            if !met {
+                return Ok(());
+            }
+        }
+        if with_hypothesis && strategy.during() {
+            continuous = Some(start_continuous(&ctx, &experiment, &options, &shared));
+        }
+        let method = run_method(&ctx, &experiment, &method_records, &shared).await;
+        if let Some((stop, task)) = continuous.take() {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+        method?;
+        let cut_short = matches!(shared.status(), Some(Status::Interrupted | Status::Aborted));
+        if !cut_short && with_hypothesis && strategy.after() {
+            {
+                let state = hypothesis::run(&ctx, &experiment, Mode::Foreground).await?;
+                if state.met != Some(true) {
+                    journal.deviated = true;
+                    let status = if state.has_failed_probe() { Status::Failed } else { Status::Completed };
+                    shared.set_status(status);
+                    crate::critical!(
+                        "Steady state probe '{}' is not in the given tolerance so failing this experiment",
+                        state.last_probe_name()
+                    );
+                }
+                journal.after = Some(state);
+            }
+        }
+        Ok::<(), Stop>(())
+    }
+    .await;
+
+    // Whatever stopped the flow, the continuous hypothesis ends before rollbacks.
+    if let Some((stop, task)) = continuous.take() {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    let mut play_rollbacks_at_all = true;
+    if let Err(Stop::Interrupted) = flow {
+        shared.set_status(Status::Interrupted);
+        if let Some(what) = interrupter.take() {
+            what.log_caught();
+            if what == Interruption::Usr2 {
+                log::warn!("Ignoring rollbacks as per signal");
+                play_rollbacks_at_all = false;
+            }
+        }
+    }
+    if interrupter.ungraceful() {
+        play_rollbacks_at_all = false;
+    }
+
+    journal.run = take_records(&method_records);
+    journal.during = std::mem::take(&mut *shared.during.lock().unwrap_or_else(|e| e.into_inner()));
+    journal.status = shared.status();
+
+    if play_rollbacks_at_all && should_play_rollbacks(&options.rollback_strategy, &journal) {
+        let records: Records = Arc::new(Mutex::new(Vec::new()));
+        let result = run_rollbacks(&ctx, &experiment, &records).await;
+        journal.rollbacks = take_records(&records);
+        if let Err(Stop::Interrupted) = result {
+            journal.status = Some(Status::Interrupted);
+            match interrupter.take() {
+                Some(Interruption::Term) => crate::critical!("SIGTERM signal received"),
+                _ => log::warn!("Received an exit signal.Terminating now without running the remaining rollbacks."),
+            }
+        }
+    }
+
+    journal.end = Some(Timestamp::now());
+    let status = *journal.status.get_or_insert(Status::Completed);
+    let shown = if journal.deviated { "deviated" } else { status.as_str() };
+    log::info!("Experiment ended with status: {shown}");
+    if journal.deviated {
+        log::info!("The steady-state has deviated, a weakness may have been discovered");
+    }
+    Ok(journal)
+}
+
+fn take_records(records: &Records) -> Vec<Record> {
+    std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The reference's rollback decision, with its warnings.
+fn should_play_rollbacks(strategy: &RollbackStrategy, journal: &Journal) -> bool {
+    match strategy {
+        RollbackStrategy::Always => {
+            log::warn!("Rollbacks were explicitly requested to be played");
+            true
+        }
+        RollbackStrategy::Never => {
+            log::warn!("Rollbacks were explicitly requested to not be played");
+            false
+        }
+        RollbackStrategy::Default => !matches!(
+            journal.status,
+            Some(Status::Failed | Status::Interrupted)
+        ),
+        RollbackStrategy::Deviated if journal.deviated => {
+            log::warn!("Rollbacks will be played only because the experiment deviated");
+            true
+        }
+        RollbackStrategy::Deviated => {
+            log::warn!("Rollbacks were explicitely requested to be played only if the experiment deviated. Since this is not the case, we will not play them.");
+            false
+        }
+        RollbackStrategy::Unknown(_) => false,
+    }
+}
+
+async fn run_method(
+    ctx: &Arc<RunContext>,
+    experiment: &Value,
+    records: &Records,
+    shared: &Arc<Shared>,
+) -> Result<(), Stop> {
+    log::info!("Playing your experiment's method now...");
+    let method = experiment
+        .get("method")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if method.is_empty() {
+        log::info!("No declared activities, let's move on.");
+    }
+    let mut background = Vec::new();
+    let mut outcome = Ok(());
+    for entry in method {
+        if entry.get("background").is_some_and(|b| b.as_bool() == Some(true)) {
+            background.push(spawn_background(ctx, entry, records));
+        } else {
+            match activity::execute(ctx, &entry, Mode::Foreground, Some(records)).await {
+                Ok(_) => {}
+                Err(Stop::Fatal(message)) => {
+                    shared.set_status(Status::Aborted);
+                    crate::critical!(
+                        "Experiment ran into an un expected fatal error, aborting now.\n{message}"
+                    );
+                    break;
+                }
+                Err(Stop::Interrupted) => {
+                    outcome = Err(Stop::Interrupted);
+                    break;
+                }
+            }
+        }
+        if ctx.interrupter.pending().is_some() {
+            outcome = Err(Stop::Interrupted);
+            break;
+        }
+        if shared.stopped() {
+            break;
+        }
+    }
+    wait_background(ctx, background).await;
+    outcome
+}
+
+fn spawn_background(ctx: &Arc<RunContext>, entry: Value, records: &Records) -> JoinHandle<()> {
+    let ctx = ctx.clone();
+    let records = records.clone();
+    tokio::spawn(async move {
+        // Failures are in the record; a fatal error leaves the record without a status,
+        // as the reference does for background activities.
+        let _ = activity::execute(&ctx, &entry, Mode::Background, Some(&records)).await;
+    })
+}
+
+/// Waits for background activities, unless SIGUSR2 asks to abandon them.
+async fn wait_background(ctx: &RunContext, mut tasks: Vec<JoinHandle<()>>) {
+    if tasks.is_empty() {
+        return;
+    }
+    log::debug!("Waiting for background activities to complete");
+    while let Some(task) = tasks.last_mut() {
+        if ctx.interrupter.ungraceful() {
+            break;
+        }
+        tokio::select! {
+            _ = task => { tasks.pop(); }
+            _ = ctx.interrupter.wait_ungraceful() => break,
+        }
+    }
+    if !tasks.is_empty() {
+        log::debug!("Do not wait for the background activities to finish as per signal");
+        for task in tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn run_rollbacks(ctx: &Arc<RunContext>, experiment: &Value, records: &Records) -> Result<(), Stop> {
+    log::info!("Let's rollback...");
+    let rollbacks = experiment
+        .get("rollbacks")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if rollbacks.is_empty() {
+        log::info!("No declared rollbacks, let's move on.");
+    }
+    let mut background = Vec::new();
+    let mut outcome = Ok(());
+    for entry in rollbacks {
+        log::info!(
+            "Rollback: {}",
+            entry.get("name").map(py_str).unwrap_or_else(|| "None".into())
+        );
+        if entry.get("background").is_some_and(|b| b.as_bool() == Some(true)) {
+            background.push(spawn_background(ctx, entry, records));
+            continue;
+        }
+        match activity::execute(ctx, &entry, Mode::Foreground, Some(records)).await {
+            Ok(_) => {}
+            // The reference crashes on these; a failed rollback that lets the others run
+            // is what a user needs (see docs/compatibility.md).
+            Err(Stop::Fatal(message)) => log::error!("  => failed: {message}"),
+            Err(Stop::Interrupted) => {
+                outcome = Err(Stop::Interrupted);
+                break;
+            }
+        }
+        if ctx.interrupter.pending().is_some() {
+            outcome = Err(Stop::Interrupted);
+            break;
+        }
+    }
+    wait_background(ctx, background).await;
+    outcome
+}
+
+fn start_continuous(
+    ctx: &Arc<RunContext>,
+    experiment: &Value,
+    options: &RunOptions,
+    shared: &Arc<Shared>,
+) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = ctx.clone();
+    let experiment = experiment.clone();
+    let shared = shared.clone();
+    let frequency = options.hypothesis_frequency;
+    let fail_fast = options.fail_fast;
+    let task = tokio::spawn(async move {
+        continuous(ctx, experiment, frequency, fail_fast, stop_rx, shared).await;
+        log::info!("Continuous steady state hypothesis terminated");
+    });
+    (stop_tx, task)
+}
+
+async fn continuous(
+    ctx: Arc<RunContext>,
+    experiment: Value,
+    frequency: f64,
+    fail_fast: bool,
+    mut stop: watch::Receiver<bool>,
+    shared: Arc<Shared>,
+) {
+    log::info!(
+        "Executing the steady-state hypothesis continuously every {} seconds",
+        py_float(frequency)
+    );
+    let mut failures = 0u32;
+    let mut iteration = 1u32;
+    while !*stop.borrow() {
+        if shared.stopped() {
+            break;
+        }
+        let Ok(state) = hypothesis::run(&ctx, &experiment, Mode::Background).await else {
+            break;
+        };
+        let met = state.met == Some(true);
+        let last = state.last_probe_name().to_string();
+        shared
+            .during
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(state);
+        if !met {
+            failures += 1;
+            let ratio = f64::from(failures) * 100.0 / f64::from(iteration);
+            log::warn!("Continuous steady state probe '{last}' is not in the given tolerance");
+            if fail_fast {
+                // The CLI fixes the fail-fast ratio at 0: the first failure trips it.
+                log::info!(
+                    "Terminating immediately the experiment after {ratio:.1}% hypothesis deviated"
+                );
+                shared.set_status(Status::Failed);
+                break;
+            }
+        }
+        iteration += 1;
+        let pause = Duration::from_secs_f64(frequency.max(0.0));
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.wait_for(|stopped| *stopped) => {}
+        }
+    }
+}

@@ -1,0 +1,962 @@
+//! Experiment validation (spec §2): the reference's checks, in its order, with its
+//! messages, plus a field path for every error. Where the reference crashes on a
+//! malformed document (a non-list `method`, a non-map `provider`, …) this returns a
+//! plain error instead.
+
+use std::path::PathBuf;
+
+use crate::load::{index_path, key_path};
+use crate::vars::Overrides;
+use crate::{FunctionCatalog, FunctionLookup, Map, Value};
+
+/// The first problem found. `message` is the reference's exact text when it has one;
+/// `path` is the field path of the offending node (`""` for the whole document).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationError {
+    pub message: String,
+    pub path: Option<String>,
+}
+
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// A non-fatal finding, logged at WARNING by the CLI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub message: String,
+    pub path: Option<String>,
+}
+
+pub const DEPRECATED_DICT_ARGS: &str = "Process arguments should now be a list to keep the ordering of the arguments. Dictionary arguments are deprecated for process activities.";
+pub const DEPRECATED_VAULT_KEY: &str = "Vault secrets must now specify the `path` property. The `key` property is now a key of a Vault secret rather than the actual path. For instance: {'my-key': {'type': 'vault', 'key': 'foo'}} now becomes: {'my-key': {'type': 'vault', 'path': 'foo'}}";
+pub const TOLERANCE_TYPE_ERROR: &str = "hypothesis probe tolerance must either be an integer, a string, a boolean or a pair of values for boundaries. It can also be a dictionary which is a probe activity definition that takes an argument called `value` with the value of the probe itself to be validated";
+const METHOD_MISSING: &str = "an experiment requires a method, which can be empty for only checking steady state hypothesis ";
+
+type VResult<T = ()> = Result<T, ValidationError>;
+
+fn fail<T>(message: impl Into<String>, path: &str) -> VResult<T> {
+    Err(ValidationError {
+        message: message.into(),
+        path: Some(path.to_string()),
+    })
+}
+
+/// Python truthiness.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+fn get_truthy<'a>(m: &'a Map, key: &str) -> Option<&'a Value> {
+    m.get(key).filter(|v| truthy(v))
+}
+
+/// Where to point for a missing/falsy key: the key itself if present, else its mapping.
+fn at_key(m: &Map, parent: &str, key: &str) -> String {
+    if m.contains_key(key) {
+        key_path(parent, key)
+    } else {
+        parent.to_string()
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Python `str()` of a value, as the reference formats values into messages.
+pub fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => {
+            if n.is_f64() {
+                let f = n.as_f64().unwrap_or(0.0);
+                let s = format!("{f}");
+                if s.contains(['.', 'e', 'E']) {
+                    s
+                } else {
+                    format!("{s}.0")
+                }
+            } else {
+                n.to_string()
+            }
+        }
+        Value::String(s) => {
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A list-valued field; `None` when absent or null.
+fn list_field<'a>(
+    m: &'a Map,
+    parent: &str,
+    key: &str,
+    what: &str,
+) -> VResult<Option<&'a Vec<Value>>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a)),
+        Some(other) => fail(
+            format!("{what} must be a list, not {}", kind(other)),
+            &key_path(parent, key),
+        ),
+    }
+}
+
+/// Validates `experiment` as the reference's `ensure_experiment_is_valid` does, stopping
+/// at the first error. Configuration and secrets are resolved (environment lookups) with
+/// `overrides` applied; dynamic configuration probes are not run.
+pub fn validate(
+    experiment: &Value,
+    catalog: &dyn FunctionCatalog,
+    overrides: &Overrides,
+) -> Result<Vec<Warning>, ValidationError> {
+    if !truthy(experiment) {
+        return fail("an empty experiment is not an experiment", "");
+    }
+    let Value::Object(exp) = experiment else {
+        return fail(
+            format!("an experiment must be a mapping, not {}", kind(experiment)),
+            "",
+        );
+    };
+
+    if get_truthy(exp, "title").is_none() {
+        return fail("experiment requires a title", &at_key(exp, "", "title"));
+    }
+    if get_truthy(exp, "description").is_none() {
+        return fail(
+            "experiment requires a description",
+            &at_key(exp, "", "description"),
+        );
+    }
+    check_tags(exp)?;
+    check_extensions(exp)?;
+
+    crate::config::load_configuration(exp.get("configuration"), &overrides.configuration).map_err(
+        |e| ValidationError {
+            path: Some(if e.key.is_empty() {
+                "configuration".to_string()
+            } else {
+                key_path("configuration", &e.key)
+            }),
+            message: e.message,
+        },
+    )?;
+    crate::config::load_secrets(exp.get("secrets"), &overrides.secrets).map_err(|e| {
+        ValidationError {
+            path: Some(join_rel("secrets", &e.key)),
+            message: e.message,
+        }
+    })?;
+
+    let hypo = check_hypothesis(exp, catalog)?;
+
+    let method = match exp.get("method") {
+        None | Some(Value::Null) => return fail(METHOD_MISSING, "method"),
+        Some(Value::Array(a)) => a,
+        Some(other) => {
+            return fail(
+                format!(
+                    "an experiment's method must be a list of activities, not {}",
+                    kind(other)
+                ),
+                "method",
+            )
+        }
+    };
+    let probes: &[Value] = hypo.map(|v| v.as_slice()).unwrap_or(&[]);
+    for (i, activity) in method.iter().enumerate() {
+        let path = index_path("method", i);
+        check_activity(activity, &path, catalog)?;
+        if let Some(r) = activity.get("ref").filter(|r| truthy(r)) {
+            let r = r.as_str().unwrap_or_default();
+            let found = method
+                .iter()
+                .chain(probes.iter())
+                .any(|a| a.get("name").and_then(Value::as_str) == Some(r));
+            if !found {
+                return fail(
+                    format!("referenced activity '{r}' could not be found in the experiment"),
+                    &key_path(&path, "ref"),
+                );
+            }
+        }
+    }
+
+    if let Some(rollbacks) = list_field(exp, "", "rollbacks", "rollbacks")? {
+        for (i, activity) in rollbacks.iter().enumerate() {
+            check_activity(activity, &index_path("rollbacks", i), catalog)?;
+        }
+    }
+
+    let mut warnings = deprecation_warnings(exp);
+    check_controls(exp, catalog, &mut warnings)?;
+    Ok(warnings)
+}
+
+/// `parent` + a relative path produced with [`key_path`] from `""`.
+fn join_rel(parent: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        parent.to_string()
+    } else if rel.starts_with('[') {
+        format!("{parent}{rel}")
+    } else {
+        format!("{parent}.{rel}")
+    }
+}
+
+fn check_tags(exp: &Map) -> VResult {
+    const MSG: &str = "experiment tags must be a non-empty string";
+    let Some(tags) = get_truthy(exp, "tags") else {
+        return Ok(());
+    };
+    match tags {
+        Value::Array(items) => {
+            for (i, t) in items.iter().enumerate() {
+                if !matches!(t, Value::String(s) if !s.is_empty()) {
+                    return fail(MSG, &index_path("tags", i));
+                }
+            }
+            Ok(())
+        }
+        // The reference iterates a string's characters: always non-empty strings.
+        Value::String(_) => Ok(()),
+        _ => fail(MSG, "tags"),
+    }
+}
+
+fn check_extensions(exp: &Map) -> VResult {
+    const MSG: &str = "All extensions require a non-empty name";
+    let Some(exts) = get_truthy(exp, "extensions") else {
+        return Ok(());
+    };
+    let Value::Array(items) = exts else {
+        return fail(
+            format!("extensions must be a list, not {}", kind(exts)),
+            "extensions",
+        );
+    };
+    for (i, ext) in items.iter().enumerate() {
+        let path = index_path("extensions", i);
+        let Value::Object(m) = ext else {
+            return fail(
+                format!("an extension must be a mapping, not {}", kind(ext)),
+                &path,
+            );
+        };
+        match m.get("name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => {}
+            _ => return fail(MSG, &at_key(m, &path, "name")),
+        }
+    }
+    Ok(())
+}
+
+/// Returns the hypothesis probes (for ref lookups) when present.
+fn check_hypothesis<'a>(
+    exp: &'a Map,
+    catalog: &dyn FunctionCatalog,
+) -> VResult<Option<&'a Vec<Value>>> {
+    const KEY: &str = "steady-state-hypothesis";
+    let hypo = match exp.get(KEY) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return fail(
+                format!(
+                    "the steady state hypothesis must be a mapping, not {}",
+                    kind(other)
+                ),
+                KEY,
+            )
+        }
+    };
+    if get_truthy(hypo, "title").is_none() {
+        return fail("hypothesis requires a title", &at_key(hypo, KEY, "title"));
+    }
+    let probes_path = key_path(KEY, "probes");
+    let probes = match hypo.get("probes") {
+        Some(v) if !truthy(v) => return Ok(None),
+        None => return Ok(None),
+        Some(Value::Array(a)) => a,
+        Some(other) => {
+            return fail(
+                format!("hypothesis probes must be a list, not {}", kind(other)),
+                &probes_path,
+            )
+        }
+    };
+    for (i, probe) in probes.iter().enumerate() {
+        let path = index_path(&probes_path, i);
+        check_activity(probe, &path, catalog)?;
+        let Some(tolerance) = probe.get("tolerance") else {
+            return fail("hypothesis probe must have a tolerance entry", &path);
+        };
+        check_tolerance(tolerance, &key_path(&path, "tolerance"), catalog)?;
+    }
+    Ok(Some(probes))
+}
+
+fn is_number(v: &Value) -> bool {
+    // Python's numbers.Number includes bool.
+    matches!(v, Value::Number(_) | Value::Bool(_))
+}
+
+/// `ensure_activity_is_valid`.
+fn check_activity(activity: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
+    if !truthy(activity) {
+        return fail("empty activity is no activity", path);
+    }
+    let Value::Object(a) = activity else {
+        return fail(
+            format!("an activity must be a mapping, not {}", kind(activity)),
+            path,
+        );
+    };
+    if let Some(r) = a.get("ref").filter(|r| !r.is_null()) {
+        if !matches!(r, Value::String(s) if !s.is_empty()) {
+            return fail(
+                "reference to activity must be non-empty strings",
+                &key_path(path, "ref"),
+            );
+        }
+        return Ok(());
+    }
+    let Some(activity_type) = get_truthy(a, "type") else {
+        return fail("an activity must have a type", &at_key(a, path, "type"));
+    };
+    let activity_type_str = activity_type.as_str().unwrap_or_default();
+    if !matches!(activity_type_str, "probe" | "action") {
+        return fail(
+            format!(
+                "'{}' is not a supported activity type",
+                py_str(activity_type)
+            ),
+            &key_path(path, "type"),
+        );
+    }
+    let Some(name) = get_truthy(a, "name") else {
+        return fail("an activity must have a name", &at_key(a, path, "name"));
+    };
+    let name = py_str(name);
+    let provider_path = key_path(path, "provider");
+    let Some(provider) = get_truthy(a, "provider") else {
+        return fail(
+            "an activity requires a provider",
+            &at_key(a, path, "provider"),
+        );
+    };
+    let Value::Object(provider) = provider else {
+        return fail(
+            format!(
+                "an activity provider must be a mapping, not {}",
+                kind(provider)
+            ),
+            &provider_path,
+        );
+    };
+    let Some(provider_type) = get_truthy(provider, "type") else {
+        return fail(
+            "a provider must have a type",
+            &at_key(provider, &provider_path, "type"),
+        );
+    };
+    let provider_type_str = provider_type.as_str().unwrap_or_default();
+    if !matches!(provider_type_str, "python" | "process" | "http") {
+        return fail(
+            format!("unknown provider type '{}'", py_str(provider_type)),
+            &key_path(&provider_path, "type"),
+        );
+    }
+    if let Some(t) = a.get("timeout").filter(|t| !t.is_null()) {
+        if !is_number(t) {
+            return fail(
+                "activity timeout must be a number",
+                &key_path(path, "timeout"),
+            );
+        }
+    }
+    if let Some(pauses) = a.get("pauses").filter(|p| !p.is_null()) {
+        let pauses_path = key_path(path, "pauses");
+        let Value::Object(p) = pauses else {
+            return fail(
+                format!("activity pauses must be a mapping, not {}", kind(pauses)),
+                &pauses_path,
+            );
+        };
+        for which in ["before", "after"] {
+            let ok = match p.get(which) {
+                None | Some(Value::Null) | Some(Value::Number(_)) | Some(Value::Bool(_)) => true,
+                Some(Value::String(s)) => s.starts_with("${") && s.ends_with('}'),
+                // The reference lets these through and crashes when pausing.
+                Some(_) => false,
+            };
+            if !ok {
+                return fail(
+                    format!(
+                        "activity {which} pause must be a number or a pattern to a variable from the configuration or secrets"
+                    ),
+                    &key_path(&pauses_path, which),
+                );
+            }
+        }
+    }
+    if let Some(bg) = a.get("background") {
+        if !bg.is_boolean() {
+            return fail(
+                "activity background must be a boolean",
+                &key_path(path, "background"),
+            );
+        }
+    }
+    let kind_str = activity_type_str;
+    match provider_type_str {
+        "python" => check_python(provider, &provider_path, kind_str, &name, catalog),
+        "process" => check_process(provider, &provider_path, &name),
+        _ => check_http(provider, &provider_path),
+    }
+}
+
+fn check_python(
+    provider: &Map,
+    path: &str,
+    activity_type: &str,
+    name: &str,
+    catalog: &dyn FunctionCatalog,
+) -> VResult {
+    let Some(module) = get_truthy(provider, "module") else {
+        return fail(
+            "a Python activity must have a module path",
+            &at_key(provider, path, "module"),
+        );
+    };
+    let Some(func) = get_truthy(provider, "func") else {
+        return fail(
+            "a Python activity must have a function name",
+            &at_key(provider, path, "func"),
+        );
+    };
+    let (module, func) = (py_str(module), py_str(func));
+    let sig = match catalog.lookup(&module, &func) {
+        FunctionLookup::ModuleNotFound => {
+            return fail(
+                format!("could not find Python module '{module}' in activity '{name}'"),
+                &key_path(path, "module"),
+            )
+        }
+        FunctionLookup::FunctionNotFound => {
+            return fail(
+                format!(
+                    "The python module '{module}' does not expose a function called '{func}' in {activity_type} '{name}'"
+                ),
+                &key_path(path, "func"),
+            )
+        }
+        FunctionLookup::Found(sig) => sig,
+    };
+    let args_path = key_path(path, "arguments");
+    let empty = Map::new();
+    let arguments = match provider.get("arguments") {
+        None => &empty,
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return fail(
+                format!(
+                    "the arguments of a Python activity must be a mapping, not {}",
+                    kind(other)
+                ),
+                &args_path,
+            )
+        }
+    };
+    // `secrets` and `configuration` are injected by the engine: treat them as bound.
+    let bound = |p: &str| {
+        arguments.contains_key(p) || ((p == "secrets" || p == "configuration") && sig.has(p))
+    };
+    for p in &sig.params {
+        if p.default.is_none() && !bound(&p.name) {
+            return fail(
+                format!(
+                    "required argument '{}' is missing from activity '{func}'",
+                    p.name
+                ),
+                &at_key(provider, path, "arguments"),
+            );
+        }
+    }
+    for k in arguments.keys() {
+        if !sig.has(k) {
+            return fail(
+                format!(
+                    "argument {} is not part of the function signature in activity '{func}'",
+                    py_repr(&Value::String(k.clone()))
+                ),
+                &key_path(&args_path, k),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_process(provider: &Map, path: &str, name: &str) -> VResult {
+    let Some(p) = get_truthy(provider, "path") else {
+        return fail(
+            "a process activity must have a path",
+            &at_key(provider, path, "path"),
+        );
+    };
+    let found = p.as_str().and_then(which);
+    if found.is_none() {
+        return fail(
+            format!("path '{}' cannot be found, in activity '{name}'", py_str(p)),
+            &key_path(path, "path"),
+        );
+    }
+    Ok(())
+}
+
+fn check_http(provider: &Map, path: &str) -> VResult {
+    if get_truthy(provider, "url").is_none() {
+        return fail(
+            "a HTTP activity must have a URL",
+            &at_key(provider, path, "url"),
+        );
+    }
+    if let Some(h) = get_truthy(provider, "headers") {
+        if !h.is_object() {
+            return fail(
+                "a HTTP activities expect headers as a mapping",
+                &key_path(path, "headers"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `ensure_hypothesis_tolerance_is_valid`.
+fn check_tolerance(t: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
+    let m = match t {
+        Value::Bool(_) | Value::String(_) | Value::Array(_) => return Ok(()),
+        Value::Number(n) if !n.is_f64() => return Ok(()),
+        Value::Object(m) => m,
+        _ => return fail(TOLERANCE_TYPE_ERROR, path),
+    };
+    let ty = m.get("type");
+    match ty.and_then(Value::as_str) {
+        Some("probe") => check_activity(t, path, catalog),
+        Some("regex") => {
+            let Some(pattern) = m.get("pattern") else {
+                return fail(
+                    "hypothesis regex probe tolerance must have a `pattern` key",
+                    path,
+                );
+            };
+            let ppath = key_path(path, "pattern");
+            let Value::String(p) = pattern else {
+                return fail(
+                    format!(
+                        "hypothesis probe tolerance pattern {} has an invalid type",
+                        py_str(pattern)
+                    ),
+                    &ppath,
+                );
+            };
+            if let Err(e) = fancy_regex::Regex::new(p) {
+                return fail(
+                    format!("hypothesis probe tolerance pattern {p} seems invalid: {e}"),
+                    &ppath,
+                );
+            }
+            Ok(())
+        }
+        Some("jsonpath") => {
+            let Some(jp) = m.get("path") else {
+                return fail(
+                    "hypothesis jsonpath probe tolerance must have a `path` key",
+                    path,
+                );
+            };
+            let jpath = key_path(path, "path");
+            let Value::String(s) = jp else {
+                return fail(
+                    format!(
+                        "hypothesis probe tolerance JSON path {} has an invalid type",
+                        py_str(jp)
+                    ),
+                    &jpath,
+                );
+            };
+            let s = s.trim();
+            if s.is_empty() {
+                return fail(
+                    "hypothesis probe tolerance JSON path cannot be empty",
+                    &jpath,
+                );
+            }
+            if crate::jsonpath::compile(s).is_err() {
+                return fail(
+                    format!("hypothesis probe tolerance JSON path {s} is invalid"),
+                    &jpath,
+                );
+            }
+            Ok(())
+        }
+        Some("range") => {
+            let Some(r) = m.get("range") else {
+                return fail(
+                    "hypothesis range probe tolerance must have a `range` key",
+                    path,
+                );
+            };
+            let rpath = key_path(path, "range");
+            let Value::Array(r) = r else {
+                return fail("hypothesis range must be a sequence", &rpath);
+            };
+            if r.len() != 2 {
+                return fail(
+                    "hypothesis range sequence must be made of two values",
+                    &rpath,
+                );
+            }
+            if !is_number(&r[0]) {
+                return fail(
+                    "hypothesis range lower boundary must be a number",
+                    &index_path(&rpath, 0),
+                );
+            }
+            if !is_number(&r[1]) {
+                return fail(
+                    "hypothesis range upper boundary must be a number",
+                    &index_path(&rpath, 1),
+                );
+            }
+            Ok(())
+        }
+        _ => fail(
+            format!(
+                "hypothesis probe tolerance type '{}' is unsupported",
+                py_str(ty.unwrap_or(&Value::Null))
+            ),
+            &at_key(m, path, "type"),
+        ),
+    }
+}
+
+/// Activities of the hypothesis, method and rollbacks, with their paths.
+fn all_activities(exp: &Map) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    if let Some(Value::Object(h)) = exp.get("steady-state-hypothesis") {
+        if let Some(Value::Array(p)) = h.get("probes") {
+            let base = key_path("steady-state-hypothesis", "probes");
+            out.extend(p.iter().enumerate().map(|(i, a)| (index_path(&base, i), a)));
+        }
+    }
+    for key in ["method", "rollbacks"] {
+        if let Some(Value::Array(items)) = exp.get(key) {
+            out.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (index_path(key, i), a)),
+            );
+        }
+    }
+    out
+}
+
+fn deprecation_warnings(exp: &Map) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for (path, a) in all_activities(exp) {
+        let Some(Value::Object(p)) = a.get("provider") else {
+            continue;
+        };
+        if p.get("type").and_then(Value::as_str) == Some("process")
+            && p.get("arguments").is_some_and(Value::is_object)
+        {
+            warnings.push(Warning {
+                message: DEPRECATED_DICT_ARGS.into(),
+                path: Some(key_path(&key_path(&path, "provider"), "arguments")),
+            });
+            break;
+        }
+    }
+    if let Some(Value::Object(secrets)) = exp.get("secrets") {
+        for (scope, keys) in secrets {
+            let Value::Object(keys) = keys else { continue };
+            for (k, v) in keys {
+                if let Value::Object(v) = v {
+                    if v.get("type").and_then(Value::as_str) == Some("vault")
+                        && v.contains_key("key")
+                        && !v.contains_key("path")
+                    {
+                        warnings.push(Warning {
+                            message: DEPRECATED_VAULT_KEY.into(),
+                            path: Some(key_path(&key_path("secrets", scope), k)),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    warnings
+}
+
+/// Controls at every level, in the reference's order (top level, hypothesis, activities).
+fn all_controls(exp: &Map) -> VResult<Vec<(String, &Value)>> {
+    fn add<'a>(out: &mut Vec<(String, &'a Value)>, holder: &'a Map, base: &str) -> VResult {
+        if let Some(list) = list_field(holder, base, "controls", "controls")? {
+            let cpath = key_path(base, "controls");
+            out.extend(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, c)| (index_path(&cpath, i), c)),
+            );
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    add(&mut out, exp, "")?;
+    if let Some(Value::Object(h)) = exp.get("steady-state-hypothesis") {
+        add(&mut out, h, "steady-state-hypothesis")?;
+    }
+    for (path, a) in all_activities(exp) {
+        if let Value::Object(a) = a {
+            add(&mut out, a, &path)?;
+        }
+    }
+    Ok(out)
+}
+
+fn check_controls(
+    exp: &Map,
+    catalog: &dyn FunctionCatalog,
+    warnings: &mut Vec<Warning>,
+) -> VResult {
+    let controls = all_controls(exp)?;
+    for (path, c) in &controls {
+        if !c.is_object() {
+            return fail(
+                format!("a control must be a mapping, not {}", kind(c)),
+                path,
+            );
+        }
+    }
+    let names: Vec<&Value> = controls
+        .iter()
+        .filter_map(|(_, c)| c.as_object())
+        .filter(|c| !c.contains_key("ref"))
+        .filter_map(|c| c.get("name"))
+        .collect();
+    for (path, c) in &controls {
+        let Some(c) = c.as_object() else { continue };
+        if let Some(r) = c.get("ref") {
+            if !names.contains(&r) {
+                return fail(
+                    "Control reference '{}' declaration cannot be found",
+                    &key_path(path, "ref"),
+                );
+            }
+        }
+        let Some(name) = c.get("name") else {
+            return fail("A control must have a `name` property", path);
+        };
+        let name = py_str(name);
+        let Some(provider) = c.get("provider") else {
+            return fail(
+                format!("Control '{name}' must have a `provider` property"),
+                path,
+            );
+        };
+        if let Some(scope) = get_truthy(c, "scope") {
+            if !matches!(scope.as_str(), Some("before" | "after")) {
+                return fail(
+                    format!("Control '{name}' scope property must be 'before' or 'after' only"),
+                    &key_path(path, "scope"),
+                );
+            }
+        }
+        let ppath = key_path(path, "provider");
+        let Value::Object(provider) = provider else {
+            return fail(
+                format!(
+                    "Control '{name}' provider must be a mapping, not {}",
+                    kind(provider)
+                ),
+                &ppath,
+            );
+        };
+        if provider.get("type").and_then(Value::as_str) == Some("python") {
+            let Some(module) = get_truthy(provider, "module") else {
+                return fail(
+                    format!("Control '{name}' must have a module path"),
+                    &at_key(provider, &ppath, "module"),
+                );
+            };
+            let module = py_str(module);
+            if !catalog.module_exists(&module) {
+                warnings.push(Warning {
+                    message: format!(
+                        "Could not find Python module '{module}' in control '{name}'. Did you install the Python module? The experiment will carry on running nonetheless."
+                    ),
+                    path: Some(key_path(&ppath, "module")),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `shutil.which` as validation uses it: no `~` expansion (a reference quirk we keep).
+fn which(path: &str) -> Option<PathBuf> {
+    if path.is_empty() {
+        return None;
+    }
+    if path.contains('/') {
+        let p = PathBuf::from(path);
+        return is_executable(&p).then_some(p);
+    }
+    let dirs = std::env::var_os("PATH")?;
+    std::env::split_paths(&dirs)
+        .map(|d| d.join(path))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    let Ok(meta) = std::fs::metadata(p) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// Run-time resolution of a process `path`: `~` expanded, then looked up like `which`.
+pub fn resolve_process_path(path: &str) -> Option<PathBuf> {
+    let expanded = if path == "~" || path.starts_with("~/") {
+        match std::env::var_os("HOME") {
+            Some(home) => {
+                let mut s = PathBuf::from(home);
+                if let Some(rest) = path.strip_prefix("~/") {
+                    s.push(rest);
+                }
+                s.to_string_lossy().into_owned()
+            }
+            None => path.to_string(),
+        }
+    } else {
+        path.to_string()
+    };
+    which(&expanded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: Value) -> (String, Option<String>) {
+        let e = validate(&v, &crate::EmptyCatalog, &Overrides::default()).unwrap_err();
+        (e.message, e.path)
+    }
+
+    #[test]
+    fn minimal_experiment_is_valid() {
+        let v = json!({"title": "t", "description": "d", "method": []});
+        assert_eq!(
+            validate(&v, &crate::EmptyCatalog, &Overrides::default()),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn non_mapping_documents() {
+        assert_eq!(
+            err(json!(null)).0,
+            "an empty experiment is not an experiment"
+        );
+        assert_eq!(err(json!([])).0, "an empty experiment is not an experiment");
+        assert_eq!(
+            err(json!(["a"])).0,
+            "an experiment must be a mapping, not a list"
+        );
+    }
+
+    #[test]
+    fn which_and_resolve() {
+        assert!(which("sh").is_some());
+        assert!(which("definitely-not-a-command-xyz").is_none());
+        assert!(which("~/nothing").is_none());
+        assert!(resolve_process_path("sh").is_some());
+        assert!(resolve_process_path("/bin/sh").is_some());
+    }
+
+    #[test]
+    fn py_str_formats() {
+        assert_eq!(
+            py_str(&json!([1, "a", null, true, 1.5])),
+            "[1, 'a', None, True, 1.5]"
+        );
+        assert_eq!(py_str(&json!({"a": 1})), "{'a': 1}");
+        assert_eq!(py_str(&json!("x")), "x");
+    }
+
+    #[test]
+    fn join_rel_paths() {
+        assert_eq!(join_rel("secrets", "k8s.t"), "secrets.k8s.t");
+        assert_eq!(
+            join_rel("configuration", "[\"a.b\"]"),
+            "configuration[\"a.b\"]"
+        );
+        assert_eq!(join_rel("configuration", ""), "configuration");
+    }
+}

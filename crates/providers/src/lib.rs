@@ -1,0 +1,89 @@
+//! Activity providers: what actually happens when an activity runs.
+//!
+//! The reference has three provider types. `http` and `process` are implemented here
+//! natively ([`http`], [`process`]). `python` providers name a `module.func`; Shakedown
+//! answers them from a [`registry::Registry`] of native drivers, so experiments keep their
+//! upstream module and function names while no Python is involved.
+//!
+//! A provider either returns the activity's output, fails the activity
+//! ([`ProviderError::Failed`], the reference's `ActivityFailed`), or fails in a way the
+//! reference does not catch ([`ProviderError::Fatal`]), which aborts a method.
+
+pub mod http;
+pub mod process;
+pub mod registry;
+
+use experiment::substitute::Lookup;
+use experiment::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed, sendable future, used where trait objects return futures.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How an activity's provider call can go wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// The activity failed (the reference's `ActivityFailed`): the run goes on.
+    #[error("{0}")]
+    Failed(String),
+    /// An error the reference does not wrap: in a method it aborts the run.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Everything a provider needs besides its own declaration.
+pub struct Call<'a> {
+    /// The full activity declaration (needed for the `tolerance` presence rule and names).
+    pub activity: &'a Value,
+    /// The resolved configuration.
+    pub configuration: &'a Map,
+    /// The resolved secrets, scope → map.
+    pub secrets: &'a Map,
+    /// The native drivers that answer `python` providers.
+    pub registry: &'a registry::Registry,
+}
+
+impl Call<'_> {
+    pub fn lookup(&self) -> Lookup<'_> {
+        Lookup::new(self.configuration, self.secrets)
+    }
+
+    fn provider(&self) -> Option<&Map> {
+        self.activity.get("provider").and_then(Value::as_object)
+    }
+
+    fn has_tolerance(&self) -> bool {
+        self.activity
+            .as_object()
+            .is_some_and(|a| a.contains_key("tolerance"))
+    }
+}
+
+/// Runs the activity's provider and returns its output.
+pub async fn run(call: &Call<'_>) -> Result<Value, ProviderError> {
+    let Some(provider) = call.provider() else {
+        return Err(ProviderError::Failed(
+            "an activity requires a provider".to_string(),
+        ));
+    };
+    match provider.get("type").and_then(Value::as_str) {
+        Some("process") => process::run(call, provider).await,
+        Some("http") => http::run(call, provider).await,
+        Some("python") => registry::run_python(call, provider).await,
+        Some(other) => Err(ProviderError::Fatal(format!(
+            "unknown provider type '{other}'"
+        ))),
+        None => Err(ProviderError::Fatal("a provider must have a type".into())),
+    }
+}
+
+/// Substitutes `value` only when configuration or secrets exist, as the reference does for
+/// arguments (so a literal `$$` survives in experiments that declare neither).
+fn substitute_if_any(value: &Value, lookup: &Lookup) -> Value {
+    if lookup.is_empty() {
+        value.clone()
+    } else {
+        experiment::substitute::substitute(value, lookup)
+    }
+}

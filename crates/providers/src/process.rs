@@ -1,0 +1,146 @@
+//! The `process` provider: run a program, capture its exit status and output.
+//!
+//! Reference rules kept on purpose: a non-zero exit is not a failure (only a warning when the
+//! activity declares no tolerance); list arguments run the program directly while a string
+//! runs `"<path> <arguments>"` through `/bin/sh -c`; `null` and `""` list items are dropped.
+
+use crate::{substitute_if_any, Call, ProviderError};
+use experiment::pyrepr::py_str;
+use experiment::{Map, Value};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// The reference's warning for a non-zero exit when no tolerance is declared.
+pub const NON_ZERO_WARNING: &str = "This process returned a non-zero exit code. This may indicate some error and not what you expected. Please have a look at the logs.";
+
+pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError> {
+    let raw_path = provider.get("path").and_then(Value::as_str).unwrap_or("");
+    let path = experiment::validate::resolve_process_path(raw_path).ok_or_else(|| {
+        ProviderError::Failed(format!("path '{raw_path}' cannot be found"))
+    })?;
+    let lookup = call.lookup();
+    let arguments = provider
+        .get("arguments")
+        .map(|a| substitute_if_any(a, &lookup))
+        .unwrap_or(Value::Null);
+
+    let mut command = match &arguments {
+        Value::String(line) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c").arg(format!("{} {}", path.display(), line));
+            c
+        }
+        other => {
+            let mut c = Command::new(&path);
+            c.args(list_arguments(other));
+            c
+        }
+    };
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+
+    let timeout = provider.get("timeout").and_then(seconds);
+    let child = command
+        .spawn()
+        .map_err(|e| ProviderError::Failed(format!("failed to start '{}': {e}", path.display())))?;
+    let output = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, child.wait_with_output()).await {
+            Ok(done) => done,
+            Err(_) => {
+                // Dropping the future drops the child, which kill_on_drop kills.
+                return Err(ProviderError::Failed(
+                    "process activity took too long to complete".into(),
+                ));
+            }
+        },
+        None => child.wait_with_output().await,
+    }
+    .map_err(|e| ProviderError::Failed(format!("failed to run '{}': {e}", path.display())))?;
+
+    let status = exit_status(&output.status);
+    if status > 0 && !call.has_tolerance() {
+        log::warn!("{NON_ZERO_WARNING}");
+    }
+    let mut result = Map::new();
+    result.insert("status".into(), Value::from(status));
+    result.insert("stdout".into(), Value::String(decode(&output.stdout)));
+    result.insert("stderr".into(), Value::String(decode(&output.stderr)));
+    Ok(Value::Object(result))
+}
+
+/// Flattens list or (deprecated) map arguments into argv items, as the reference does.
+fn list_arguments(arguments: &Value) -> Vec<String> {
+    let items: Vec<Value> = match arguments {
+        Value::Array(items) => items.clone(),
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| [Value::String(k.clone()), v.clone()])
+            .collect(),
+        Value::Null => Vec::new(),
+        scalar => vec![scalar.clone()],
+    };
+    items
+        .iter()
+        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+        .map(py_str)
+        .collect()
+}
+
+/// Exit code, or the negated signal number when the child was killed (Python's convention).
+fn exit_status(status: &std::process::ExitStatus) -> i64 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => i64::from(code),
+        (None, Some(signal)) => -i64::from(signal),
+        (None, None) => -1,
+    }
+}
+
+/// UTF-8 when possible; otherwise Latin-1, which maps every byte (the reference guesses a
+/// charset instead; see docs/compatibility.md).
+fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// A number of seconds from a JSON number (ints, floats, bools as Python would).
+pub fn seconds(value: &Value) -> Option<Duration> {
+    let secs = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn list_arguments_drop_null_and_empty_and_use_python_str() {
+        let args = json!(["a", null, "", 1, true, 1.5, {"k": "v"}]);
+        assert_eq!(
+            list_arguments(&args),
+            vec!["a", "1", "True", "1.5", "{'k': 'v'}"]
+        );
+    }
+
+    #[test]
+    fn map_arguments_flatten_in_order() {
+        let args = json!({"-c": "3", "--flag": null, "-n": 2});
+        assert_eq!(list_arguments(&args), vec!["-c", "3", "--flag", "-n", "2"]);
+    }
+
+    #[test]
+    fn latin1_fallback_never_fails() {
+        assert_eq!(decode(&[0x66, 0xff]), "f\u{ff}");
+    }
+}

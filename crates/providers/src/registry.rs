@@ -1,0 +1,147 @@
+//! Native drivers for `python` providers, looked up by their upstream `module` and `func`.
+//!
+//! An experiment written for the Python toolkit says
+//! `{type: python, module: chaosk8s.pod.actions, func: terminate_pods}`; Shakedown keeps
+//! that text and answers it with a [`Driver`] registered under the same names. The
+//! registry also answers validation ([`FunctionCatalog`]) and `chaos discover`.
+
+use crate::{BoxFuture, Call, ProviderError};
+use experiment::{FunctionCatalog, FunctionLookup, Map, Signature, Value};
+use std::collections::BTreeMap;
+
+/// Whether a function is listed as a probe or an action by `chaos discover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Probe,
+    Action,
+}
+
+/// What a driver function receives: its keyword arguments, and the run's configuration and
+/// secrets (the merged scopes the activity lists in `provider.secrets`).
+pub struct Invocation<'a> {
+    pub arguments: Map,
+    pub configuration: &'a Map,
+    pub secrets: Map,
+}
+
+/// One native function.
+pub trait Driver: Send + Sync {
+    fn call<'a>(&'a self, invocation: Invocation<'a>) -> BoxFuture<'a, Result<Value, ProviderError>>;
+}
+
+/// A registered function: its driver plus what discovery and validation need to know.
+pub struct Function {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub kind: Kind,
+    pub doc: &'static str,
+    pub signature: Signature,
+    /// Discovery's `return_type` (`mapping`, `integer`, `boolean`, …), if declared.
+    pub return_type: Option<&'static str>,
+    pub driver: Box<dyn Driver>,
+}
+
+/// A named group of modules, as `chaos discover <package>` lists them.
+pub struct Package {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// Discovery's `target` (`kubernetes`, `toxiproxy`, …).
+    pub target: &'static str,
+    pub modules: Vec<&'static str>,
+}
+
+/// All native functions, by module then function name.
+#[derive(Default)]
+pub struct Registry {
+    modules: BTreeMap<&'static str, BTreeMap<&'static str, Function>>,
+    packages: Vec<Package>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, function: Function) {
+        self.modules
+            .entry(function.module)
+            .or_default()
+            .insert(function.name, function);
+    }
+
+    pub fn register_package(&mut self, package: Package) {
+        self.packages.push(package);
+    }
+
+    pub fn function(&self, module: &str, func: &str) -> Option<&Function> {
+        self.modules.get(module)?.get(func)
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    pub fn packages(&self) -> &[Package] {
+        &self.packages
+    }
+
+    /// The functions of a module, in name order.
+    pub fn module_functions(&self, module: &str) -> impl Iterator<Item = &Function> {
+        self.modules.get(module).into_iter().flat_map(|m| m.values())
+    }
+}
+
+impl FunctionCatalog for Registry {
+    fn lookup(&self, module: &str, func: &str) -> FunctionLookup {
+        match self.function(module, func) {
+            Some(f) => FunctionLookup::Found(f.signature.clone()),
+            None if self.module_exists(module) => FunctionLookup::FunctionNotFound,
+            None => FunctionLookup::ModuleNotFound,
+        }
+    }
+
+    fn module_exists(&self, module: &str) -> bool {
+        self.modules.contains_key(module)
+    }
+}
+
+/// Runs a `python` provider through the registry.
+pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError> {
+    let module = provider.get("module").and_then(Value::as_str).unwrap_or("");
+    let func = provider.get("func").and_then(Value::as_str).unwrap_or("");
+    let Some(function) = call.registry.function(module, func) else {
+        return Err(ProviderError::Failed(format!(
+            "could not find Python module '{module}' (Shakedown has no native driver for '{module}.{func}')"
+        )));
+    };
+    let lookup = call.lookup();
+    let arguments = match provider.get("arguments") {
+        Some(a) => match crate::substitute_if_any(a, &lookup) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+        None => Map::new(),
+    };
+    let secrets = merged_secrets(provider.get("secrets"), call.secrets);
+    function
+        .driver
+        .call(Invocation {
+            arguments,
+            configuration: call.configuration,
+            secrets,
+        })
+        .await
+}
+
+/// The scopes an activity lists, merged into one flat map (later scopes win).
+fn merged_secrets(scopes: Option<&Value>, secrets: &Map) -> Map {
+    let mut merged = Map::new();
+    if let Some(Value::Array(names)) = scopes {
+        for name in names.iter().filter_map(Value::as_str) {
+            if let Some(Value::Object(scope)) = secrets.get(name) {
+                merged.extend(scope.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+    }
+    merged
+}
