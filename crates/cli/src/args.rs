@@ -79,6 +79,124 @@ pub enum Command {
     Init(InitArgs),
     /// Display information about the Chaos Toolkit environment.
     Info(InfoArgs),
+    /// The Toxiproxy-compatible fault-injection proxy: `serve`, and toxiproxy-cli's commands.
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct ProxyArgs {
+    /// The proxy server's API, as toxiproxy-cli's `-h/--host` (default $TOXIPROXY_URL or
+    /// http://localhost:8474).
+    #[arg(short = 'h', long = "host", env = "TOXIPROXY_URL")]
+    pub host: Option<String>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help, global = true)]
+    pub help: Option<bool>,
+    #[command(subcommand)]
+    pub command: ProxyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Run the proxy server and its HTTP API.
+    Serve(ServeArgs),
+    /// List all proxies.
+    #[command(alias = "l", alias = "li", alias = "ls")]
+    List,
+    /// Inspect a proxy and its toxics.
+    #[command(alias = "i", alias = "ins")]
+    Inspect { proxy: String },
+    /// Create a proxy.
+    #[command(alias = "c", alias = "new")]
+    Create {
+        proxy: String,
+        /// Address to listen on, e.g. 127.0.0.1:26379.
+        #[arg(short = 'l', long)]
+        listen: String,
+        /// Upstream address, e.g. 127.0.0.1:6379.
+        #[arg(short = 'u', long)]
+        upstream: String,
+    },
+    /// Enable a disabled proxy, or disable an enabled one.
+    #[command(alias = "tog")]
+    Toggle { proxy: String },
+    /// Delete a proxy.
+    #[command(alias = "d")]
+    Delete { proxy: String },
+    /// Add, update or remove a toxic.
+    #[command(alias = "t")]
+    Toxic {
+        #[command(subcommand)]
+        command: ToxicCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address the API listens on.
+    #[arg(long = "host", default_value = "127.0.0.1", id = "serve_host")]
+    pub host: String,
+    /// Port the API listens on.
+    #[arg(long, default_value_t = 8474)]
+    pub port: u16,
+    /// JSON file with proxies to create at start-up (the `/populate` format).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Seed for every random decision (toxicity, jitter, HTTP fault percentages).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Serve per-proxy counters on /metrics.
+    #[arg(long)]
+    pub proxy_metrics: bool,
+    /// Serve process metrics on /metrics.
+    #[arg(long)]
+    pub runtime_metrics: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToxicCommand {
+    /// Add a toxic to a proxy.
+    #[command(alias = "a")]
+    Add {
+        proxy: String,
+        /// Toxic type (latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_abort, …).
+        #[arg(short = 't', long = "type")]
+        toxic_type: String,
+        /// Toxic name (default `<type>_<stream>`).
+        #[arg(short = 'n', long = "toxicName")]
+        toxic_name: Option<String>,
+        /// Probability of the toxic applying to a connection, 0 to 1.
+        #[arg(long = "toxicity", visible_alias = "tox")]
+        toxicity: Option<String>,
+        /// Toxic attribute `key=value` (repeatable).
+        #[arg(short = 'a', long = "attribute")]
+        attributes: Vec<String>,
+        /// Apply the toxic to the upstream direction.
+        #[arg(short = 'u', long)]
+        upstream: bool,
+        /// Apply the toxic to the downstream direction (the default).
+        #[arg(short = 'd', long)]
+        downstream: bool,
+    },
+    /// Update a toxic's toxicity or attributes.
+    #[command(alias = "u")]
+    Update {
+        proxy: String,
+        #[arg(short = 'n', long = "toxicName")]
+        toxic_name: String,
+        #[arg(long = "toxicity", visible_alias = "tox")]
+        toxicity: Option<String>,
+        #[arg(short = 'a', long = "attribute")]
+        attributes: Vec<String>,
+    },
+    /// Remove a toxic.
+    #[command(alias = "r", alias = "delete", alias = "d")]
+    Remove {
+        proxy: String,
+        #[arg(short = 'n', long = "toxicName")]
+        toxic_name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -190,4 +308,46 @@ pub enum InfoTarget {
 pub struct InfoArgs {
     #[arg(value_enum)]
     pub target: InfoTarget,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Clap checks the whole command tree (duplicate flags, bad defaults) only when a
+    /// subcommand is parsed; this checks every one up front.
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_the_command_and_run_options_after_the_source() {
+        let cli = Cli::try_parse_from([
+            "chaos", "--verbose", "run", "x.yaml", "--journal-path", "j.json", "--var", "a:int=1",
+        ])
+        .expect("the book's invocation parses");
+        assert!(cli.verbose);
+        match cli.command {
+            Command::Run(run) => {
+                assert_eq!(run.source, "x.yaml");
+                assert_eq!(run.journal_path, PathBuf::from("j.json"));
+                assert_eq!(run.vars, vec!["a:int=1"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn proxy_host_and_serve_host_are_distinct() {
+        let cli = Cli::try_parse_from(["chaos", "proxy", "-h", "http://x:1", "list"]).expect("parses");
+        let Command::Proxy(p) = cli.command else { panic!("not proxy") };
+        assert_eq!(p.host.as_deref(), Some("http://x:1"));
+        let cli = Cli::try_parse_from(["chaos", "proxy", "serve", "--host", "0.0.0.0"]).expect("parses");
+        let Command::Proxy(ProxyArgs { command: ProxyCommand::Serve(s), .. }) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.host, "0.0.0.0");
+    }
 }

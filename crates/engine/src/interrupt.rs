@@ -90,6 +90,14 @@ impl Interrupter {
     }
 }
 
+/// True when `signal` is set to be ignored (inherited from the parent process).
+fn inherited_ignore(signal: libc::c_int) -> bool {
+    // SAFETY: a null new action only queries the current one into `old`.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) };
+    rc == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
 /// Forwards the four signals to `interrupter` until the process ends.
 pub fn install(interrupter: std::sync::Arc<Interrupter>) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -100,6 +108,11 @@ pub fn install(interrupter: std::sync::Arc<Interrupter>) -> std::io::Result<()> 
         (SignalKind::user_defined2(), Interruption::Usr2),
     ];
     for (kind, what) in kinds {
+        // Like Python (and `nohup`), leave SIGINT alone when it was ignored at start-up, as
+        // a shell does for background jobs.
+        if what == Interruption::Int && inherited_ignore(libc::SIGINT) {
+            continue;
+        }
         let mut stream = signal(kind)?;
         let interrupter = interrupter.clone();
         tokio::spawn(async move {

@@ -4,12 +4,12 @@
 mod discover;
 mod info;
 mod init;
+mod proxy;
 mod run;
 mod validate;
 
 use crate::args::{Cli, ColorChoice, Command, FileLevel, LogFormat};
 use engine::logging::{self, Colour, ConsoleFormat, LogConfig};
-use std::path::PathBuf;
 
 /// What `--version` prints.
 pub const VERSION_LINE: &str = concat!("version ", env!("CARGO_PKG_VERSION"), " (Shakedown)");
@@ -61,6 +61,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Discover(args) => discover::discover(args, settings_path),
         Command::Init(args) => init::init(args),
         Command::Info(args) => info::info(args, &settings_path),
+        Command::Proxy(args) => proxy::proxy(args),
     }
 }
 
@@ -71,6 +72,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Discover(_) => "discover",
         Command::Init(_) => "init",
         Command::Info(_) => "info",
+        Command::Proxy(_) => "proxy",
     }
 }
 

@@ -1,0 +1,105 @@
+"""Engine benchmarks, Shakedown vs the reference, measured in the same run.
+
+For each workload: the median wall time over N repetitions and the peak RSS of the command
+(its own process tree's largest resident set, from wait4). Targets: ../shared/design/goals.md.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OURS = os.path.join(ROOT, "target", "release", "chaos")
+REF = os.path.join(ROOT, "target", "reference-venv", "bin", "chaos")
+FLOOR = os.path.join(ROOT, "target", "release", "examples", "spawn_floor")
+
+
+def measure(argv, cwd):
+    """Wall seconds and peak RSS (MiB) of one run of argv.
+
+    The RSS comes from GNU time, a small C parent: a child forked from this Python process
+    would report Python's own pre-exec pages as its peak.
+    """
+    report = os.path.join(cwd, "time.out")
+    start = time.perf_counter()
+    code = subprocess.call(
+        ["/usr/bin/time", "-o", report, "-f", "%M"] + argv,
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}")
+    with open(report) as f:
+        rss_kib = int(f.read().split()[-1])
+    return wall, rss_kib / 1024.0
+
+
+def median_of(argv, cwd, n):
+    runs = [measure(argv, cwd) for _ in range(n)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def experiment(n_actions):
+    return {
+        "title": f"{n_actions} process actions",
+        "description": "benchmark",
+        "method": [
+            {"type": "action", "name": f"a{i}", "provider": {"type": "process", "path": "true"}}
+            for i in range(n_actions)
+        ],
+    }
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    work = tempfile.mkdtemp(prefix="shakedown-bench-")
+    small = os.path.join(work, "small.json")
+    big = os.path.join(work, "big.json")
+    empty = os.path.join(work, "empty.json")
+    with open(small, "w") as f:
+        json.dump(experiment(3), f)
+    with open(big, "w") as f:
+        json.dump(experiment(300), f)
+    with open(empty, "w") as f:
+        json.dump(experiment(0), f)
+    settings = ["--settings", os.path.join(work, "none.yaml")]
+    ref = [REF] + settings
+    ours = [OURS] + settings
+    rows = []
+
+    def row(name, ref_argv, our_argv, reps=n):
+        r_wall, r_rss = median_of(ref_argv, work, reps)
+        o_wall, o_rss = median_of(our_argv, work, reps)
+        rows.append((name, r_wall, r_rss, o_wall, o_rss))
+
+    row("validate (reference with version check)", ref + ["validate", small], ours + ["validate", small], max(3, n // 2))
+    row("validate --no-version-check", ref + ["--no-version-check", "validate", small], ours + ["--no-version-check", "validate", small])
+    row("run 300 process actions", ref + ["--no-version-check", "run", big], ours + ["run", big])
+
+    print(f"{'workload':45} {'reference':>20} {'shakedown':>20} {'speed-up':>9} {'memory':>8}")
+    for name, r_wall, r_rss, o_wall, o_rss in rows:
+        print(
+            f"{name:45} {r_wall*1000:9.1f} ms {r_rss:6.1f} MiB {o_wall*1000:9.1f} ms {o_rss:6.1f} MiB"
+            f" {r_wall/o_wall:8.1f}x {o_rss/r_rss:7.2f}x"
+        )
+
+    # Per-activity overhead against the physical floor (fork/exec/wait of `true`).
+    o_big, _ = median_of(ours + ["run", big], work, n)
+    o_empty, _ = median_of(ours + ["run", empty], work, n)
+    floors = []
+    for _ in range(n):
+        out = subprocess.run([FLOOR, "300", "true"], capture_output=True, text=True, check=True)
+        floors.append(float(out.stdout))
+    floor = statistics.median(floors) / 300
+    per_activity = (o_big - o_empty) / 300
+    print()
+    print(f"per-activity cost: shakedown {per_activity*1e6:.0f} µs, bare fork/exec {floor*1e6:.0f} µs,"
+          f" overhead {100*(per_activity/floor - 1):+.0f}% (goal: within +20%)")
+    print("goals: validate >= 50x faster and <= 0.2x memory (no version check); run 300 >= 2.5x faster")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+module shakedown/bench/proxyload
+
+go 1.21

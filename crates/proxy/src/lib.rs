@@ -1,0 +1,21 @@
+//! Shakedown's fault-injection proxy: a Toxiproxy 2.12 wire-compatible server (HTTP API,
+//! toxics, metrics), HTTP-aware and connect-time extensions, and a client for the CLI.
+//!
+//! Layout follows Toxiproxy: `proxy` (listener + connections), `link` (one direction of
+//! one connection running a chain of toxic stages), `toxics/` (one file per toxic),
+//! `collection` (API operations) and `api` (routes).
+
+pub mod api;
+pub mod client;
+pub mod collection;
+pub mod error;
+pub mod link;
+pub mod metrics;
+pub mod model;
+pub mod proxy;
+pub mod rng;
+pub mod server;
+pub mod toxics;
+
+pub use error::{ApiError, ProxyError};
+pub use server::{run_serve_command, serve, start, ServeConfig, ServerHandle};

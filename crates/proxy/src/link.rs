@@ -1,0 +1,389 @@
+//! The data path of one direction of one connection (Toxiproxy's `ToxicLink`).
+//!
+//! A link reads chunks from its source, runs them through the active toxic stages for
+//! its direction, and writes each chunk once its release instant (`Chunk::at`) has come.
+//! Everything happens in one future: the toxic set arrives through a `watch` channel and
+//! is applied between reads, so the API only swaps a pointer and never waits for data —
+//! a stuck peer cannot freeze the control plane. Reading pauses while `MAX_QUEUED`
+//! bytes wait to be written, which keeps memory bounded and gives real TCP backpressure.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio::time::sleep_until;
+
+use crate::rng::Rng;
+use crate::toxics::{Chunk, Direction, Stage, ToxicKind, Verdict};
+
+/// Bytes a link may hold scheduled but unwritten before it stops reading its source.
+pub const MAX_QUEUED: usize = 4 * 1024 * 1024;
+/// Largest single read, the same as Go's `io.Copy` buffer.
+const READ_SIZE: usize = 32 * 1024;
+
+/// One toxic as the links see it.
+#[derive(Debug, Clone)]
+pub struct ToxicEntry {
+    pub name: String,
+    /// The `stream` string exactly as the client sent it (Toxiproxy echoes it back).
+    pub stream: String,
+    pub direction: Direction,
+    pub toxicity: f32,
+    pub kind: ToxicKind,
+    /// Bumped on every update so links know to reconfigure.
+    pub revision: u64,
+}
+
+pub type ToxicSet = Arc<Vec<ToxicEntry>>;
+
+/// Byte counters for `/metrics`, updated as data moves (not only when links end).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
+
+/// How a link finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkEnd {
+    /// The source reached EOF and the destination was half-closed; the other way goes on.
+    Eof,
+    /// Close the whole connection.
+    Close,
+    /// Reset the whole connection (RST).
+    Reset,
+    /// The proxy was stopped.
+    Stopped,
+}
+
+pub struct LinkParams {
+    pub direction: Direction,
+    pub toxics: watch::Receiver<ToxicSet>,
+    pub stop: watch::Receiver<bool>,
+    pub rng: Rng,
+    pub counters: Arc<Counters>,
+    /// Upstream link: where HTTP fault responses are sent for the client.
+    pub inject_tx: Option<mpsc::Sender<Vec<u8>>>,
+    /// Downstream link: HTTP fault responses to write to the client before closing.
+    pub inject_rx: Option<mpsc::Receiver<Vec<u8>>>,
+}
+
+struct Slot {
+    name: String,
+    revision: u64,
+    toxicity: f32,
+    active: bool,
+    stage: Box<dyn Stage>,
+}
+
+struct Link {
+    direction: Direction,
+    rng: Rng,
+    slots: Vec<Slot>,
+    queue: VecDeque<Chunk>,
+    queued: usize,
+    reading: bool,
+    eof_at: Option<Instant>,
+    close_after_flush: bool,
+    reset_at: Option<Instant>,
+    inject_tx: Option<mpsc::Sender<Vec<u8>>>,
+}
+
+impl Link {
+    fn belongs(&self, e: &ToxicEntry) -> bool {
+        if e.kind.is_connect() {
+            false
+        } else if e.kind.is_http() {
+            self.direction == Direction::Upstream
+        } else {
+            e.direction == self.direction
+        }
+    }
+
+    /// Bring the stages in line with a new toxic set, keeping per-link state.
+    fn apply(&mut self, set: &[ToxicEntry]) {
+        let now = Instant::now();
+        let mut old: Vec<Slot> = std::mem::take(&mut self.slots);
+        let mut released = false;
+        let mut slots = Vec::new();
+        let wanted: Vec<&ToxicEntry> = set.iter().filter(|e| self.belongs(e)).collect();
+        for e in wanted {
+            let reuse = old.iter().position(|s| s.name == e.name);
+            let mut slot = match reuse.map(|i| old.swap_remove(i)) {
+                Some(s) if s.revision == e.revision => Some(s),
+                Some(mut s) => s.stage.reconfigure(&e.kind).then(|| {
+                    if s.toxicity != e.toxicity {
+                        s.toxicity = e.toxicity;
+                        s.active = self.rng.next_f64() < e.toxicity as f64;
+                    }
+                    s.revision = e.revision;
+                    s
+                }),
+                None => None,
+            };
+            let slot = slot.take().unwrap_or_else(|| Slot {
+                name: e.name.clone(),
+                revision: e.revision,
+                toxicity: e.toxicity,
+                active: self.rng.next_f64() < e.toxicity as f64,
+                stage: e.kind.stage(now),
+            });
+            slots.push(slot);
+        }
+        for mut gone in old {
+            if !gone.active {
+                continue;
+            }
+            released = true;
+            if gone.stage.closes_on_removal() {
+                self.close_after_flush = true;
+            }
+            for c in gone.stage.drain() {
+                self.push(c);
+            }
+        }
+        if released {
+            // Like an interrupted Toxiproxy stub: data a removed toxic was holding goes now.
+            for c in self.queue.iter_mut() {
+                c.at = c.at.min(now);
+            }
+        }
+        self.slots = slots;
+    }
+
+    fn push(&mut self, c: Chunk) {
+        if !c.data.is_empty() {
+            self.queued += c.data.len();
+            self.queue.push_back(c);
+        }
+    }
+
+    fn verdict(&mut self, v: Verdict) {
+        match v {
+            Verdict::Continue => {}
+            Verdict::Close => {
+                self.close_after_flush = true;
+                self.reading = false;
+            }
+            Verdict::Reset(at) => {
+                self.reset_at = Some(self.reset_at.map_or(at, |r| r.min(at)));
+                self.reading = false;
+            }
+            Verdict::Respond(bytes) => {
+                self.reading = false;
+                match self.inject_tx.take() {
+                    Some(tx) => {
+                        if tx.try_send(bytes).is_err() {
+                            self.close_after_flush = true;
+                        }
+                    }
+                    None => self.close_after_flush = true,
+                }
+            }
+        }
+    }
+
+    /// Run one chunk through every active stage into the write queue.
+    fn process(&mut self, chunk: Chunk) {
+        let mut cur = vec![chunk];
+        let mut next = Vec::new();
+        let mut verdicts = Vec::new();
+        for slot in self.slots.iter_mut().filter(|s| s.active) {
+            for c in cur.drain(..) {
+                let v = slot.stage.chunk(c, &mut self.rng, &mut next);
+                if v != Verdict::Continue {
+                    verdicts.push(v);
+                }
+            }
+            std::mem::swap(&mut cur, &mut next);
+        }
+        for c in cur {
+            self.push(c);
+        }
+        for v in verdicts {
+            self.verdict(v);
+        }
+    }
+
+    fn source_eof(&mut self) {
+        self.reading = false;
+        let mut at = Instant::now();
+        for i in 0..self.slots.len() {
+            if !self.slots[i].active {
+                continue;
+            }
+            match self.slots[i].stage.eof(at) {
+                Ok(t) => at = t,
+                Err(v) => {
+                    self.verdict(v);
+                    return;
+                }
+            }
+        }
+        self.eof_at = Some(at);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter(|s| s.active)
+            .filter_map(|s| s.stage.deadline())
+            .min()
+    }
+
+    fn fire(&mut self, now: Instant) {
+        let mut verdicts = Vec::new();
+        for s in self.slots.iter_mut().filter(|s| s.active) {
+            if s.stage.deadline().is_some_and(|d| d <= now) {
+                verdicts.push(s.stage.fire(now));
+            }
+        }
+        for v in verdicts {
+            self.verdict(v);
+        }
+    }
+}
+
+async fn recv_opt(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_front(
+    writer: &mut OwnedWriteHalf,
+    chunk: Option<&Chunk>,
+    off: usize,
+) -> std::io::Result<usize> {
+    let Some(c) = chunk else {
+        return std::future::pending().await;
+    };
+    if c.at > Instant::now() {
+        sleep_until(c.at.into()).await;
+    }
+    writer.write(&c.data[off..]).await
+}
+
+/// Pump `reader` → toxics → `writer` until EOF, a fault, or the proxy stops.
+pub async fn run(
+    reader: &mut OwnedReadHalf,
+    writer: &mut OwnedWriteHalf,
+    p: LinkParams,
+) -> LinkEnd {
+    let LinkParams {
+        direction,
+        mut toxics,
+        mut stop,
+        rng,
+        counters,
+        inject_tx,
+        mut inject_rx,
+    } = p;
+    let mut link = Link {
+        direction,
+        rng,
+        slots: Vec::new(),
+        queue: VecDeque::new(),
+        queued: 0,
+        reading: true,
+        eof_at: None,
+        close_after_flush: false,
+        reset_at: None,
+        inject_tx,
+    };
+    let initial = toxics.borrow_and_update().clone();
+    link.apply(&initial);
+    let mut off = 0usize;
+    loop {
+        if *stop.borrow() {
+            return LinkEnd::Stopped;
+        }
+        if link.queue.is_empty() && link.close_after_flush {
+            return LinkEnd::Close;
+        }
+        let deadline = link.next_deadline();
+        let eof_at = if link.queue.is_empty() {
+            link.eof_at
+        } else {
+            None
+        };
+        let can_read = link.reading && link.queued < MAX_QUEUED;
+        tokio::select! {
+            biased;
+            r = stop.changed() => {
+                let _ = r;
+                return LinkEnd::Stopped;
+            }
+            r = toxics.changed() => {
+                if r.is_err() {
+                    return LinkEnd::Stopped;
+                }
+                let set = toxics.borrow_and_update().clone();
+                link.apply(&set);
+            }
+            _ = sleep_opt(link.reset_at) => return LinkEnd::Reset,
+            _ = sleep_opt(deadline) => link.fire(Instant::now()),
+            msg = recv_opt(&mut inject_rx) => match msg {
+                Some(bytes) => {
+                    // An HTTP fault answered the client: drop the upstream's reply.
+                    link.queue.clear();
+                    link.queued = 0;
+                    off = 0;
+                    link.push(Chunk { data: bytes, at: Instant::now() });
+                    link.close_after_flush = true;
+                    link.reading = false;
+                }
+                None => inject_rx = None,
+            },
+            r = write_front(writer, link.queue.front(), off) => match r {
+                Ok(0) | Err(_) => return LinkEnd::Close,
+                Ok(n) => {
+                    counters.sent.fetch_add(n as u64, Ordering::Relaxed);
+                    off += n;
+                    if link.queue.front().is_some_and(|c| off >= c.data.len()) {
+                        if let Some(c) = link.queue.pop_front() {
+                            link.queued -= c.data.len();
+                        }
+                        off = 0;
+                    }
+                }
+            },
+            _ = sleep_opt(eof_at) => {
+                let _ = writer.shutdown().await;
+                return LinkEnd::Eof;
+            }
+            r = reader.readable(), if can_read => {
+                if r.is_err() {
+                    return LinkEnd::Close;
+                }
+                let mut buf = vec![0u8; READ_SIZE];
+                match reader.try_read(&mut buf) {
+                    Ok(0) => link.source_eof(),
+                    Ok(n) => {
+                        counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                        buf.truncate(n);
+                        if n < READ_SIZE / 4 {
+                            buf.shrink_to_fit();
+                        }
+                        link.process(Chunk { data: buf, at: Instant::now() });
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return LinkEnd::Reset,
+                    Err(_) => return LinkEnd::Close,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `/metrics` in Prometheus text format. Proxy counters keep Toxiproxy's names and labels
+//! but grow as bytes move, not only when a connection ends; runtime metrics describe
+//! this process (there is no Go runtime to report).
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use crate::proxy::Proxy;
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub fn render(
+    proxies: &[std::sync::Arc<Proxy>],
+    proxy_metrics: bool,
+    runtime_metrics: bool,
+) -> String {
+    let mut out = String::new();
+    if proxy_metrics {
+        for (metric, help, received) in [
+            (
+                "toxiproxy_proxy_received_bytes_total",
+                "Bytes read from the source of each link.",
+                true,
+            ),
+            (
+                "toxiproxy_proxy_sent_bytes_total",
+                "Bytes written to the destination of each link.",
+                false,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {metric} {help}");
+            let _ = writeln!(out, "# TYPE {metric} counter");
+            for p in proxies {
+                let c = p.config();
+                for (dir, counters) in [("downstream", &p.shared.down), ("upstream", &p.shared.up)]
+                {
+                    let v = if received {
+                        &counters.received
+                    } else {
+                        &counters.sent
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{metric}{{direction=\"{dir}\",listener=\"{}\",proxy=\"{}\",upstream=\"{}\"}} {}",
+                        esc(&c.listen),
+                        esc(&p.name),
+                        esc(&c.upstream),
+                        v.load(Ordering::Relaxed)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP shakedown_proxy_connections Open client connections."
+        );
+        let _ = writeln!(out, "# TYPE shakedown_proxy_connections gauge");
+        for p in proxies {
+            let _ = writeln!(
+                out,
+                "shakedown_proxy_connections{{proxy=\"{}\"}} {}",
+                esc(&p.name),
+                p.shared.connections.load(Ordering::Relaxed)
+            );
+        }
+    }
+    if runtime_metrics {
+        let (rss, fds) = process_stats();
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size in bytes."
+        );
+        let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
+        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
+        let _ = writeln!(
+            out,
+            "# HELP process_open_fds Number of open file descriptors."
+        );
+        let _ = writeln!(out, "# TYPE process_open_fds gauge");
+        let _ = writeln!(out, "process_open_fds {fds}");
+        let _ = writeln!(out, "# HELP shakedown_proxy_build_info Build information.");
+        let _ = writeln!(out, "# TYPE shakedown_proxy_build_info gauge");
+        let _ = writeln!(
+            out,
+            "shakedown_proxy_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    out
+}
+
+/// RSS bytes and open fds from /proc (zeros where /proc is unavailable).
+pub fn process_stats() -> (u64, u64) {
+    let rss = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map(|pages| pages * 4096)
+        .unwrap_or(0);
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as u64)
+        .unwrap_or(0);
+    (rss, fds)
+}

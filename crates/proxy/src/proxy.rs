@@ -1,0 +1,320 @@
+//! One proxy: its listener, accept loop and connections (Toxiproxy's proxy.go).
+//!
+//! The upstream is dialled in each connection's own task with a bounded timeout, so a
+//! black-holed upstream never stalls the accept loop. Stopping a proxy drops the
+//! listener (new connects are refused) and signals every connection to close.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::error::ApiError;
+use crate::link::{self, Counters, LinkEnd, LinkParams, ToxicEntry, ToxicSet};
+use crate::rng::Rng;
+use crate::toxics::{ms, Direction, ToxicKind};
+
+/// How long a client waits for the upstream TCP connect before it is closed.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Lock a std mutex, recovering from poisoning (no panics reach callers).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Listen/upstream/enabled as the API shows them.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub listen: String,
+    pub upstream: String,
+    pub enabled: bool,
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+/// State shared by the accept loop and every connection of one proxy.
+pub struct Shared {
+    pub name: String,
+    pub toxics_tx: watch::Sender<ToxicSet>,
+    pub rng: Mutex<Rng>,
+    pub up: Arc<Counters>,
+    pub down: Arc<Counters>,
+    /// Open client connections (for metrics and leak checks).
+    pub connections: AtomicI64,
+}
+
+pub struct Proxy {
+    pub name: String,
+    config: Mutex<ProxyConfig>,
+    running: Mutex<Option<Running>>,
+    toxics: Mutex<(Vec<ToxicEntry>, u64)>,
+    pub shared: Arc<Shared>,
+}
+
+impl Proxy {
+    pub fn new(name: &str, listen: &str, upstream: &str, rng: Rng) -> Proxy {
+        let (tx, _) = watch::channel(Arc::new(Vec::new()));
+        Proxy {
+            name: name.to_string(),
+            config: Mutex::new(ProxyConfig {
+                listen: listen.to_string(),
+                upstream: upstream.to_string(),
+                enabled: false,
+            }),
+            running: Mutex::new(None),
+            toxics: Mutex::new((Vec::new(), 0)),
+            shared: Arc::new(Shared {
+                name: name.to_string(),
+                toxics_tx: tx,
+                rng: Mutex::new(rng),
+                up: Arc::default(),
+                down: Arc::default(),
+                connections: AtomicI64::new(0),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> ProxyConfig {
+        lock(&self.config).clone()
+    }
+
+    /// Bind and start accepting; the API returns only after the listener is bound.
+    pub async fn start(&self) -> Result<(), ApiError> {
+        if lock(&self.running).is_some() {
+            return Ok(());
+        }
+        let (listen, upstream) = {
+            let c = lock(&self.config);
+            (c.listen.clone(), c.upstream.clone())
+        };
+        let bind_to = if listen.is_empty() {
+            "127.0.0.1:0".to_string()
+        } else {
+            listen.clone()
+        };
+        let listener = TcpListener::bind(&bind_to).await.map_err(|e| {
+            let msg = match e.kind() {
+                std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
+                _ => e.to_string(),
+            };
+            ApiError::internal(format!("listen tcp {bind_to}: bind: {msg}"))
+        })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| ApiError::internal(format!("listen tcp {bind_to}: {e}")))?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = self.shared.clone();
+        let accept = tokio::spawn(accept_loop(listener, upstream, shared, stop_rx));
+        {
+            let mut c = lock(&self.config);
+            c.listen = local.to_string();
+            c.enabled = true;
+        }
+        *lock(&self.running) = Some(Running {
+            stop: stop_tx,
+            accept,
+        });
+        log::info!("proxy {} listening on {local}", self.name);
+        Ok(())
+    }
+
+    /// Close the listener and every connection. Waits only for the accept loop.
+    pub async fn stop(&self) {
+        let running = lock(&self.running).take();
+        lock(&self.config).enabled = false;
+        if let Some(r) = running {
+            let _ = r.stop.send(true);
+            let _ = r.accept.await;
+            log::info!("proxy {} stopped", self.name);
+        }
+    }
+
+    /// Toxiproxy's `Update`: restart on a listen/upstream change, then apply `enabled`.
+    pub async fn update(&self, input: ProxyConfig) -> Result<(), ApiError> {
+        let current = self.config();
+        let resolved = resolve(&input.listen).await?;
+        if current.listen != resolved || current.upstream != input.upstream {
+            self.stop().await;
+            let mut c = lock(&self.config);
+            c.listen = input.listen.clone();
+            c.upstream = input.upstream.clone();
+        }
+        if input.enabled != self.config().enabled {
+            if input.enabled {
+                return self.start().await;
+            }
+            self.stop().await;
+        }
+        Ok(())
+    }
+
+    /// Whether a populate entry differs (listen compared after resolution, like 2.12).
+    pub async fn differs(&self, listen: &str, upstream: &str) -> Result<bool, ApiError> {
+        let c = self.config();
+        let resolved = resolve(listen).await?;
+        Ok(c.listen != resolved || c.upstream != upstream)
+    }
+
+    pub fn toxics(&self) -> Vec<ToxicEntry> {
+        let t = lock(&self.toxics);
+        // Toxiproxy lists the upstream chain first, then the downstream chain.
+        let mut v: Vec<ToxicEntry> =
+            t.0.iter()
+                .filter(|e| e.direction == Direction::Upstream)
+                .cloned()
+                .collect();
+        v.extend(
+            t.0.iter()
+                .filter(|e| e.direction == Direction::Downstream)
+                .cloned(),
+        );
+        v
+    }
+
+    /// Mutate the toxic list and publish it to live links; never waits on data.
+    pub fn with_toxics<R>(&self, f: impl FnOnce(&mut Vec<ToxicEntry>, u64) -> R) -> R {
+        let mut t = lock(&self.toxics);
+        t.1 += 1;
+        let rev = t.1;
+        let r = f(&mut t.0, rev);
+        self.shared.toxics_tx.send_replace(Arc::new(t.0.clone()));
+        r
+    }
+}
+
+/// Resolve `host:port` the way Go's `net.ResolveTCPAddr` prints it.
+async fn resolve(listen: &str) -> Result<String, ApiError> {
+    if listen.is_empty() {
+        return Ok(String::new());
+    }
+    let mut addrs = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| ApiError::internal(format!("address {listen}: {e}")))?;
+    addrs
+        .next()
+        .map(|a| a.to_string())
+        .ok_or_else(|| ApiError::internal(format!("address {listen}: no suitable address found")))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: String,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let upstream: Arc<str> = upstream.into();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            r = listener.accept() => match r {
+                Ok((client, _)) => {
+                    let rng = lock(&shared.rng).fork();
+                    tokio::spawn(connection(client, upstream.clone(), shared.clone(), stop.clone(), rng));
+                }
+                Err(e) => {
+                    // Typically EMFILE: back off instead of spinning.
+                    log::warn!("proxy {}: accept failed: {e}", shared.name);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+struct ConnGuard(Arc<Shared>);
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn connection(
+    client: TcpStream,
+    upstream: Arc<str>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    mut rng: Rng,
+) {
+    shared.connections.fetch_add(1, Ordering::Relaxed);
+    let _guard = ConnGuard(shared.clone());
+    let _ = client.set_nodelay(true);
+    // Connect-time toxics act before any upstream exists.
+    let set = shared.toxics_tx.borrow().clone();
+    for e in set.iter().filter(|e| e.kind.is_connect()) {
+        if rng.next_f64() >= e.toxicity as f64 {
+            continue;
+        }
+        match &e.kind {
+            ToxicKind::ConnectRefuse(_) => {
+                let _ = client.set_zero_linger();
+                return;
+            }
+            ToxicKind::ConnectDelay(d) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(ms(d.delay)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            _ => {}
+        }
+    }
+    let up = tokio::select! {
+        r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*upstream)) => match r {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                log::warn!("proxy {}: cannot connect to upstream {upstream}: {e}", shared.name);
+                return;
+            }
+            Err(_) => {
+                log::warn!("proxy {}: upstream {upstream} connect timed out", shared.name);
+                return;
+            }
+        },
+        _ = stop.changed() => return,
+    };
+    let _ = up.set_nodelay(true);
+    let (mut cr, mut cw) = client.into_split();
+    let (mut ur, mut uw) = up.into_split();
+    let (itx, irx) = mpsc::channel(1);
+    let params = |direction, counters: &Arc<Counters>, rng: Rng| LinkParams {
+        direction,
+        toxics: shared.toxics_tx.subscribe(),
+        stop: stop.clone(),
+        rng,
+        counters: counters.clone(),
+        inject_tx: None,
+        inject_rx: None,
+    };
+    let mut up_params = params(Direction::Upstream, &shared.up, rng.fork());
+    up_params.inject_tx = Some(itx);
+    let mut down_params = params(Direction::Downstream, &shared.down, rng.fork());
+    down_params.inject_rx = Some(irx);
+    let end = {
+        let up_link = link::run(&mut cr, &mut uw, up_params);
+        let down_link = link::run(&mut ur, &mut cw, down_params);
+        tokio::pin!(up_link, down_link);
+        let (mut up_done, mut down_done) = (false, false);
+        loop {
+            let end = tokio::select! {
+                e = &mut up_link, if !up_done => { up_done = true; e }
+                e = &mut down_link, if !down_done => { down_done = true; e }
+            };
+            if end != LinkEnd::Eof || (up_done && down_done) {
+                break end;
+            }
+        }
+    };
+    if end == LinkEnd::Reset {
+        // SO_LINGER 0 only now, so only this connection's close becomes a RST.
+        let _ = cr.as_ref().set_zero_linger();
+        let _ = ur.as_ref().set_zero_linger();
+        cw.forget();
+        uw.forget();
+    }
+}

@@ -1,0 +1,348 @@
+//! API status codes and bodies, checked against Toxiproxy 2.12's documented behaviour.
+
+mod common;
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn proxy_endpoints() {
+    let srv = server().await;
+    let api = srv.addr();
+    let up = echo_server().await;
+
+    let r = http(api, "GET", "/proxies", None, "").await;
+    assert_eq!((r.status, r.json()), (200, json!({})));
+
+    let listen = create_proxy(api, "redis", up).await;
+    assert_eq!(listen.ip().to_string(), "127.0.0.1");
+    let body = format!(r#"{{"name":"redis","listen":"127.0.0.1:0","upstream":"{up}"}}"#);
+    let r = http(api, "POST", "/proxies", Some(&body), "").await;
+    assert_eq!(
+        (r.status, r.json()),
+        (409, json!({"error":"proxy already exists","status":409}))
+    );
+
+    let r = http(api, "POST", "/proxies", Some(r#"{"upstream":"x:1"}"#), "").await;
+    assert_eq!(
+        r.json(),
+        json!({"error":"missing required field: name","status":400})
+    );
+    let r = http(api, "POST", "/proxies", Some(r#"{"name":"a"}"#), "").await;
+    assert_eq!(
+        r.json(),
+        json!({"error":"missing required field: upstream","status":400})
+    );
+    let r = http(api, "POST", "/proxies", Some("{nope"), "").await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("bad request body: "));
+    let r = http(api, "POST", "/proxies", None, "").await;
+    assert_eq!(
+        r.json(),
+        json!({"error":"bad request body: EOF","status":400})
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies",
+        Some(r#"{"name":5,"upstream":"x:1"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    let r = http(api, "GET", "/proxies/redis", None, "").await;
+    let expected = json!({"name":"redis","listen":listen.to_string(),"upstream":up.to_string(),"enabled":true,"toxics":[]});
+    assert_eq!((r.status, r.json()), (200, expected.clone()));
+    // Key order is part of the wire format.
+    assert!(
+        r.body.starts_with(r#"{"name":"redis","listen":"#),
+        "{}",
+        r.body
+    );
+
+    let r = http(api, "GET", "/proxies/nope", None, "").await;
+    assert_eq!(
+        (r.status, r.json()),
+        (404, json!({"error":"proxy not found","status":404}))
+    );
+
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/redis",
+        Some(r#"{"enabled":false}"#),
+        "",
+    )
+    .await;
+    assert_eq!((r.status, r.json()["enabled"].clone()), (200, json!(false)));
+    assert_eq!(r.json()["listen"], json!(listen.to_string()));
+    let r = http(
+        api,
+        "POST",
+        "/proxies/redis",
+        Some(r#"{"enabled":true}"#),
+        "",
+    )
+    .await;
+    assert_eq!((r.status, r.json()["enabled"].clone()), (200, json!(true)));
+
+    let r = http(api, "DELETE", "/proxies/redis", None, "").await;
+    assert_eq!((r.status, r.body.as_str()), (204, ""));
+    let r = http(api, "DELETE", "/proxies/redis", None, "").await;
+    assert_eq!(r.status, 404);
+    srv.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn toxic_endpoints() {
+    let srv = server().await;
+    let api = srv.addr();
+    let up = echo_server().await;
+    create_proxy(api, "p", up).await;
+
+    let t = add_toxic(
+        api,
+        "p",
+        r#"{"type":"latency","attributes":{"latency":100}}"#,
+    )
+    .await;
+    assert_eq!(
+        t,
+        json!({"attributes":{"latency":100,"jitter":0},"name":"latency_downstream","type":"latency","stream":"downstream","toxicity":1})
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies/p/toxics",
+        Some(r#"{"type":"latency"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(
+        r.json(),
+        json!({"error":"toxic already exists","status":409})
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies/p/toxics",
+        Some(r#"{"type":"latency","stream":"sideways"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(
+        r.json(),
+        json!({"error":"stream was invalid, can be either upstream or downstream","status":400})
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies/p/toxics",
+        Some(r#"{"type":"nope"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(r.json(), json!({"error":"invalid toxic type","status":400}));
+    let r = http(
+        api,
+        "POST",
+        "/proxies/p/toxics",
+        Some(r#"{"name":"x"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(r.json(), json!({"error":"invalid toxic type","status":400}));
+    let r = http(
+        api,
+        "POST",
+        "/proxies/p/toxics",
+        Some(r#"{"type":"latency","name":"b","attributes":{"latency":"slow"}}"#),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = http(
+        api,
+        "POST",
+        "/proxies/x/toxics",
+        Some(r#"{"type":"latency"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 404);
+
+    let t = add_toxic(
+        api,
+        "p",
+        r#"{"type":"bandwidth","stream":"UpStream","toxicity":0.5,"attributes":{"rate":10}}"#,
+    )
+    .await;
+    assert_eq!(t["name"], json!("bandwidth_UpStream"));
+    assert_eq!(t["stream"], json!("UpStream"));
+    assert_eq!(t["toxicity"], json!(0.5));
+
+    // Upstream chain first.
+    let r = http(api, "GET", "/proxies/p/toxics", None, "").await;
+    let names: Vec<_> = r
+        .json()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![json!("bandwidth_UpStream"), json!("latency_downstream")]
+    );
+
+    // PATCH merges attributes and keeps toxicity.
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/p/toxics/latency_downstream",
+        Some(r#"{"attributes":{"jitter":5}}"#),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["attributes"], json!({"latency":100,"jitter":5}));
+    let r = http(
+        api,
+        "POST",
+        "/proxies/p/toxics/latency_downstream",
+        Some(r#"{"toxicity":0.25,"type":"timeout"}"#),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.json()["toxicity"].clone(), r.json()["type"].clone()),
+        (json!(0.25), json!("latency"))
+    );
+    let r = http(api, "PATCH", "/proxies/p/toxics/none", Some("{}"), "").await;
+    assert_eq!(r.json(), json!({"error":"toxic not found","status":404}));
+
+    let r = http(api, "GET", "/proxies/p/toxics/latency_downstream", None, "").await;
+    assert_eq!(r.status, 200);
+    let r = http(
+        api,
+        "DELETE",
+        "/proxies/p/toxics/latency_downstream",
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = http(api, "GET", "/proxies/p/toxics/latency_downstream", None, "").await;
+    assert_eq!(r.status, 404);
+
+    let r = http(api, "POST", "/reset", None, "").await;
+    assert_eq!(r.status, 204);
+    let r = http(api, "GET", "/proxies/p", None, "").await;
+    assert_eq!(r.json()["toxics"], json!([]));
+    srv.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn populate_version_security() {
+    let srv = server().await;
+    let api = srv.addr();
+    let up = echo_server().await;
+
+    let body = format!(
+        r#"[{{"name":"a","listen":"127.0.0.1:0","upstream":"{up}"}},{{"name":"b","listen":"127.0.0.1:0","upstream":"{up}","enabled":false}}]"#
+    );
+    let r = http(api, "POST", "/populate", Some(&body), "").await;
+    assert_eq!(r.status, 201);
+    let proxies = r.json()["proxies"].as_array().cloned().unwrap_or_default();
+    assert_eq!(proxies.len(), 2);
+    assert_eq!(proxies[1]["enabled"], json!(false));
+
+    let r = http(
+        api,
+        "POST",
+        "/populate",
+        Some(r#"[{"upstream":"x:1"},{"name":"c"}]"#),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            400,
+            json!({"error":"missing required field: name at proxy 1","status":400,"proxies":null})
+        )
+    );
+    let r = http(api, "POST", "/populate", Some("[]"), "").await;
+    assert_eq!((r.status, r.json()), (201, json!({"proxies":null})));
+
+    let r = http(api, "GET", "/version", None, "").await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, "{\"version\": \"2.12.0\"}\n")
+    );
+
+    let r = http(
+        api,
+        "GET",
+        "/proxies",
+        None,
+        "User-Agent: Mozilla/5.0 (X11)\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(r
+        .headers
+        .to_ascii_lowercase()
+        .contains("x-toxiproxy-request-id"));
+
+    let r = http(api, "GET", "/nothing", None, "").await;
+    assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
+    let r = http(api, "GET", "/metrics", None, "").await;
+    assert_eq!(r.status, 404);
+    let r = http(api, "PUT", "/proxies", None, "").await;
+    assert_eq!(r.status, 405);
+
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = http(api, "POST", "/proxies", Some(&big), "").await;
+    assert_eq!(r.status, 413);
+    srv.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn metrics_when_enabled() {
+    let srv = server_with(proxy::ServeConfig {
+        port: 0,
+        proxy_metrics: true,
+        runtime_metrics: true,
+        ..Default::default()
+    })
+    .await;
+    let api = srv.addr();
+    let up = echo_server().await;
+    let listen = create_proxy(api, "m", up).await;
+    let mut c = tokio::net::TcpStream::connect(listen)
+        .await
+        .expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut c, b"hello")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 5];
+    tokio::io::AsyncReadExt::read_exact(&mut c, &mut buf)
+        .await
+        .expect("echo");
+    let r = http(api, "GET", "/metrics", None, "").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .contains("# TYPE toxiproxy_proxy_received_bytes_total counter"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("toxiproxy_proxy_received_bytes_total{{direction=\"upstream\",listener=\"{listen}\",proxy=\"m\",upstream=\"{up}\"}} 5")), "{}", r.body);
+    assert!(r.body.contains("process_resident_memory_bytes"));
+    srv.shutdown().await.expect("shutdown");
+}
