@@ -325,7 +325,14 @@ mod tests {
     #[test]
     fn global_options_go_before_the_command_and_run_options_after_the_source() {
         let cli = Cli::try_parse_from([
-            "chaos", "--verbose", "run", "x.yaml", "--journal-path", "j.json", "--var", "a:int=1",
+            "chaos",
+            "--verbose",
+            "run",
+            "x.yaml",
+            "--journal-path",
+            "j.json",
+            "--var",
+            "a:int=1",
         ])
         .expect("the book's invocation parses");
         assert!(cli.verbose);
@@ -341,11 +348,19 @@ mod tests {
 
     #[test]
     fn proxy_host_and_serve_host_are_distinct() {
-        let cli = Cli::try_parse_from(["chaos", "proxy", "-h", "http://x:1", "list"]).expect("parses");
-        let Command::Proxy(p) = cli.command else { panic!("not proxy") };
+        let cli =
+            Cli::try_parse_from(["chaos", "proxy", "-h", "http://x:1", "list"]).expect("parses");
+        let Command::Proxy(p) = cli.command else {
+            panic!("not proxy")
+        };
         assert_eq!(p.host.as_deref(), Some("http://x:1"));
-        let cli = Cli::try_parse_from(["chaos", "proxy", "serve", "--host", "0.0.0.0"]).expect("parses");
-        let Command::Proxy(ProxyArgs { command: ProxyCommand::Serve(s), .. }) = cli.command else {
+        let cli =
+            Cli::try_parse_from(["chaos", "proxy", "serve", "--host", "0.0.0.0"]).expect("parses");
+        let Command::Proxy(ProxyArgs {
+            command: ProxyCommand::Serve(s),
+            ..
+        }) = cli.command
+        else {
             panic!("not serve")
         };
         assert_eq!(s.host, "0.0.0.0");

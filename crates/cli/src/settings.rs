@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 /// The default settings path, made absolute like the reference does.
 pub fn default_path() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".chaostoolkit").join("settings.yaml")
 }
 

@@ -11,7 +11,11 @@ pub struct Source {
 }
 
 /// Loads SOURCE as the reference does, with errors that name file, line and column.
-pub async fn load_source(source: &str, settings: &Value, verify_tls: bool) -> Result<Source, String> {
+pub async fn load_source(
+    source: &str,
+    settings: &Value,
+    verify_tls: bool,
+) -> Result<Source, String> {
     let path = Path::new(source);
     if path.is_file() {
         let format = load::format_from_path(source).map_err(|e| e.message)?;

@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 const PARALLELISM: usize = 2;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn cases_dir() -> PathBuf {
@@ -35,7 +38,9 @@ fn reference_bin() -> PathBuf {
 }
 
 fn env_flag(name: &str) -> bool {
-    std::env::var(name).map(|v| !v.is_empty() && v != "0").unwrap_or(false)
+    std::env::var(name)
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,7 +69,11 @@ impl Case {
         self.spec
             .get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
     fn flag(&self, key: &str) -> bool {
@@ -74,7 +83,12 @@ impl Case {
 
 fn load_cases() -> Vec<Case> {
     let filter: Vec<String> = std::env::var("SHAKEDOWN_DIFF_CASES")
-        .map(|s| s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+        .map(|s| {
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let mut cases = Vec::new();
     let mut entries: Vec<_> = fs::read_dir(cases_dir())
@@ -179,8 +193,16 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
         cmd.arg(ph.expand(&a));
     }
     for var in [
-        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-        "NO_PROXY", "no_proxy", "CHAOSTOOLKIT_LOADER_AUTH_BEARER_TOKEN", "RUST_LOG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "CHAOSTOOLKIT_LOADER_AUTH_BEARER_TOKEN",
+        "RUST_LOG",
     ] {
         cmd.env_remove(var);
     }
@@ -192,10 +214,14 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
             cmd.env(k, ph.expand(v.as_str().unwrap_or_default()));
         }
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     reset_signal_dispositions(&mut cmd);
 
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let pid = child.id();
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -221,22 +247,34 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
             let name = sig["name"].as_str().unwrap_or("SIGTERM").to_string();
             if let Some(marker) = sig.get("after_request").and_then(Value::as_str) {
                 if !server.wait_for_request(marker, Duration::from_secs(30)) {
-                    *note.lock().unwrap() =
-                        Some(format!("marker request {marker} never arrived; signal not sent"));
+                    *note.lock().unwrap() = Some(format!(
+                        "marker request {marker} never arrived; signal not sent"
+                    ));
                     return;
                 }
             }
-            thread::sleep(Duration::from_millis(sig.get("delay_ms").and_then(Value::as_u64).unwrap_or(0)));
+            thread::sleep(Duration::from_millis(
+                sig.get("delay_ms").and_then(Value::as_u64).unwrap_or(0),
+            ));
             if *done.lock().unwrap() {
                 *note.lock().unwrap() = Some("process ended before the signal was sent".into());
                 return;
             }
             let short = name.trim_start_matches("SIG");
-            let _ = Command::new("kill").arg("-s").arg(short).arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-s")
+                .arg(short)
+                .arg(pid.to_string())
+                .status();
         })
     });
 
-    let timeout = Duration::from_secs(case.spec.get("timeout_s").and_then(Value::as_u64).unwrap_or(60));
+    let timeout = Duration::from_secs(
+        case.spec
+            .get("timeout_s")
+            .and_then(Value::as_u64)
+            .unwrap_or(60),
+    );
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
     let status = loop {
@@ -263,10 +301,23 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
             -(status.signal().unwrap_or(0) as i64)
         }
     };
-    let journal_rel = case.spec.get("journal").and_then(Value::as_str).unwrap_or("journal.json");
+    let journal_rel = case
+        .spec
+        .get("journal")
+        .and_then(Value::as_str)
+        .unwrap_or("journal.json");
     let journal = fs::read_to_string(tmp.join(ph.expand(journal_rel))).ok();
     let signal_note = signal_note.lock().unwrap().clone();
-    (RawRun { exit, stderr, journal, timed_out, signal_note }, ph)
+    (
+        RawRun {
+            exit,
+            stderr,
+            journal,
+            timed_out,
+            signal_note,
+        },
+        ph,
+    )
 }
 
 /// A test run from a background job inherits SIGINT (and maybe others) as
@@ -278,7 +329,14 @@ fn reset_signal_dispositions(cmd: &mut Command) {
     // SAFETY: only async-signal-safe libc calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
-            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGQUIT, libc::SIGHUP] {
+            for sig in [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGUSR1,
+                libc::SIGUSR2,
+                libc::SIGQUIT,
+                libc::SIGHUP,
+            ] {
                 libc::signal(sig, libc::SIG_DFL);
             }
             let mut set: libc::sigset_t = std::mem::zeroed();
@@ -295,7 +353,10 @@ fn normalize_text(s: &str, ph: &Placeholders) -> String {
     let mut s = s
         .replace(&ph.tmp, "{tmp}")
         .replace(&format!("127.0.0.1:{}", ph.port), "127.0.0.1:{port}")
-        .replace(&format!("127.0.0.1:{}", ph.closed_port), "127.0.0.1:{closed_port}")
+        .replace(
+            &format!("127.0.0.1:{}", ph.closed_port),
+            "127.0.0.1:{closed_port}",
+        )
         .replace(&format!("port={}", ph.port), "port={port}")
         .replace(&format!("port={}", ph.closed_port), "port={closed_port}");
     // Regex engine error texts (Python `re` vs ours) cannot match.
@@ -310,7 +371,10 @@ fn normalize_text(s: &str, ph: &Placeholders) -> String {
         s = ABORT_MESSAGE.to_string();
     }
     // YAML parser error texts (PyYAML vs ours) cannot match.
-    for prefix in ["Failed parsing YAML experiment: ", "Failed parsing YAML settings: "] {
+    for prefix in [
+        "Failed parsing YAML experiment: ",
+        "Failed parsing YAML settings: ",
+    ] {
         if let Some(idx) = s.find(prefix) {
             s = format!("{}{prefix}<parser error>", &s[..idx]);
         }
@@ -351,7 +415,9 @@ const ABORT_MESSAGE: &str = "Experiment ran into an un expected fatal error, abo
 
 /// Messages Shakedown may log in addition to the reference's (diagnostics):
 /// lines starting with one of these are dropped on both sides.
-const ALLOWED_EXTRA_PREFIXES: [&str; 1] = ["  => observed"];
+/// Lines only Shakedown prints: the observed value next to a failed tolerance, and the
+/// file:line:column of a validation error.
+const ALLOWED_EXTRA_PREFIXES: [&str; 2] = ["  => observed", "  => at "];
 
 const LEVELS: [&str; 4] = ["INFO", "WARNING", "ERROR", "CRITICAL"];
 const ALL_LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
@@ -360,7 +426,9 @@ const ALL_LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 fn cut_traceback(msg: &str) -> String {
     let mut kept = Vec::new();
     for l in msg.lines() {
-        if l.trim_start().starts_with("Traceback (most recent call last)") {
+        if l.trim_start()
+            .starts_with("Traceback (most recent call last)")
+        {
             break;
         }
         kept.push(l);
@@ -383,7 +451,9 @@ fn normalize_log(stderr: &str, ph: &Placeholders) -> (Vec<String>, Option<Vec<St
     let flush = |cur: &mut Option<(String, String, bool)>, lines: &mut Vec<String>| {
         if let Some((level, text, _)) = cur.take() {
             let text = cut_traceback(&text);
-            if LEVELS.contains(&level.as_str()) && !ALLOWED_EXTRA_PREFIXES.iter().any(|p| text.starts_with(p)) {
+            if LEVELS.contains(&level.as_str())
+                && !ALLOWED_EXTRA_PREFIXES.iter().any(|p| text.starts_with(p))
+            {
                 lines.push(format!("{level} {}", normalize_text(&text, ph)));
             }
         }
@@ -394,9 +464,18 @@ fn normalize_log(stderr: &str, ph: &Placeholders) -> (Vec<String>, Option<Vec<St
         if line.starts_with('{') {
             if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line) {
                 flush(&mut current, &mut lines);
-                keys.get_or_insert_with(BTreeSet::new).extend(obj.keys().cloned());
-                let level = obj.get("levelname").and_then(Value::as_str).unwrap_or("?").to_string();
-                let msg = obj.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+                keys.get_or_insert_with(BTreeSet::new)
+                    .extend(obj.keys().cloned());
+                let level = obj
+                    .get("levelname")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string();
+                let msg = obj
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 current = Some((level, msg, false));
                 flush(&mut current, &mut lines);
                 continue;
@@ -414,7 +493,10 @@ fn normalize_log(stderr: &str, ph: &Placeholders) -> (Vec<String>, Option<Vec<St
                 return None;
             }
             let msg = line.get(close + 1..).unwrap_or("");
-            Some((level.to_string(), msg.strip_prefix(' ').unwrap_or(msg).to_string()))
+            Some((
+                level.to_string(),
+                msg.strip_prefix(' ').unwrap_or(msg).to_string(),
+            ))
         })();
         match parsed {
             Some((level, msg)) => {
@@ -447,7 +529,9 @@ fn normalize_strings(v: &mut Value, ph: &Placeholders) {
 }
 
 fn normalize_record(rec: &mut Value) {
-    let Some(obj) = rec.as_object_mut() else { return };
+    let Some(obj) = rec.as_object_mut() else {
+        return;
+    };
     for k in ["start", "end"] {
         if let Some(v) = obj.get_mut(k) {
             *v = json!("<timestamp>");
@@ -462,7 +546,13 @@ fn normalize_record(rec: &mut Value) {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string();
         *exc = json!(last);
     }
     if let Some(Value::Object(headers)) = obj.get_mut("output").and_then(|o| o.get_mut("headers")) {
@@ -501,7 +591,11 @@ fn normalize_journal(text: &str, ph: &Placeholders, sort_runs: bool) -> Value {
         }
         if let Some(ss) = obj.get_mut("steady_states") {
             for k in ["before", "after"] {
-                if let Some(probes) = ss.get_mut(k).and_then(|s| s.get_mut("probes")).and_then(Value::as_array_mut) {
+                if let Some(probes) = ss
+                    .get_mut(k)
+                    .and_then(|s| s.get_mut("probes"))
+                    .and_then(Value::as_array_mut)
+                {
                     probes.iter_mut().for_each(normalize_record);
                 }
             }
@@ -556,7 +650,10 @@ fn show(v: Option<&Value>) -> String {
         Some(v) => {
             let s = v.to_string();
             if s.len() > 300 {
-                format!("{}…", &s[..s.char_indices().nth(300).map(|(i, _)| i).unwrap_or(s.len())])
+                format!(
+                    "{}…",
+                    &s[..s.char_indices().nth(300).map(|(i, _)| i).unwrap_or(s.len())]
+                )
             } else {
                 s
             }
@@ -579,7 +676,11 @@ fn json_diff(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Str
         }
         (Some(Value::Array(x)), Some(Value::Array(y))) => {
             if x.len() != y.len() {
-                out.push(format!("{path}: length reference={} ours={}", x.len(), y.len()));
+                out.push(format!(
+                    "{path}: length reference={} ours={}",
+                    x.len(),
+                    y.len()
+                ));
             }
             for i in 0..x.len().max(y.len()) {
                 json_diff(&format!("{path}[{i}]"), x.get(i), y.get(i), out);
@@ -599,7 +700,11 @@ fn log_diff(a: &[String], b: &[String]) -> Vec<String> {
     let mut t = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            t[i][j] = if a[i] == b[j] { t[i + 1][j + 1] + 1 } else { t[i + 1][j].max(t[i][j + 1]) };
+            t[i][j] = if a[i] == b[j] {
+                t[i + 1][j + 1] + 1
+            } else {
+                t[i + 1][j].max(t[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -626,12 +731,17 @@ fn compare(reference: &Value, ours: &Value, aspects: &[String]) -> Vec<String> {
         match aspect.as_str() {
             "exit" => {
                 if reference["exit"] != ours["exit"] {
-                    diffs.push(format!("  exit code: reference={} ours={}", reference["exit"], ours["exit"]));
+                    diffs.push(format!(
+                        "  exit code: reference={} ours={}",
+                        reference["exit"], ours["exit"]
+                    ));
                 }
             }
             "log" => {
-                let a: Vec<String> = serde_json::from_value(reference["log"].clone()).unwrap_or_default();
-                let b: Vec<String> = serde_json::from_value(ours["log"].clone()).unwrap_or_default();
+                let a: Vec<String> =
+                    serde_json::from_value(reference["log"].clone()).unwrap_or_default();
+                let b: Vec<String> =
+                    serde_json::from_value(ours["log"].clone()).unwrap_or_default();
                 if a != b {
                     diffs.push("  console log (- reference only, + ours only):".into());
                     diffs.extend(log_diff(&a, &b));
@@ -646,7 +756,12 @@ fn compare(reference: &Value, ours: &Value, aspects: &[String]) -> Vec<String> {
             }
             "journal" => {
                 let mut d = Vec::new();
-                json_diff("journal", Some(&reference["journal"]), Some(&ours["journal"]), &mut d);
+                json_diff(
+                    "journal",
+                    Some(&reference["journal"]),
+                    Some(&ours["journal"]),
+                    &mut d,
+                );
                 if !d.is_empty() {
                     let total = d.len();
                     diffs.push(format!("  journal ({total} difference(s)):"));
@@ -662,9 +777,38 @@ fn compare(reference: &Value, ours: &Value, aspects: &[String]) -> Vec<String> {
     diffs
 }
 
+/// `ignore_journal`: JSON pointers into the journal where Shakedown differs on purpose
+/// (each one is explained by the case's `description` and in docs/compatibility.md).
+fn ignored_pointers(spec: &Value) -> Vec<String> {
+    spec.get("ignore_journal")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect()
+}
+
+/// A copy of a normalised result with the given journal pointers removed.
+fn without(result: &Value, pointers: &[String]) -> Value {
+    let mut copy = result.clone();
+    for pointer in pointers {
+        let Some((parent, key)) = pointer.rsplit_once('/') else {
+            continue;
+        };
+        if let Some(Value::Object(map)) =
+            copy.get_mut("journal").and_then(|j| j.pointer_mut(parent))
+        {
+            map.remove(key);
+        }
+    }
+    copy
+}
+
 /// Checks an expectation block (`"reference": {...}` / `"ours": {...}`).
 fn check_expectations(side: Side, result: &Value, spec: Option<&Value>) -> Vec<String> {
-    let Some(spec) = spec.and_then(Value::as_object) else { return vec![] };
+    let Some(spec) = spec.and_then(Value::as_object) else {
+        return vec![];
+    };
     let mut errs = Vec::new();
     let who = side.name();
     let log: Vec<String> = serde_json::from_value(result["log"].clone()).unwrap_or_default();
@@ -672,28 +816,45 @@ fn check_expectations(side: Side, result: &Value, spec: Option<&Value>) -> Vec<S
         match k.as_str() {
             "exit" => {
                 if &result["exit"] != want {
-                    errs.push(format!("  {who}: exit code {} (expected {want})", result["exit"]));
+                    errs.push(format!(
+                        "  {who}: exit code {} (expected {want})",
+                        result["exit"]
+                    ));
                 }
             }
             "journal" => {
                 let present = !result["journal"].is_null();
                 if Some(present) != want.as_bool() {
-                    errs.push(format!("  {who}: journal present={present} (expected {want})"));
+                    errs.push(format!(
+                        "  {who}: journal present={present} (expected {want})"
+                    ));
                 }
             }
             "status" | "deviated" => {
-                let got = result["journal"].get(k.as_str()).cloned().unwrap_or(Value::Null);
+                let got = result["journal"]
+                    .get(k.as_str())
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 if &got != want {
                     errs.push(format!("  {who}: journal {k}={got} (expected {want})"));
                 }
             }
             "log_contains" | "log_absent" => {
-                for needle in want.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                for needle in want
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
                     let found = log.iter().any(|l| l.contains(needle));
                     if found != (k == "log_contains") {
                         errs.push(format!(
                             "  {who}: log line containing {needle:?} {}",
-                            if found { "is present (expected absent)" } else { "is missing" }
+                            if found {
+                                "is present (expected absent)"
+                            } else {
+                                "is missing"
+                            }
                         ));
                     }
                 }
@@ -703,7 +864,10 @@ fn check_expectations(side: Side, result: &Value, spec: Option<&Value>) -> Vec<S
                 for (ptr, v) in want.as_object().into_iter().flatten() {
                     let got = result["journal"].pointer(ptr).cloned();
                     if got.as_ref() != Some(v) && !(v.is_null() && got.is_none()) {
-                        errs.push(format!("  {who}: journal{ptr}={} (expected {v})", show(got.as_ref())));
+                        errs.push(format!(
+                            "  {who}: journal{ptr}={} (expected {v})",
+                            show(got.as_ref())
+                        ));
                     }
                 }
             }
@@ -732,7 +896,9 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
     let mut lines = Vec::new();
     let mut ok = true;
     let golden_path = case.dir.join("reference.json");
-    let golden: Option<Value> = fs::read_to_string(&golden_path).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let golden: Option<Value> = fs::read_to_string(&golden_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
     let expect_difference = case.spec.get("expect_difference").and_then(Value::as_str);
     let default_aspects: Vec<String> = if expect_difference.is_some() {
         vec![]
@@ -743,7 +909,11 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
         .spec
         .get("compare")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or(default_aspects);
 
     let reference;
@@ -776,7 +946,8 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
                 }
             }
         } else if !mode.run_ours {
-            lines.push("  note: no reference.json yet (SHAKEDOWN_UPDATE_GOLDEN=1 writes it)".into());
+            lines
+                .push("  note: no reference.json yet (SHAKEDOWN_UPDATE_GOLDEN=1 writes it)".into());
         }
         reference = Some(norm);
     } else {
@@ -803,14 +974,19 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
             lines.extend(errs);
         }
         if let Some(r) = &reference {
-            let d = compare(r, &norm, &aspects);
+            let ignored = ignored_pointers(&case.spec);
+            let d = compare(&without(r, &ignored), &without(&norm, &ignored), &aspects);
             if !d.is_empty() {
                 ok = false;
                 lines.extend(d);
             }
         }
     }
-    Outcome { name: case.name.clone(), ok, lines }
+    Outcome {
+        name: case.name.clone(),
+        ok,
+        lines,
+    }
 }
 
 #[test]
@@ -832,7 +1008,10 @@ fn differential() {
     }
     let ours_bin = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
     let cases = load_cases();
-    assert!(!cases.is_empty(), "no differential cases found (check SHAKEDOWN_DIFF_CASES)");
+    assert!(
+        !cases.is_empty(),
+        "no differential cases found (check SHAKEDOWN_DIFF_CASES)"
+    );
     eprintln!(
         "differential: {} case(s), reference={} ours={} update_golden={}",
         cases.len(),
@@ -841,7 +1020,9 @@ fn differential() {
         mode.update_golden
     );
 
-    let queue = Arc::new(Mutex::new(cases.into_iter().collect::<std::collections::VecDeque<_>>()));
+    let queue = Arc::new(Mutex::new(
+        cases.into_iter().collect::<std::collections::VecDeque<_>>(),
+    ));
     let results = Arc::new(Mutex::new(Vec::<Outcome>::new()));
     let workers: Vec<_> = (0..PARALLELISM)
         .map(|_| {
@@ -849,11 +1030,17 @@ fn differential() {
             let results = Arc::clone(&results);
             let ours_bin = ours_bin.clone();
             thread::spawn(move || loop {
-                let Some(case) = queue.lock().unwrap().pop_front() else { break };
+                let Some(case) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
                 let outcome = run_case(&case, mode, &ours_bin);
                 {
                     // One block per case, printed as soon as it is known.
-                    let mut text = format!("{} {}\n", if outcome.ok { "ok  " } else { "FAIL" }, outcome.name);
+                    let mut text = format!(
+                        "{} {}\n",
+                        if outcome.ok { "ok  " } else { "FAIL" },
+                        outcome.name
+                    );
                     for l in &outcome.lines {
                         text.push_str(l);
                         text.push('\n');
@@ -868,10 +1055,18 @@ fn differential() {
         w.join().expect("worker panicked");
     }
     let results = results.lock().unwrap();
-    let failed: Vec<&str> = results.iter().filter(|o| !o.ok).map(|o| o.name.as_str()).collect();
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|o| !o.ok)
+        .map(|o| o.name.as_str())
+        .collect();
     let passed = results.len() - failed.len();
     eprintln!("{passed} passed, {} failed", failed.len());
     if !failed.is_empty() {
-        panic!("{} differential case(s) failed: {}", failed.len(), failed.join(", "));
+        panic!(
+            "{} differential case(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        );
     }
 }

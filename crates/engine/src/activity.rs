@@ -22,6 +22,9 @@ pub struct RunContext {
     pub interrupter: Arc<Interrupter>,
     /// Activities `ref` can point at: method activities, then hypothesis probes (last wins).
     pub references: HashMap<String, Value>,
+    /// The last value each probe tolerance (by hypothesis probe index) was called with; the
+    /// reference writes it into the experiment, so the journal shows it.
+    pub tolerance_values: Mutex<HashMap<usize, Value>>,
 }
 
 impl RunContext {
@@ -58,7 +61,11 @@ pub fn references(experiment: &Value) -> HashMap<String, Value> {
         .get("steady-state-hypothesis")
         .and_then(|h| h.get("probes"))
         .and_then(Value::as_array);
-    for activity in method.into_iter().flatten().chain(probes.into_iter().flatten()) {
+    for activity in method
+        .into_iter()
+        .flatten()
+        .chain(probes.into_iter().flatten())
+    {
         if let Some(name) = activity.get("name").and_then(Value::as_str) {
             refs.insert(name.to_string(), activity.clone());
         }
@@ -71,9 +78,9 @@ pub fn resolve<'a>(ctx: &'a RunContext, entry: &'a Value) -> Result<&'a Value, S
     match entry.get("ref") {
         Some(r) if !r.is_null() && r.as_str() != Some("") => {
             let name = py_str(r);
-            ctx.references.get(&name).ok_or_else(|| {
-                Stop::Fatal(format!("could not find referenced activity '{name}'"))
-            })
+            ctx.references
+                .get(&name)
+                .ok_or_else(|| Stop::Fatal(format!("could not find referenced activity '{name}'")))
         }
         _ => Ok(entry),
     }

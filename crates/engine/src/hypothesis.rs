@@ -24,7 +24,11 @@ fn probes(experiment: &Value) -> Option<&Vec<Value>> {
 
 /// Runs the hypothesis once. Probes in the foreground can be interrupted by signals; the
 /// continuous hypothesis runs them in the background, where signals do not reach them.
-pub async fn run(ctx: &RunContext, experiment: &Value, mode: Mode) -> Result<HypothesisState, Stop> {
+pub async fn run(
+    ctx: &RunContext,
+    experiment: &Value,
+    mode: Mode,
+) -> Result<HypothesisState, Stop> {
     let hypothesis = experiment.get("steady-state-hypothesis");
     let title = hypothesis
         .and_then(|h| h.get("title"))
@@ -32,11 +36,9 @@ pub async fn run(ctx: &RunContext, experiment: &Value, mode: Mode) -> Result<Hyp
         .unwrap_or_else(|| "None".into());
     log::info!("Steady state hypothesis: {title}");
     let mut state = HypothesisState::default();
-    let dry_skips_tolerance = ctx
-        .dry
-        .is_some_and(|d| d.skips("probe"));
+    let dry_skips_tolerance = ctx.dry.is_some_and(|d| d.skips("probe"));
 
-    for entry in probes(experiment).into_iter().flatten() {
+    for (index, entry) in probes(experiment).into_iter().flatten().enumerate() {
         let mut record = match activity::execute(ctx, entry, mode, None).await {
             Ok(record) => record,
             Err(Stop::Interrupted) => return Err(Stop::Interrupted),
@@ -56,13 +58,13 @@ pub async fn run(ctx: &RunContext, experiment: &Value, mode: Mode) -> Result<Hyp
             continue;
         }
         let tolerance = entry.get("tolerance").cloned().unwrap_or(Value::Null);
-        match judge(ctx, &tolerance, &record.output).await {
+        match judge(ctx, index, &tolerance, &record.output).await {
             Judgement::Met => state.probes.push(record),
             Judgement::NotMet => {
                 log::error!(
                     "  => observed {}, expected {}",
                     observed(&record.output),
-                    tolerance::describe(&tolerance)
+                    tolerance::describe_for(&tolerance, &record.output)
                 );
                 record.tolerance_met = Some(false);
                 state.probes.push(record);
@@ -94,12 +96,16 @@ enum Judgement {
     Error(String),
 }
 
-async fn judge(ctx: &RunContext, tolerance: &Value, output: &Value) -> Judgement {
+async fn judge(ctx: &RunContext, index: usize, tolerance: &Value, output: &Value) -> Judgement {
     match tolerance::evaluate(tolerance, output, &ctx.lookup()) {
         Outcome::Met(true) => Judgement::Met,
         Outcome::Met(false) => Judgement::NotMet,
         Outcome::Error(message) => Judgement::Error(message),
         Outcome::RunProbe(probe) => {
+            ctx.tolerance_values
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(index, output.clone());
             let call = Call {
                 activity: &probe,
                 configuration: &ctx.configuration,
@@ -143,5 +149,50 @@ fn observed(value: &Value) -> String {
         format!("{cut}…")
     } else {
         text
+    }
+}
+
+/// Writes each probe tolerance's last input where the reference's in-place mutation leaves
+/// it: the experiment copy and every hypothesis record of that probe (records share the
+/// tolerance with the experiment in the reference).
+pub fn record_tolerance_values(ctx: &RunContext, journal: &mut crate::journal::Journal) {
+    let values = ctx
+        .tolerance_values
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    for (&index, value) in values.iter() {
+        let set = |tolerance: Option<&mut Value>| {
+            if let Some(Value::Object(arguments)) = tolerance
+                .and_then(|t| t.get_mut("provider"))
+                .and_then(|p| p.get_mut("arguments"))
+            {
+                arguments.insert("value".into(), value.clone());
+            }
+        };
+        let probes = journal
+            .experiment
+            .get_mut("steady-state-hypothesis")
+            .and_then(|h| h.get_mut("probes"))
+            .and_then(Value::as_array_mut);
+        let is_ref = probes
+            .as_ref()
+            .and_then(|p| p.get(index))
+            .is_some_and(|p| p.get("ref").is_some());
+        if let Some(probe) = probes.and_then(|p| p.get_mut(index)) {
+            set(probe.get_mut("tolerance"));
+        }
+        if is_ref {
+            continue;
+        }
+        let states = journal
+            .before
+            .iter_mut()
+            .chain(journal.after.iter_mut())
+            .chain(journal.during.iter_mut());
+        for state in states {
+            if let Some(record) = state.probes.get_mut(index) {
+                set(record.activity.get_mut("tolerance"));
+            }
+        }
     }
 }

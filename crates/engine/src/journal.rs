@@ -143,7 +143,10 @@ impl Record {
         }
         if let Some(end) = self.end {
             m.insert("end".into(), Value::String(end.iso()));
-            m.insert("duration".into(), Value::from(end.seconds_since(self.start)));
+            m.insert(
+                "duration".into(),
+                Value::from(end.seconds_since(self.start)),
+            );
         }
         if let Some(met) = self.tolerance_met {
             m.insert("tolerance_met".into(), Value::Bool(met));
@@ -266,7 +269,10 @@ impl Journal {
         );
         if let Some(end) = self.end {
             m.insert("end".into(), Value::String(end.iso()));
-            m.insert("duration".into(), Value::from(end.seconds_since(self.start)));
+            m.insert(
+                "duration".into(),
+                Value::from(end.seconds_since(self.start)),
+            );
         }
         Value::Object(m)
     }

@@ -28,7 +28,13 @@ impl Phase {
 }
 
 /// Sends `event` (e.g. `run-started`) with its payload to every channel that wants it.
-pub async fn notify(settings: &Value, phase: Phase, event: &str, payload: &Value, error: Option<&str>) {
+pub async fn notify(
+    settings: &Value,
+    phase: Phase,
+    event: &str,
+    payload: &Value,
+    error: Option<&str>,
+) {
     let Some(channels) = settings.get("notifications").and_then(Value::as_array) else {
         return;
     };
@@ -51,7 +57,9 @@ pub async fn notify(settings: &Value, phase: Phase, event: &str, payload: &Value
                     log::debug!("failed to notify {event} over HTTP: {e}");
                 }
             }
-            Some(other) => log::debug!("notification channel type '{other}' is not supported; skipped"),
+            Some(other) => {
+                log::debug!("notification channel type '{other}' is not supported; skipped")
+            }
             None => log::debug!("notification channel without a type; skipped"),
         }
     }
@@ -69,7 +77,10 @@ async fn send_http(channel: &Value, event: &Value) -> Result<(), String> {
         .get("url")
         .and_then(Value::as_str)
         .ok_or("the http channel has no url")?;
-    let verify = channel.get("verify_tls").and_then(Value::as_bool).unwrap_or(true);
+    let verify = channel
+        .get("verify_tls")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let forward = channel
         .get("forward_event_payload")
         .and_then(Value::as_bool)

@@ -13,6 +13,7 @@ use experiment::vars::Overrides;
 use experiment::{Map, Value};
 use providers::registry::Registry;
 use providers::Call;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -67,10 +68,8 @@ pub async fn resolve_configuration(
     overrides: &Overrides,
     registry: &Arc<Registry>,
 ) -> Result<(Map, Map), RunError> {
-    let configuration = config::load_configuration(
-        experiment.get("configuration"),
-        &overrides.configuration,
-    )?;
+    let configuration =
+        config::load_configuration(experiment.get("configuration"), &overrides.configuration)?;
     let secrets = config::load_secrets(experiment.get("secrets"), &overrides.secrets)?;
     let configuration = dynamic_configuration(configuration, &secrets, registry).await;
     Ok((configuration, secrets))
@@ -81,8 +80,8 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
     let mut resolved = Map::new();
     let mut had_errors = false;
     for (key, value) in declared {
-        let is_probe = value.get("type").and_then(Value::as_str) == Some("probe")
-            && value.is_object();
+        let is_probe =
+            value.get("type").and_then(Value::as_str) == Some("probe") && value.is_object();
         if !is_probe {
             resolved.insert(key, value);
             continue;
@@ -154,6 +153,7 @@ pub async fn run_experiment(
         dry: options.dry,
         interrupter: interrupter.clone(),
         references,
+        tolerance_values: Mutex::new(HashMap::new()),
     });
 
     if let Some(title) = experiment.get("title").cloned() {
@@ -166,7 +166,7 @@ pub async fn run_experiment(
         "Running experiment: {}",
         experiment.get("title").map(py_str).unwrap_or_default()
     );
-    let mut journal = Journal::new(experiment.clone());
+    let mut journal = Journal::new(journal_copy(&experiment, &ctx.secrets));
     if let Some(dry) = options.dry {
         log::warn!("Running experiment with dry {}", dry.name());
     }
@@ -174,7 +174,8 @@ pub async fn run_experiment(
     log::info!("Steady-state strategy: {}", strategy.log_name());
     log::info!("Rollbacks strategy: {}", options.rollback_strategy.name());
 
-    let with_hypothesis = strategy != HypothesisStrategy::Skip && hypothesis::has_probes(&experiment);
+    let with_hypothesis =
+        strategy != HypothesisStrategy::Skip && hypothesis::has_probes(&experiment);
     if strategy == HypothesisStrategy::Skip {
         log::info!("Skipping Steady-State Hypothesis as requested");
     } else if !with_hypothesis {
@@ -268,14 +269,46 @@ pub async fn run_experiment(
         }
     }
 
+    hypothesis::record_tolerance_values(&ctx, &mut journal);
     journal.end = Some(Timestamp::now());
     let status = *journal.status.get_or_insert(Status::Completed);
-    let shown = if journal.deviated { "deviated" } else { status.as_str() };
+    let shown = if journal.deviated {
+        "deviated"
+    } else {
+        status.as_str()
+    };
     log::info!("Experiment ended with status: {shown}");
     if journal.deviated {
         log::info!("The steady-state has deviated, a weakness may have been discovered");
     }
     Ok(journal)
+}
+
+/// The experiment as the journal shows it. The reference hands every secret to dynamic
+/// configuration probes by writing them into the probe's `provider.secrets`, which leaks
+/// them into the journal; Shakedown keeps that key but masks every value.
+fn journal_copy(experiment: &Value, secrets: &Map) -> Value {
+    let mut copy = experiment.clone();
+    let configuration = copy.get_mut("configuration").and_then(Value::as_object_mut);
+    for entry in configuration.into_iter().flat_map(|c| c.values_mut()) {
+        if entry.get("type").and_then(Value::as_str) != Some("probe") {
+            continue;
+        }
+        if let Some(Value::Object(provider)) = entry.get_mut("provider") {
+            provider.insert("secrets".into(), mask(&Value::Object(secrets.clone())));
+        }
+    }
+    copy
+}
+
+/// The same tree with every leaf value replaced by `***`.
+fn mask(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), mask(v))).collect())
+        }
+        _ => Value::String("***".into()),
+    }
 }
 
 fn take_records(records: &Records) -> Vec<Record> {
@@ -293,10 +326,9 @@ fn should_play_rollbacks(strategy: &RollbackStrategy, journal: &Journal) -> bool
             log::warn!("Rollbacks were explicitly requested to not be played");
             false
         }
-        RollbackStrategy::Default => !matches!(
-            journal.status,
-            Some(Status::Failed | Status::Interrupted)
-        ),
+        RollbackStrategy::Default => {
+            !matches!(journal.status, Some(Status::Failed | Status::Interrupted))
+        }
         RollbackStrategy::Deviated if journal.deviated => {
             log::warn!("Rollbacks will be played only because the experiment deviated");
             true
@@ -327,7 +359,10 @@ async fn run_method(
     let mut background = Vec::new();
     let mut outcome = Ok(());
     for entry in method {
-        if entry.get("background").is_some_and(|b| b.as_bool() == Some(true)) {
+        if entry
+            .get("background")
+            .is_some_and(|b| b.as_bool() == Some(true))
+        {
             background.push(spawn_background(ctx, entry, records));
         } else {
             match activity::execute(ctx, &entry, Mode::Foreground, Some(records)).await {
@@ -390,7 +425,11 @@ async fn wait_background(ctx: &RunContext, mut tasks: Vec<JoinHandle<()>>) {
     }
 }
 
-async fn run_rollbacks(ctx: &Arc<RunContext>, experiment: &Value, records: &Records) -> Result<(), Stop> {
+async fn run_rollbacks(
+    ctx: &Arc<RunContext>,
+    experiment: &Value,
+    records: &Records,
+) -> Result<(), Stop> {
     log::info!("Let's rollback...");
     let rollbacks = experiment
         .get("rollbacks")
@@ -405,9 +444,15 @@ async fn run_rollbacks(ctx: &Arc<RunContext>, experiment: &Value, records: &Reco
     for entry in rollbacks {
         log::info!(
             "Rollback: {}",
-            entry.get("name").map(py_str).unwrap_or_else(|| "None".into())
+            entry
+                .get("name")
+                .map(py_str)
+                .unwrap_or_else(|| "None".into())
         );
-        if entry.get("background").is_some_and(|b| b.as_bool() == Some(true)) {
+        if entry
+            .get("background")
+            .is_some_and(|b| b.as_bool() == Some(true))
+        {
             background.push(spawn_background(ctx, entry, records));
             continue;
         }

@@ -49,7 +49,10 @@ impl HypothesisStrategy {
     }
 
     pub fn after(&self) -> bool {
-        matches!(self, Self::Default | Self::AfterMethodOnly | Self::Continuous)
+        matches!(
+            self,
+            Self::Default | Self::AfterMethodOnly | Self::Continuous
+        )
     }
 }
 

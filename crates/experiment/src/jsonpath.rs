@@ -212,12 +212,8 @@ fn string_len(s: &[char]) -> Option<usize> {
             '"' => return Some(i + 1),
             '\\' => match s.get(i + 1)? {
                 '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' => i += 2,
-                'u' => {
-                    if (2..6).all(|k| s.get(i + k).is_some_and(|c| c.is_ascii_hexdigit())) {
-                        i += 6;
-                    } else {
-                        return None;
-                    }
+                'u' if (2..6).all(|k| s.get(i + k).is_some_and(|c| c.is_ascii_hexdigit())) => {
+                    i += 6
                 }
                 _ => return None,
             },
@@ -324,10 +320,7 @@ impl Parser {
     }
     fn error<T>(&self, what: &str) -> PResult<T> {
         match self.toks.get(self.pos) {
-            Some((t, col)) => Err(format!(
-                "line 1:{col} {what} at input '{}'",
-                tok_name(t)
-            )),
+            Some((t, col)) => Err(format!("line 1:{col} {what} at input '{}'", tok_name(t))),
             None => Err(format!("line 1:{} {what} at input '<EOF>'", self.end)),
         }
     }
@@ -355,10 +348,7 @@ impl Parser {
     }
 
     fn starts_subscript(&self) -> bool {
-        matches!(
-            self.peek(),
-            Some(Tok::DotDot | Tok::Dot | Tok::LBracket)
-        )
+        matches!(self.peek(), Some(Tok::DotDot | Tok::Dot | Tok::LBracket))
     }
 
     /// subscript? — returns Terminal when absent.
@@ -737,7 +727,10 @@ pub fn compile(path: &str) -> Result<JsonPath, String> {
 
 type Found<'a> = Vec<Cow<'a, Value>>;
 
-fn child<'a>(cur: &Cow<'a, Value>, f: impl for<'x> Fn(&'x Value) -> Option<&'x Value>) -> Option<Cow<'a, Value>> {
+fn child<'a>(
+    cur: &Cow<'a, Value>,
+    f: impl for<'x> Fn(&'x Value) -> Option<&'x Value>,
+) -> Option<Cow<'a, Value>> {
     match cur {
         Cow::Borrowed(v) => f(v).map(Cow::Borrowed),
         Cow::Owned(v) => f(v).cloned().map(Cow::Owned),
@@ -786,7 +779,13 @@ struct Matcher<'a> {
 }
 
 impl<'a> Matcher<'a> {
-    fn node(&self, node: &Node, cur: Cow<'a, Value>, out: &mut Found<'a>, depth: usize) -> Result<(), String> {
+    fn node(
+        &self,
+        node: &Node,
+        cur: Cow<'a, Value>,
+        out: &mut Found<'a>,
+        depth: usize,
+    ) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err("maximum recursion depth exceeded".to_string());
         }
@@ -820,7 +819,12 @@ impl<'a> Matcher<'a> {
         Ok(out)
     }
 
-    fn operand(&self, o: &Operand, cur: &Cow<'a, Value>, depth: usize) -> Result<Found<'a>, String> {
+    fn operand(
+        &self,
+        o: &Operand,
+        cur: &Cow<'a, Value>,
+        depth: usize,
+    ) -> Result<Found<'a>, String> {
         match o {
             Operand::Path(p) => self.path(p, cur, depth),
             Operand::Lit(v) => Ok(vec![Cow::Owned(v.clone())]),
@@ -916,6 +920,7 @@ impl<'a> Matcher<'a> {
         })
     }
 
+    #[allow(clippy::ptr_arg)] // `@` paths inside need the Cow itself
     fn expr(&self, e: &Expr, cur: &Cow<'a, Value>, depth: usize) -> Result<bool, String> {
         if depth > MAX_DEPTH {
             return Err("maximum recursion depth exceeded".to_string());
@@ -1005,13 +1010,19 @@ fn call(f: Func, args: &[&Value], cur: &Value) -> Option<Value> {
             if !(0..len).contains(&j) {
                 return None;
             }
-            s.chars().nth(j as usize).map(|c| Value::String(c.to_string()))
+            s.chars()
+                .nth(j as usize)
+                .map(|c| Value::String(c.to_string()))
         }
         Func::Substring => {
             let s = cur.as_str()?;
             match args {
                 [a] => Some(Value::String(py_slice_str(s, int_arg(a)?, None))),
-                [a, b] => Some(Value::String(py_slice_str(s, int_arg(a)?, Some(int_arg(b)?)))),
+                [a, b] => Some(Value::String(py_slice_str(
+                    s,
+                    int_arg(a)?,
+                    Some(int_arg(b)?),
+                ))),
                 _ => None,
             }
         }
@@ -1022,7 +1033,9 @@ fn call(f: Func, args: &[&Value], cur: &Value) -> Option<Value> {
             _ => None,
         },
         Func::Keys => match cur {
-            Value::Object(m) => Some(Value::Array(m.keys().map(|k| Value::String(k.clone())).collect())),
+            Value::Object(m) => Some(Value::Array(
+                m.keys().map(|k| Value::String(k.clone())).collect(),
+            )),
             Value::Array(a) => Some(Value::Array((0..a.len()).map(Value::from).collect())),
             _ => None,
         },

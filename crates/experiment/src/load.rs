@@ -171,9 +171,17 @@ impl fmt::Display for LoadError {
             }
         }
         if parts.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", parts.join(":"), self.message)
+            return f.write_str(&self.message);
+        }
+        // Keep the reference's wording first, so scripts matching it still work.
+        match self.message.strip_prefix(crate::yaml::YAML_ERROR_PREFIX) {
+            Some(detail) => write!(
+                f,
+                "{}{}: {detail}",
+                crate::yaml::YAML_ERROR_PREFIX,
+                parts.join(":")
+            ),
+            None => write!(f, "{}: {}", parts.join(":"), self.message),
         }
     }
 }

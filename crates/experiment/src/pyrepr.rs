@@ -242,10 +242,7 @@ pub fn py_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x
-                    .iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
         }
         _ => false,
     }
@@ -452,7 +449,10 @@ mod tests {
             (json!(42), "42"),
             (json!({"a": 1}), "{'a': 1}"),
             (json!(["x"]), "['x']"),
-            (json!({"a": [true, null, 1.5, "it's"]}), "{'a': [True, None, 1.5, \"it's\"]}"),
+            (
+                json!({"a": [true, null, 1.5, "it's"]}),
+                "{'a': [True, None, 1.5, \"it's\"]}",
+            ),
             (json!([]), "[]"),
             (json!({}), "{}"),
         ];
@@ -462,7 +462,10 @@ mod tests {
         assert_eq!(py_repr(&json!("a")), "'a'");
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
         assert_eq!(py_repr(&json!("both ' and \"")), "'both \\' and \"'");
-        assert_eq!(py_repr(&json!("t\tn\nb\\\u{7}\u{a0}é\u{200b}\u{1F600}\u{E0001}")), "'t\\tn\\nb\\\\\\x07\\xa0é\\u200b\u{1F600}\\U000e0001'");
+        assert_eq!(
+            py_repr(&json!("t\tn\nb\\\u{7}\u{a0}é\u{200b}\u{1F600}\u{E0001}")),
+            "'t\\tn\\nb\\\\\\x07\\xa0é\\u200b\u{1F600}\\U000e0001'"
+        );
     }
 
     #[test]
@@ -496,8 +499,14 @@ mod tests {
     fn equality() {
         assert!(py_eq(&json!(1), &json!(true)));
         assert!(py_eq(&json!(42.0), &json!(42)));
-        assert!(!py_eq(&json!(9007199254740993u64), &json!(9007199254740992.0)));
-        assert!(py_eq(&json!({"a": 1, "b": 2}), &json!({"b": 2.0, "a": true})));
+        assert!(!py_eq(
+            &json!(9007199254740993u64),
+            &json!(9007199254740992.0)
+        ));
+        assert!(py_eq(
+            &json!({"a": 1, "b": 2}),
+            &json!({"b": 2.0, "a": true})
+        ));
         assert!(!py_eq(&json!("1"), &json!(1)));
         assert!(!py_eq(&json!(null), &json!(false)));
         assert!(py_le(&json!(1), &json!(1.5)).unwrap());

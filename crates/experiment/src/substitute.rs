@@ -67,7 +67,10 @@ enum Piece<'s> {
     /// `$$`
     Dollar,
     /// `$name` or `${name}`; `raw` is the source text.
-    Name { name: &'s str, raw: &'s str },
+    Name {
+        name: &'s str,
+        raw: &'s str,
+    },
 }
 
 fn ident_len(s: &[u8]) -> usize {
@@ -97,12 +100,24 @@ fn pieces(s: &str) -> Vec<Piece<'_>> {
             let n = ident_len(rest);
             if n > 0 {
                 let name = &s[i + 1..i + 1 + n];
-                (Some(Piece::Name { name, raw: &s[i..i + 1 + n] }), 1 + n)
+                (
+                    Some(Piece::Name {
+                        name,
+                        raw: &s[i..i + 1 + n],
+                    }),
+                    1 + n,
+                )
             } else if rest.first() == Some(&b'{') {
                 let n = ident_len(&rest[1..]);
                 if n > 0 && rest.get(1 + n) == Some(&b'}') {
                     let name = &s[i + 2..i + 2 + n];
-                    (Some(Piece::Name { name, raw: &s[i..i + 3 + n] }), 3 + n)
+                    (
+                        Some(Piece::Name {
+                            name,
+                            raw: &s[i..i + 3 + n],
+                        }),
+                        3 + n,
+                    )
                 } else {
                     (None, 1)
                 }
@@ -179,8 +194,12 @@ mod tests {
 
     fn maps() -> (Map, Map) {
         let c = json!({"n": 3, "s": "text", "b": true, "z": null, "m": {"a": 1}, "l": ["x", 2], "f": 1.5, "HOME": "/h"});
-        let s = json!({"one": {"tok": "secret", "n": "shadowed"}, "two": {"pw": "p", "tok": "later"}});
-        (c.as_object().unwrap().clone(), s.as_object().unwrap().clone())
+        let s =
+            json!({"one": {"tok": "secret", "n": "shadowed"}, "two": {"pw": "p", "tok": "later"}});
+        (
+            c.as_object().unwrap().clone(),
+            s.as_object().unwrap().clone(),
+        )
     }
 
     #[test]
@@ -230,7 +249,10 @@ mod tests {
             substitute(&v, &l),
             json!({"${n}": [3, {"k": "text"}, 1, null], "x": true})
         );
-        assert_eq!(placeholders("${a} $b $$c ${a} ${d-e} $_f1"), vec!["a", "b", "_f1"]);
+        assert_eq!(
+            placeholders("${a} $b $$c ${a} ${d-e} $_f1"),
+            vec!["a", "b", "_f1"]
+        );
         let empty = Map::new();
         let le = Lookup::new(&empty, &empty);
         assert!(le.is_empty());

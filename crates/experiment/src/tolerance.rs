@@ -107,11 +107,7 @@ fn probe(tolerance: &Value, value: &Value) -> Outcome {
 }
 
 /// `value.get(target, value)` when `target` is truthy; an error where Python raises.
-fn apply_target<'v>(
-    map: &crate::Map,
-    value: &'v Value,
-    kind: &str,
-) -> Result<&'v Value, String> {
+fn apply_target<'v>(map: &crate::Map, value: &'v Value, kind: &str) -> Result<&'v Value, String> {
     let Some(target) = map.get("target").filter(|t| py_truthy(t)) else {
         return Ok(value);
     };
@@ -152,7 +148,11 @@ fn regex(map: &crate::Map, value: &Value, lookup: &Lookup) -> Outcome {
     };
     let rx = match compile_py_regex(&pattern) {
         Ok(rx) => rx,
-        Err(e) => return Outcome::Error(format!("regex tolerance pattern {pattern:?} is invalid: {e}")),
+        Err(e) => {
+            return Outcome::Error(format!(
+                "regex tolerance pattern {pattern:?} is invalid: {e}"
+            ))
+        }
     };
     let value = match apply_target(map, value, "regex") {
         Ok(v) => v,
@@ -185,7 +185,9 @@ fn json_path(map: &crate::Map, value: &Value, lookup: &Lookup) -> Outcome {
     };
     let px = match jsonpath::compile(&path) {
         Ok(px) => px,
-        Err(e) => return Outcome::Error(format!("jsonpath tolerance path {path:?} is invalid: {e}")),
+        Err(e) => {
+            return Outcome::Error(format!("jsonpath tolerance path {path:?} is invalid: {e}"))
+        }
     };
     let value = match apply_target(map, value, "jsonpath") {
         Ok(v) => v,
@@ -236,15 +238,15 @@ pub fn compile_py_regex(pattern: &str) -> Result<fancy_regex::Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-fn multiline(pattern: &str) -> bool {
-    // Any inline flag group that turns on `m`: `(?m)`, `(?im)`, `(?m:...)`.
+fn has_flag(pattern: &str, flag: u8) -> bool {
+    // Any inline flag group that turns `flag` on: `(?m)`, `(?im)`, `(?m:...)`.
     let b = pattern.as_bytes();
     let mut i = 0;
     while i + 2 < b.len() {
         if b[i] == b'(' && b[i + 1] == b'?' {
             let mut j = i + 2;
             while j < b.len() && b"aiLmsux".contains(&b[j]) {
-                if b[j] == b'm' {
+                if b[j] == flag {
                     return true;
                 }
                 j += 1;
@@ -256,7 +258,9 @@ fn multiline(pattern: &str) -> bool {
 }
 
 fn translate_py_regex(p: &str) -> Result<String, String> {
-    let multi = multiline(p);
+    let multi = has_flag(p, b'm');
+    // `(?a)`: fancy_regex cannot switch Unicode off, so spell the ASCII classes out.
+    let ascii = has_flag(p, b'a');
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::with_capacity(p.len() + 8);
     let mut i = 0;
@@ -273,6 +277,15 @@ fn translate_py_regex(p: &str) -> Result<String, String> {
                 'Z' if !in_class => out.push_str(r"\z"),
                 'b' if in_class => out.push_str(r"\x08"),
                 'A' | 'Z' | 'B' if in_class => return Err(format!("bad escape \\{n}")),
+                'd' | 'D' | 's' | 'S' | 'w' | 'W' if ascii => {
+                    let set = match n.to_ascii_lowercase() {
+                        'd' => "0-9",
+                        's' => r"\t\n\x0B\x0C\r ",
+                        _ => "0-9A-Za-z_",
+                    };
+                    let neg = if n.is_ascii_uppercase() { "^" } else { "" };
+                    out.push_str(&format!("[{neg}{set}]"));
+                }
                 'A' | 'b' | 'B' | 'd' | 'D' | 's' | 'S' | 'w' | 'W' | 'a' | 'f' | 'n' | 'r'
                 | 't' | 'v' => {
                     out.push('\\');
@@ -289,7 +302,9 @@ fn translate_py_regex(p: &str) -> Result<String, String> {
                 'u' | 'U' => {
                     let n_digits = if n == 'u' { 4 } else { 8 };
                     let hex: String = chars.iter().skip(i).take(n_digits).collect();
-                    if hex.chars().count() != n_digits || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    if hex.chars().count() != n_digits
+                        || !hex.chars().all(|c| c.is_ascii_hexdigit())
+                    {
                         return Err(format!("incomplete escape \\{n}"));
                     }
                     let cp = u32::from_str_radix(&hex, 16).map_err(|e| e.to_string())?;
@@ -362,6 +377,8 @@ fn translate_py_regex(p: &str) -> Result<String, String> {
                     && flags.chars().all(|f| "aiLmsux-".contains(f))
                     && matches!(chars.get(j), Some(')' | ':'));
                 if is_flags {
+                    // `a` is handled by spelling classes out, `u` is the default, `L` is
+                    // bytes-only.
                     let kept: String = flags.chars().filter(|f| !"auL".contains(*f)).collect();
                     let kept = kept.trim_end_matches('-').to_string();
                     if kept.is_empty() || kept == "-" {
@@ -392,8 +409,14 @@ fn translate_py_regex(p: &str) -> Result<String, String> {
 /// (empty = zero); or an infinity; or NaN.
 #[derive(Debug, Clone, PartialEq)]
 enum Dec {
-    Finite { neg: bool, digits: Vec<u8>, exp: i64 },
-    Inf { neg: bool },
+    Finite {
+        neg: bool,
+        digits: Vec<u8>,
+        exp: i64,
+    },
+    Inf {
+        neg: bool,
+    },
     NaN,
 }
 
@@ -405,13 +428,22 @@ fn dec_finite(neg: bool, mut digits: Vec<u8>, mut exp: i64) -> Dec {
         exp = exp.saturating_add(1);
     }
     if digits.is_empty() {
-        return Dec::Finite { neg: false, digits, exp: 0 };
+        return Dec::Finite {
+            neg: false,
+            digits,
+            exp: 0,
+        };
     }
     Dec::Finite { neg, digits, exp }
 }
 
 fn dec_from_i128(i: i128) -> Dec {
-    let digits = i.unsigned_abs().to_string().bytes().map(|b| b - b'0').collect();
+    let digits = i
+        .unsigned_abs()
+        .to_string()
+        .bytes()
+        .map(|b| b - b'0')
+        .collect();
     dec_finite(i < 0, digits, 0)
 }
 
@@ -462,7 +494,7 @@ fn dec_from_f64(f: f64) -> Dec {
     dec_finite(neg, digits, exp10)
 }
 
-/// Python `Decimal(str)`: surrounding whitespace, `_` between digits, `inf`/`infinity`,
+/// Python `Decimal(str)`: surrounding whitespace, underscores (all removed), `inf`/`infinity`,
 /// `nan`/`snan`, case-insensitive. `None` = `InvalidOperation`.
 fn dec_from_str(s: &str) -> Option<Dec> {
     let t = s.trim();
@@ -475,20 +507,13 @@ fn dec_from_str(s: &str) -> Option<Dec> {
     if lower == "inf" || lower == "infinity" {
         return Some(Dec::Inf { neg });
     }
-    if let Some(rest) = lower.strip_prefix("nan").or_else(|| lower.strip_prefix("snan")) {
+    if let Some(rest) = lower
+        .strip_prefix("nan")
+        .or_else(|| lower.strip_prefix("snan"))
+    {
         return rest.bytes().all(|b| b.is_ascii_digit()).then_some(Dec::NaN);
     }
-    // Underscores only between digits.
-    let b = body.as_bytes();
-    for (i, c) in b.iter().enumerate() {
-        if *c == b'_'
-            && !(i > 0
-                && b[i - 1].is_ascii_digit()
-                && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-        {
-            return None;
-        }
-    }
+    // Python drops every underscore before parsing (even a leading one).
     let body: String = body.chars().filter(|c| *c != '_').collect();
     let (mant, exp) = match body.find(['e', 'E']) {
         Some(k) => (&body[..k], Some(&body[k + 1..])),
@@ -501,7 +526,11 @@ fn dec_from_str(s: &str) -> Option<Dec> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|c| c.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let mut e: i64 = 0;
@@ -515,7 +544,10 @@ fn dec_from_str(s: &str) -> Option<Dec> {
             return None;
         }
         // Saturate: such magnitudes compare the same way.
-        e = edigits.parse::<i64>().unwrap_or(i64::MAX / 4).min(i64::MAX / 4);
+        e = edigits
+            .parse::<i64>()
+            .unwrap_or(i64::MAX / 4)
+            .min(i64::MAX / 4);
         if eneg {
             e = -e;
         }
@@ -581,11 +613,27 @@ fn dec_cmp(a: &Dec, b: &Dec) -> Option<Ordering> {
     match (a, b) {
         (NaN, _) | (_, NaN) => None,
         (Inf { neg: x }, Inf { neg: y }) => Some(y.cmp(x)),
-        (Inf { neg }, _) => Some(if *neg { Ordering::Less } else { Ordering::Greater }),
-        (_, Inf { neg }) => Some(if *neg { Ordering::Greater } else { Ordering::Less }),
+        (Inf { neg }, _) => Some(if *neg {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        }),
+        (_, Inf { neg }) => Some(if *neg {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        }),
         (
-            Finite { neg: n1, digits: d1, exp: e1 },
-            Finite { neg: n2, digits: d2, exp: e2 },
+            Finite {
+                neg: n1,
+                digits: d1,
+                exp: e1,
+            },
+            Finite {
+                neg: n2,
+                digits: d2,
+                exp: e2,
+            },
         ) => {
             let sign = |neg: bool, d: &Vec<u8>| -> i8 {
                 if d.is_empty() {
@@ -647,7 +695,12 @@ fn range(map: &crate::Map, value: &Value) -> Outcome {
         Ok(d) => d,
         Err(e) => return Outcome::Error(e),
     };
-    let nan = || Outcome::Error(format!("range tolerance cannot compare NaN ({})", short(value)));
+    let nan = || {
+        Outcome::Error(format!(
+            "range tolerance cannot compare NaN ({})",
+            short(value)
+        ))
+    };
     match dec_cmp(&lo, &v) {
         None => nan(),
         Some(Ordering::Greater) => Outcome::Met(false),

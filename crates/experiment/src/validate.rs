@@ -602,7 +602,8 @@ fn check_tolerance(t: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VRes
                     &ppath,
                 );
             };
-            if let Err(e) = fancy_regex::Regex::new(p) {
+            // The same translation from Python `re` that evaluation uses, so both agree.
+            if let Err(e) = crate::tolerance::compile_py_regex(p) {
                 return fail(
                     format!("hypothesis probe tolerance pattern {p} seems invalid: {e}"),
                     &ppath,

@@ -91,11 +91,13 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     let arguments = provider
         .get("arguments")
         .map(|a| substitute_if_any(a, &lookup));
-    let limits = timeouts(provider.get("timeout").map(|t| substitute(t, &lookup)).as_ref());
-    let verify_tls = provider
-        .get("verify_tls")
-        .map(truthy)
-        .unwrap_or(true);
+    let limits = timeouts(
+        provider
+            .get("timeout")
+            .map(|t| substitute(t, &lookup))
+            .as_ref(),
+    );
+    let verify_tls = provider.get("verify_tls").map(truthy).unwrap_or(true);
     let max_retries = provider
         .get("max_retries")
         .and_then(Value::as_u64)
@@ -141,10 +143,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         == Some("application/json");
-    let text = response
-        .text()
-        .await
-        .map_err(|e| request_error(&url, &e))?;
+    let text = response.text().await.map_err(|e| request_error(&url, &e))?;
     let body = if exact_json {
         serde_json::from_str(&text).map_err(|e| {
             ProviderError::Fatal(format!(
@@ -181,7 +180,10 @@ fn request_error(url: &str, e: &reqwest::Error) -> ProviderError {
     } else if e.is_connect() || e.is_request() || e.is_body() {
         ProviderError::Failed(format!("failed to connect to {url}: {}", error_chain(e)))
     } else if e.is_builder() {
-        ProviderError::Fatal(format!("invalid HTTP request to '{url}': {}", error_chain(e)))
+        ProviderError::Fatal(format!(
+            "invalid HTTP request to '{url}': {}",
+            error_chain(e)
+        ))
     } else {
         ProviderError::Failed(format!("failed to connect to {url}: {}", error_chain(e)))
     }
@@ -210,9 +212,8 @@ fn header_map(headers: Option<&Value>) -> Result<HeaderMap, ProviderError> {
     for (name, value) in h {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| ProviderError::Fatal(format!("invalid HTTP header name '{name}'")))?;
-        let value = HeaderValue::from_str(&py_str(value)).map_err(|_| {
-            ProviderError::Fatal(format!("invalid value for HTTP header '{name}'"))
-        })?;
+        let value = HeaderValue::from_str(&py_str(value))
+            .map_err(|_| ProviderError::Fatal(format!("invalid value for HTTP header '{name}'")))?;
         map.append(name, value);
     }
     Ok(map)
@@ -226,6 +227,10 @@ fn form_pairs(args: &Value) -> Vec<(String, String)> {
         for (k, v) in map {
             match v {
                 Value::Null => {}
+                // `requests` iterates a mapping value, so it sends the mapping's keys.
+                Value::Object(inner) => {
+                    pairs.extend(inner.keys().map(|inner_key| (k.clone(), inner_key.clone())))
+                }
                 Value::Array(items) => pairs.extend(
                     items
                         .iter()
@@ -275,13 +280,14 @@ mod tests {
 
     #[test]
     fn form_pairs_follow_requests_encoding() {
-        let pairs = form_pairs(&json!({"a": [1, 2], "b": null, "c": true}));
+        let pairs = form_pairs(&json!({"a": [1, 2], "b": null, "c": true, "d": {"x": 1}}));
         assert_eq!(
             pairs,
             vec![
                 ("a".to_string(), "1".to_string()),
                 ("a".to_string(), "2".to_string()),
-                ("c".to_string(), "True".to_string())
+                ("c".to_string(), "True".to_string()),
+                ("d".to_string(), "x".to_string())
             ]
         );
     }

@@ -16,9 +16,8 @@ pub const NON_ZERO_WARNING: &str = "This process returned a non-zero exit code. 
 
 pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError> {
     let raw_path = provider.get("path").and_then(Value::as_str).unwrap_or("");
-    let path = experiment::validate::resolve_process_path(raw_path).ok_or_else(|| {
-        ProviderError::Failed(format!("path '{raw_path}' cannot be found"))
-    })?;
+    let path = experiment::validate::resolve_process_path(raw_path)
+        .ok_or_else(|| ProviderError::Failed(format!("path '{raw_path}' cannot be found")))?;
     let lookup = call.lookup();
     let arguments = provider
         .get("arguments")

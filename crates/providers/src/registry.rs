@@ -26,7 +26,10 @@ pub struct Invocation<'a> {
 
 /// One native function.
 pub trait Driver: Send + Sync {
-    fn call<'a>(&'a self, invocation: Invocation<'a>) -> BoxFuture<'a, Result<Value, ProviderError>>;
+    fn call<'a>(
+        &'a self,
+        invocation: Invocation<'a>,
+    ) -> BoxFuture<'a, Result<Value, ProviderError>>;
 }
 
 /// A registered function: its driver plus what discovery and validation need to know.
@@ -87,7 +90,10 @@ impl Registry {
 
     /// The functions of a module, in name order.
     pub fn module_functions(&self, module: &str) -> impl Iterator<Item = &Function> {
-        self.modules.get(module).into_iter().flat_map(|m| m.values())
+        self.modules
+            .get(module)
+            .into_iter()
+            .flat_map(|m| m.values())
     }
 }
 

@@ -14,7 +14,14 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
     let Ok(rt) = super::runtime() else { return 1 };
     rt.block_on(async {
         let package_name = Value::String(args.package.clone());
-        notify(&settings, Phase::Discovery, "discovery-started", &package_name, None).await;
+        notify(
+            &settings,
+            Phase::Discovery,
+            "discovery-started",
+            &package_name,
+            None,
+        )
+        .await;
         let registry = crate::drivers::registry();
         let Some(discovery) = discovery(&registry, &args.package, !args.no_system_info) else {
             let known: Vec<&str> = registry.packages().iter().map(|p| p.name).collect();
@@ -24,7 +31,14 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
                 format!("native packages: {}", known.join(", "))
             };
             engine::critical!("Package {} not found ({hint})", args.package);
-            notify(&settings, Phase::Discovery, "discovery-failed", &package_name, Some("not found")).await;
+            notify(
+                &settings,
+                Phase::Discovery,
+                "discovery-failed",
+                &package_name,
+                Some("not found"),
+            )
+            .await;
             // The reference exits 0 when discovery fails.
             return 0;
         };
@@ -36,10 +50,20 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
             }
         };
         match std::fs::write(&args.discovery_path, text) {
-            Ok(()) => log::info!("Discovery outcome saved in {}", args.discovery_path.display()),
+            Ok(()) => log::info!(
+                "Discovery outcome saved in {}",
+                args.discovery_path.display()
+            ),
             Err(e) => log::error!("cannot write '{}': {e}", args.discovery_path.display()),
         }
-        notify(&settings, Phase::Discovery, "discovery-completed", &discovery, None).await;
+        notify(
+            &settings,
+            Phase::Discovery,
+            "discovery-completed",
+            &discovery,
+            None,
+        )
+        .await;
         0
     })
 }

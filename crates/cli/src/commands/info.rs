@@ -8,7 +8,11 @@ pub fn info(args: InfoArgs, settings_path: &Path) -> u8 {
         InfoTarget::Core => {
             println!("{:<20}{:<10}", "NAME", "VERSION");
             println!("{:<20}{:<10}", "CLI", env!("CARGO_PKG_VERSION"));
-            println!("{:<20}{:<10}", "Core library", engine::CHAOSLIB_COMPAT_VERSION);
+            println!(
+                "{:<20}{:<10}",
+                "Core library",
+                engine::CHAOSLIB_COMPAT_VERSION
+            );
         }
         InfoTarget::Settings => match std::fs::read_to_string(settings_path) {
             Ok(text) => print!("{text}"),
@@ -16,7 +20,10 @@ pub fn info(args: InfoArgs, settings_path: &Path) -> u8 {
         },
         InfoTarget::Extensions => {
             let registry = crate::drivers::registry();
-            println!("{:<40}{:<10}{:<20}{}", "NAME", "VERSION", "LICENSE", "DESCRIPTION");
+            println!(
+                "{:<40}{:<10}{:<20}{}",
+                "NAME", "VERSION", "LICENSE", "DESCRIPTION"
+            );
             for package in registry.packages() {
                 println!(
                     "{:<40}{:<10}{:<20}{}",

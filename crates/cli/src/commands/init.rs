@@ -87,7 +87,9 @@ pub fn init(args: InitArgs) -> u8 {
             }
         },
         None => {
-            log::error!("the wizard was interrupted: input ended before the experiment was complete");
+            log::error!(
+                "the wizard was interrupted: input ended before the experiment was complete"
+            );
             1
         }
     }
@@ -116,7 +118,10 @@ fn wizard<R: BufRead, W: Write>(p: &mut Prompter<R, W>, args: &InitArgs) -> Opti
     };
 
     let mut experiment = Map::new();
-    experiment.insert("title".into(), Value::String(p.ask("Experiment's title", None)?));
+    experiment.insert(
+        "title".into(),
+        Value::String(p.ask("Experiment's title", None)?),
+    );
     experiment.insert("description".into(), "N/A".into());
     experiment.insert("tags".into(), json!([]));
 
@@ -124,7 +129,9 @@ fn wizard<R: BufRead, W: Write>(p: &mut Prompter<R, W>, args: &InitArgs) -> Opti
         let title = p.ask("Hypothesis's title", None)?;
         let mut probes = Vec::new();
         if discovery.is_some() {
-            p.say("\nYou may now define probes that will determine\nthe steady-state of your system.");
+            p.say(
+                "\nYou may now define probes that will determine\nthe steady-state of your system.",
+            );
             add_activities(p, &of_type("probe"), &mut probes, true)?;
         }
         experiment.insert(
@@ -166,7 +173,10 @@ fn add_activities<R: BufRead, W: Write>(
             }
         };
         let selected = &choices[index];
-        let kind = selected.get("type").and_then(Value::as_str).unwrap_or("probe");
+        let kind = selected
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("probe");
         if let Some(doc) = selected.get("doc").and_then(Value::as_str) {
             p.say(&format!("\n{doc}"));
         }
@@ -178,13 +188,21 @@ fn add_activities<R: BufRead, W: Write>(
         }
         let mut activity = Map::new();
         activity.insert("type".into(), kind.into());
-        activity.insert("name".into(), selected.get("name").cloned().unwrap_or(Value::Null));
+        activity.insert(
+            "name".into(),
+            selected.get("name").cloned().unwrap_or(Value::Null),
+        );
         if with_tolerance {
             let typed = p.ask("What is the tolerance for this probe?", None)?;
             activity.insert("tolerance".into(), scalar(&typed));
         }
         let mut arguments = Map::new();
-        for arg in selected.get("arguments").and_then(Value::as_array).into_iter().flatten() {
+        for arg in selected
+            .get("arguments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = arg.get("name").and_then(Value::as_str).unwrap_or("");
             if name.is_empty() || name == "secrets" || name == "configuration" {
                 continue;
@@ -194,7 +212,10 @@ fn add_activities<R: BufRead, W: Write>(
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             });
-            let answer = p.ask(&format!("Argument's value for '{name}'"), default.as_deref())?;
+            let answer = p.ask(
+                &format!("Argument's value for '{name}'"),
+                default.as_deref(),
+            )?;
             let value = if answer.is_empty() && arg.get("default") == Some(&Value::Null) {
                 Value::Null
             } else {
@@ -232,7 +253,9 @@ fn save(path: &std::path::Path, experiment: &Value) -> std::io::Result<()> {
         let mut out = String::new();
         let doc = json_to_yaml(experiment);
         let mut emitter = yaml_rust2::YamlEmitter::new(&mut out);
-        emitter.dump(&doc).map_err(|e| std::io::Error::other(e.to_string()))?;
+        emitter
+            .dump(&doc)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         out.push('\n');
         out
     } else {

@@ -53,7 +53,10 @@ pub fn proxy(args: ProxyArgs) -> u8 {
                     toxic_name,
                     toxicity,
                     attributes,
-                } => cli::toxic_update(&c, &proxy, &toxic_name, toxicity.as_deref(), &attributes).await,
+                } => {
+                    cli::toxic_update(&c, &proxy, &toxic_name, toxicity.as_deref(), &attributes)
+                        .await
+                }
                 ToxicCommand::Remove { proxy, toxic_name } => {
                     cli::toxic_remove(&c, &proxy, &toxic_name).await
                 }

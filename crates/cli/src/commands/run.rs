@@ -79,7 +79,8 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
     if let Some(map) = experiment.as_object_mut() {
         map.insert(
             "dry".into(),
-            dry.map(|d| Value::String(d.name().into())).unwrap_or(Value::Null),
+            dry.map(|d| Value::String(d.name().into()))
+                .unwrap_or(Value::Null),
         );
     }
 
@@ -91,7 +92,9 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
         return 1;
     };
     if hypothesis_name == "continously" {
-        log::warn!("'continously' is deprecated, please use 'continuously'");
+        log::warn!(
+            "\nThe \"--hypothesis-strategy=continously\" command is depreciating and will be removed in a future version\nInstead, please use \"--hypothesis-strategy=continuously\""
+        );
     }
     record_runtime(&mut settings, &hypothesis_name, &rollback_name);
 
@@ -117,7 +120,10 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
     };
     let json = journal.to_json();
     if let Err(e) = write_journal(&args.journal_path, &json) {
-        log::error!("cannot write the journal to '{}': {e}", args.journal_path.display());
+        log::error!(
+            "cannot write the journal to '{}': {e}",
+            args.journal_path.display()
+        );
     }
     let status = journal.status.map(|s| s.as_str()).unwrap_or("completed");
     if status == "completed" {
@@ -144,9 +150,14 @@ fn dry_mode(d: DryArg) -> Dry {
 /// reference, a non-empty experiment `runtime` sets both strategies (each falling back to
 /// `default`), so it also resets a rollback strategy that came from the settings.
 fn strategies(args: &RunArgs, settings: &Value, experiment: &Value) -> (String, String) {
-    let mut hypothesis = settings::runtime_strategy(settings, "hypothesis").unwrap_or_else(|| "default".into());
-    let mut rollbacks = settings::runtime_strategy(settings, "rollbacks").unwrap_or_else(|| "default".into());
-    if let Some(runtime) = experiment.get("runtime").filter(|r| r.as_object().is_some_and(|m| !m.is_empty())) {
+    let mut hypothesis =
+        settings::runtime_strategy(settings, "hypothesis").unwrap_or_else(|| "default".into());
+    let mut rollbacks =
+        settings::runtime_strategy(settings, "rollbacks").unwrap_or_else(|| "default".into());
+    if let Some(runtime) = experiment
+        .get("runtime")
+        .filter(|r| r.as_object().is_some_and(|m| !m.is_empty()))
+    {
         let pick = |section: &str| {
             runtime
                 .get(section)
@@ -182,13 +193,21 @@ fn strategies(args: &RunArgs, settings: &Value, experiment: &Value) -> (String, 
 
 /// The reference records the resolved strategies in the settings handed to controls.
 fn record_runtime(settings: &mut Value, hypothesis: &str, rollbacks: &str) {
-    let Some(map) = settings.as_object_mut() else { return };
+    let Some(map) = settings.as_object_mut() else {
+        return;
+    };
     let runtime = map
         .entry("runtime")
         .or_insert_with(|| Value::Object(Default::default()));
     if let Some(runtime) = runtime.as_object_mut() {
-        runtime.insert("hypothesis".into(), serde_json::json!({"strategy": hypothesis}));
-        runtime.insert("rollbacks".into(), serde_json::json!({"strategy": rollbacks}));
+        runtime.insert(
+            "hypothesis".into(),
+            serde_json::json!({"strategy": hypothesis}),
+        );
+        runtime.insert(
+            "rollbacks".into(),
+            serde_json::json!({"strategy": rollbacks}),
+        );
     }
 }
 

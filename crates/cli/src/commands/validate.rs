@@ -22,16 +22,37 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
             }
         };
         let experiment = source.loaded.value.clone();
-        notify(&settings, Phase::Validate, "validate-started", &experiment, None).await;
+        notify(
+            &settings,
+            Phase::Validate,
+            "validate-started",
+            &experiment,
+            None,
+        )
+        .await;
         let registry = crate::drivers::registry();
         match check(&source, &registry, &Overrides::default()) {
             Ok(()) => {
                 log::info!("experiment syntax and semantic look valid");
-                notify(&settings, Phase::Validate, "validate-completed", &experiment, None).await;
+                notify(
+                    &settings,
+                    Phase::Validate,
+                    "validate-completed",
+                    &experiment,
+                    None,
+                )
+                .await;
                 0
             }
             Err(e) => {
-                notify(&settings, Phase::Validate, "validate-failed", &experiment, Some(&e.message)).await;
+                notify(
+                    &settings,
+                    Phase::Validate,
+                    "validate-failed",
+                    &experiment,
+                    Some(&e.message),
+                )
+                .await;
                 1
             }
         }
@@ -39,7 +60,11 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
 }
 
 /// Validates with the reference's log lines, and points at the offending line on failure.
-pub fn check(source: &Source, registry: &Registry, overrides: &Overrides) -> Result<(), ValidationError> {
+pub fn check(
+    source: &Source,
+    registry: &Registry,
+    overrides: &Overrides,
+) -> Result<(), ValidationError> {
     log::info!("Validating the experiment's syntax");
     let experiment: &Value = &source.loaded.value;
     match experiment::validate::validate(experiment, registry, overrides) {

@@ -105,7 +105,12 @@ impl TestServer {
             if now >= deadline {
                 return false;
             }
-            st = self.shared.changed.wait_timeout(st, deadline - now).unwrap().0;
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap()
+                .0;
         }
     }
 }
@@ -125,7 +130,9 @@ struct Request {
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -165,7 +172,13 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (target.clone(), String::new()),
     };
-    Some(Request { method, path, query, headers, body })
+    Some(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    })
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -256,11 +269,18 @@ struct Response {
 }
 
 fn resp(code: u16, ct: &str, body: impl Into<Vec<u8>>) -> Response {
-    Response { code, content_type: ct.to_string(), extra: vec![], body: body.into() }
+    Response {
+        code,
+        content_type: ct.to_string(),
+        extra: vec![],
+        body: body.into(),
+    }
 }
 
 fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
-    let Some(req) = read_request(&mut stream) else { return Ok(()) };
+    let Some(req) = read_request(&mut stream) else {
+        return Ok(());
+    };
     let target = if req.query.is_empty() {
         req.path.clone()
     } else {
@@ -356,7 +376,9 @@ fn route(req: &Request, shared: &Shared) -> Response {
                 .split(',')
                 .filter_map(|s| s.trim().parse().ok())
                 .collect();
-            let code: u16 = query_param(&req.query, "code").and_then(|c| c.parse().ok()).unwrap_or(500);
+            let code: u16 = query_param(&req.query, "code")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(500);
             let slow: Vec<u64> = query_param(&req.query, "slow")
                 .unwrap_or_default()
                 .split(',')
@@ -389,8 +411,12 @@ fn route(req: &Request, shared: &Shared) -> Response {
         }
         ["prometheus", variant] => {
             let result = match *variant {
-                "healthy" => r#"[{"metric": {"job": "api", "instance": "a"}, "value": [1700000000.123, "0"]}, {"metric": {"job": "api", "instance": "b"}, "value": [1700000000.123, "0"]}]"#,
-                "errors" => r#"[{"metric": {"job": "api", "instance": "a"}, "value": [1700000000.123, "0"]}, {"metric": {"job": "api", "instance": "b"}, "value": [1700000000.123, "3"]}]"#,
+                "healthy" => {
+                    r#"[{"metric": {"job": "api", "instance": "a"}, "value": [1700000000.123, "0"]}, {"metric": {"job": "api", "instance": "b"}, "value": [1700000000.123, "0"]}]"#
+                }
+                "errors" => {
+                    r#"[{"metric": {"job": "api", "instance": "a"}, "value": [1700000000.123, "0"]}, {"metric": {"job": "api", "instance": "b"}, "value": [1700000000.123, "3"]}]"#
+                }
                 _ => "[]",
             };
             let body = format!(
@@ -415,7 +441,8 @@ fn route(req: &Request, shared: &Shared) -> Response {
 fn echo_body(req: &Request) -> String {
     let text = String::from_utf8_lossy(&req.body).to_string();
     let is_json = req.headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().starts_with("application/json")
+        k.eq_ignore_ascii_case("content-type")
+            && v.to_ascii_lowercase().starts_with("application/json")
     });
     if !is_json {
         return text;
