@@ -4,7 +4,7 @@
 package main
 
 import (
-	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -14,16 +14,24 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
 var api string
 
+// apiTimeout bounds every API call: Toxiproxy can block its API while toxics change under
+// load (its handlers answer 503 after 25 s and stay stuck), which would stall the run.
+const apiTimeout = 30 * time.Second
+
+var client = &http.Client{Timeout: apiTimeout}
+
+// call returns the status (0 on a transport error or timeout) and the call's duration.
 func call(method, path, body string) (int, time.Duration) {
 	req, _ := http.NewRequest(method, api+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	t := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "api:", err)
 		return 0, time.Since(t)
@@ -33,19 +41,43 @@ func call(method, path, body string) (int, time.Duration) {
 	return resp.StatusCode, time.Since(t)
 }
 
+func ok(status int) bool { return status >= 200 && status < 300 }
+
+// proxy (re)creates a proxy and returns the address it listens on. The answer is decoded
+// as JSON: servers differ in whitespace, so byte-searching for `"listen":"` is not safe.
 func proxy(name, upstream string) string {
 	call("DELETE", "/proxies/"+name, "")
 	req, _ := http.NewRequest("POST", api+"/proxies", strings.NewReader(
 		fmt.Sprintf(`{"name":%q,"listen":"127.0.0.1:0","upstream":%q}`, name, upstream)))
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
 	if err != nil {
 		panic(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	i := bytes.Index(b, []byte(`"listen":"`))
-	rest := b[i+10:]
-	return string(rest[:bytes.IndexByte(rest, '"')])
+	var p struct {
+		Listen string `json:"listen"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil || resp.StatusCode != 201 || p.Listen == "" {
+		panic(fmt.Sprintf("create proxy %s: status %d: %s", name, resp.StatusCode, b))
+	}
+	return p.Listen
+}
+
+// maxIdle caps the idle-connection count to what the file-descriptor limit allows: each
+// idle connection costs this process two descriptors (client end and the sink's accepted
+// end) and the server two, and the server runs under the same limit.
+func maxIdle(want int) int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return want
+	}
+	if room := (int(lim.Cur) - 1000) / 2; room < want {
+		fmt.Fprintf(os.Stderr, "idle: capping %d connections to %d (RLIMIT_NOFILE %d)\n", want, room, lim.Cur)
+		return room
+	}
+	return want
 }
 
 // echo and sink upstreams
@@ -119,6 +151,52 @@ func rtts(addr string, n int) []time.Duration {
 	return out
 }
 
+func fds(pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(entries)
+}
+
+// churn opens and closes n short connections (one 1-byte round trip each, 50 at a time)
+// and returns the server's descriptor count before and after, once it settled.
+func churn(addr string, n, pid int) (int, int, int) {
+	before := fds(pid)
+	done, failed := 0, 0
+	for done < n {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for i := 0; i < 50 && done < n; i, done = i+1, done+1 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := net.Dial("tcp", addr)
+				if err == nil {
+					b := []byte{1}
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					if _, err = c.Write(b); err == nil {
+						_, err = io.ReadFull(c, b)
+					}
+					c.Close()
+				}
+				if err != nil {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	after := fds(pid)
+	for i := 0; i < 50 && after > before; i++ {
+		time.Sleep(100 * time.Millisecond)
+		after = fds(pid)
+	}
+	return before, after, failed
+}
+
 func rss(pid int) int64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
@@ -137,6 +215,7 @@ func main() {
 	idle := flag.Int("idle", 10000, "idle connections")
 	streams := flag.Int("streams", 1000, "streaming connections during API changes")
 	secs := flag.Float64("secs", 3, "seconds per throughput run")
+	churnN := flag.Int("churn", 20000, "short connections for the descriptor-leak check (ephemeral ports limit this)")
 	flag.Parse()
 
 	src, ech, snk := upstream(source), upstream(echo), upstream(sink)
@@ -144,7 +223,8 @@ func main() {
 	direct := throughput(src, *secs)
 	fmt.Printf("direct_throughput_MBps %.1f\n", direct)
 	p := proxy("bench_tp", src)
-	fmt.Printf("throughput_MBps %.1f\n", throughput(p, *secs))
+	tp := throughput(p, *secs)
+	fmt.Printf("throughput_MBps %.1f\nthroughput_pct_of_direct %.1f\n", tp, 100*tp/direct)
 
 	d := rtts(ech, 2000)
 	fmt.Printf("direct_rtt_p50_us %d\ndirect_rtt_p99_us %d\n", pct(d, .5).Microseconds(), pct(d, .99).Microseconds())
@@ -163,6 +243,7 @@ func main() {
 
 	id := proxy("bench_idle", snk)
 	base := rss(*pid)
+	*idle = maxIdle(*idle)
 	conns := make([]net.Conn, 0, *idle)
 	for i := 0; i < *idle; i++ {
 		c, err := net.Dial("tcp", id)
@@ -181,11 +262,14 @@ func main() {
 	st := proxy("bench_stream", src)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	dialed := 0
 	for i := 0; i < *streams; i++ {
 		c, err := net.Dial("tcp", st)
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "stream dial:", err)
 			break
 		}
+		dialed++
 		wg.Add(1)
 		go func(c net.Conn) {
 			defer wg.Done()
@@ -209,20 +293,31 @@ func main() {
 		}(c)
 	}
 	time.Sleep(time.Second)
+	fmt.Printf("stream_conns %d\n", dialed)
 	var worst time.Duration
 	api_lat := []time.Duration{}
-	for i := 0; i < 20; i++ {
-		_, a := call("POST", "/proxies/bench_stream/toxics", `{"type":"latency","name":"l","attributes":{"latency":10}}`)
-		_, b := call("DELETE", "/proxies/bench_stream/toxics/l", "")
+	failures := 0
+	for i := 0; i < 20 && failures == 0; i++ {
+		sa, a := call("POST", "/proxies/bench_stream/toxics", `{"type":"latency","name":"l","attributes":{"latency":10}}`)
+		sb, b := call("DELETE", "/proxies/bench_stream/toxics/l", "")
 		api_lat = append(api_lat, a, b)
-		if a > worst {
-			worst = a
+		for _, d := range []time.Duration{a, b} {
+			if d > worst {
+				worst = d
+			}
 		}
-		if b > worst {
-			worst = b
+		// A failed or timed-out call means the API is stuck; more rounds only wait longer.
+		if !ok(sa) || !ok(sb) {
+			failures++
 		}
 	}
-	fmt.Printf("api_under_load_p50_ms %.2f\napi_under_load_max_ms %.2f\n", float64(pct(api_lat, .5).Microseconds())/1000, float64(worst.Microseconds())/1000)
+	fmt.Printf("api_under_load_p50_ms %.2f\napi_under_load_max_ms %.2f\napi_under_load_failed_rounds %d\n", float64(pct(api_lat, .5).Microseconds())/1000, float64(worst.Microseconds())/1000, failures)
+	fmt.Printf("stream_rss_MiB %.1f\n", float64(rss(*pid))/1048576)
 	close(stop)
 	wg.Wait()
+	call("DELETE", "/proxies/bench_stream", "")
+
+	ch := proxy("bench_churn", ech)
+	before, after, failed := churn(ch, *churnN, *pid)
+	fmt.Printf("churn_conns %d\nchurn_failed %d\nchurn_fd_delta %d\n", *churnN, failed, after-before)
 }

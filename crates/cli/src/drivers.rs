@@ -7,5 +7,14 @@ use providers::registry::Registry;
 use std::sync::Arc;
 
 pub fn registry() -> Arc<Registry> {
-    Arc::new(Registry::new())
+    let mut registry = Registry::new();
+    drivers_builtin::register(&mut registry);
+    drivers_toxiproxy::register(&mut registry);
+    Arc::new(registry)
+}
+
+/// The native control modules the binary ships with (none yet: the reference's control
+/// modules, such as chaosaddons' safeguards, come with their drivers).
+pub fn controls() -> engine::controls::ControlRegistry {
+    engine::controls::ControlRegistry::new()
 }

@@ -1,6 +1,7 @@
 //! Running one activity: `ref` resolution, pauses, dry mode, the provider call and its run
 //! record, in the order the reference logs them.
 
+use crate::controls::Level;
 use crate::interrupt::Interrupter;
 use crate::journal::{ActivityStatus, Record, Timestamp};
 use crate::strategy::Dry;
@@ -22,6 +23,8 @@ pub struct RunContext {
     pub interrupter: Arc<Interrupter>,
     /// Activities `ref` can point at: method activities, then hypothesis probes (last wins).
     pub references: HashMap<String, Value>,
+    /// The run's controls (global and top-level), called at every level.
+    pub controls: crate::controls::Controls,
     /// The last value each probe tolerance (by hypothesis probe index) was called with; the
     /// reference writes it into the experiment, so the journal shows it.
     pub tolerance_values: Mutex<HashMap<usize, Value>>,
@@ -119,6 +122,17 @@ pub async fn execute(
 ) -> Result<Record, Stop> {
     let activity = resolve(ctx, entry)?;
     let lookup = ctx.lookup();
+    let local_controls = activity.get("controls");
+    ctx.controls
+        .before(
+            Level::Activity,
+            activity,
+            local_controls,
+            &lookup,
+            &ctx.configuration,
+            &ctx.secrets,
+        )
+        .map_err(|message| interrupted_by_control(ctx, message))?;
     let pauses = activity
         .get("pauses")
         .map(|p| substitute(p, &lookup))
@@ -205,10 +219,29 @@ pub async fn execute(
             pause(ctx, after, mode).await?;
         }
     }
-    match stop {
-        Some(stop) => Err(stop),
-        None => Ok(record),
+    if let Some(stop) = stop {
+        return Err(stop);
     }
+    if ctx.controls.any(local_controls) {
+        ctx.controls
+            .after(
+                Level::Activity,
+                activity,
+                &record.to_json(),
+                local_controls,
+                &lookup,
+                &ctx.configuration,
+                &ctx.secrets,
+            )
+            .map_err(|message| interrupted_by_control(ctx, message))?;
+    }
+    Ok(record)
+}
+
+/// A control's `InterruptExecution`: recorded as the pending interruption.
+pub fn interrupted_by_control(ctx: &RunContext, message: String) -> Stop {
+    ctx.interrupter.trigger_control(message);
+    Stop::Interrupted
 }
 
 async fn pause(ctx: &RunContext, value: &Value, mode: Mode) -> Result<(), Stop> {

@@ -2,6 +2,7 @@
 //! at the first probe that errors or is out of tolerance.
 
 use crate::activity::{self, Mode, RunContext, Stop};
+use crate::controls::Level;
 use crate::journal::{ActivityStatus, HypothesisState, Record, Timestamp};
 use experiment::tolerance::{self, Outcome};
 use experiment::Value;
@@ -35,6 +36,42 @@ pub async fn run(
         .map(experiment::pyrepr::py_str)
         .unwrap_or_else(|| "None".into());
     log::info!("Steady state hypothesis: {title}");
+    let lookup = ctx.lookup();
+    let context = hypothesis.cloned().unwrap_or(Value::Null);
+    let local_controls = context.get("controls");
+    ctx.controls
+        .before(
+            Level::Hypothesis,
+            &context,
+            local_controls,
+            &lookup,
+            &ctx.configuration,
+            &ctx.secrets,
+        )
+        .map_err(|message| activity::interrupted_by_control(ctx, message))?;
+    let state = probe_all(ctx, experiment, mode).await?;
+    if ctx.controls.any(local_controls) {
+        ctx.controls
+            .after(
+                Level::Hypothesis,
+                &context,
+                &state.to_json(),
+                local_controls,
+                &lookup,
+                &ctx.configuration,
+                &ctx.secrets,
+            )
+            .map_err(|message| activity::interrupted_by_control(ctx, message))?;
+    }
+    Ok(state)
+}
+
+/// The probes in order, stopping at the first one that errors or is out of tolerance.
+async fn probe_all(
+    ctx: &RunContext,
+    experiment: &Value,
+    mode: Mode,
+) -> Result<HypothesisState, Stop> {
     let mut state = HypothesisState::default();
     let dry_skips_tolerance = ctx.dry.is_some_and(|d| d.skips("probe"));
 

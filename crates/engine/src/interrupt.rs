@@ -20,24 +20,16 @@ pub enum Interruption {
     Usr1,
     /// SIGUSR2: ungraceful exit (code 30): no rollbacks, background activities abandoned.
     Usr2,
-}
-
-impl Interruption {
-    /// The line the run loop logs when it catches the interruption.
-    pub fn log_caught(&self) {
-        match self {
-            Interruption::Int => log::warn!("Received a termination signal (Ctrl-C)..."),
-            Interruption::Term => crate::critical!("SIGTERM signal received"),
-            Interruption::Usr1 => log::warn!("Received the exit signal: 20"),
-            Interruption::Usr2 => log::warn!("Received the exit signal: 30"),
-        }
-    }
+    /// A control raised the reference's `InterruptExecution`.
+    Control,
 }
 
 #[derive(Default)]
 pub struct Interrupter {
     pending: Mutex<Option<Interruption>>,
     ungraceful: Mutex<bool>,
+    /// The message of a control's interruption.
+    control_message: Mutex<Option<String>>,
     notify: Notify,
 }
 
@@ -60,6 +52,33 @@ impl Interrupter {
             p.get_or_insert(what);
         }
         self.notify.notify_waiters();
+    }
+
+    /// A control interrupting the run with `message`.
+    pub fn trigger_control(&self, message: String) {
+        if let Ok(mut m) = self.control_message.lock() {
+            *m = Some(message);
+        }
+        self.trigger(Interruption::Control);
+    }
+
+    /// The line the run loop logs when it catches the interruption.
+    pub fn log_caught(&self, what: Interruption) {
+        match what {
+            Interruption::Int => log::warn!("Received a termination signal (Ctrl-C)..."),
+            Interruption::Term => crate::critical!("SIGTERM signal received"),
+            Interruption::Usr1 => log::warn!("Received the exit signal: 20"),
+            Interruption::Usr2 => log::warn!("Received the exit signal: 30"),
+            Interruption::Control => {
+                let message = self
+                    .control_message
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.clone())
+                    .unwrap_or_default();
+                crate::critical!("{message}");
+            }
+        }
     }
 
     pub fn pending(&self) -> Option<Interruption> {

@@ -8,6 +8,7 @@
 //! and [`logging`] prints the reference's log lines. No driver is known here by name.
 
 pub mod activity;
+pub mod controls;
 pub mod hypothesis;
 pub mod interrupt;
 pub mod journal;

@@ -2,6 +2,7 @@
 //! hypothesis alongside), the hypothesis after, rollbacks, and the final status.
 
 use crate::activity::{self, Mode, Records, RunContext, Stop};
+use crate::controls::{ControlRegistry, Controls, Level};
 use crate::hypothesis;
 use crate::interrupt::{Interrupter, Interruption};
 use crate::journal::{HypothesisState, Journal, Record, Status, Timestamp};
@@ -141,6 +142,8 @@ pub async fn run_experiment(
     mut experiment: Value,
     options: RunOptions,
     registry: Arc<Registry>,
+    control_registry: ControlRegistry,
+    settings: &Value,
     interrupter: Arc<Interrupter>,
 ) -> Result<Journal, RunError> {
     let (configuration, secrets) =
@@ -153,6 +156,7 @@ pub async fn run_experiment(
         dry: options.dry,
         interrupter: interrupter.clone(),
         references,
+        controls: Controls::new(control_registry, settings, &experiment),
         tolerance_values: Mutex::new(HashMap::new()),
     });
 
@@ -170,6 +174,7 @@ pub async fn run_experiment(
     if let Some(dry) = options.dry {
         log::warn!("Running experiment with dry {}", dry.name());
     }
+    ctx.controls.configure(&experiment);
     let strategy = options.hypothesis_strategy;
     log::info!("Steady-state strategy: {}", strategy.log_name());
     log::info!("Rollbacks strategy: {}", options.rollback_strategy.name());
@@ -186,7 +191,12 @@ pub async fn run_experiment(
     let method_records: Records = Arc::new(Mutex::new(Vec::new()));
     let mut continuous: Option<(watch::Sender<bool>, JoinHandle<()>)> = None;
 
+    let lookup = ctx.lookup();
+    let hook = |result: Result<(), String>| {
+        result.map_err(|message| activity::interrupted_by_control(&ctx, message))
+    };
     let flow = async {
+        hook(ctx.controls.before(Level::Experiment, &experiment, None, &lookup, &ctx.configuration, &ctx.secrets))?;
         if with_hypothesis && strategy.before() {
             let state = hypothesis::run(&ctx, &experiment, Mode::Foreground).await?;
             let met = state.met == Some(true);
@@ -206,7 +216,12 @@ pub async fn run_experiment(
         if with_hypothesis && strategy.during() {
             continuous = Some(start_continuous(&ctx, &experiment, &options, &shared));
         }
+        hook(ctx.controls.before(Level::Method, &experiment, None, &lookup, &ctx.configuration, &ctx.secrets))?;
         let method = run_method(&ctx, &experiment, &method_records, &shared).await;
+        if method.is_ok() && ctx.controls.any(None) {
+            let runs = records_json(&method_records);
+            hook(ctx.controls.after(Level::Method, &experiment, &runs, None, &lookup, &ctx.configuration, &ctx.secrets))?;
+        }
         if let Some((stop, task)) = continuous.take() {
             let _ = stop.send(true);
             let _ = task.await;
@@ -241,7 +256,7 @@ pub async fn run_experiment(
     if let Err(Stop::Interrupted) = flow {
         shared.set_status(Status::Interrupted);
         if let Some(what) = interrupter.take() {
-            what.log_caught();
+            interrupter.log_caught(what);
             if what == Interruption::Usr2 {
                 log::warn!("Ignoring rollbacks as per signal");
                 play_rollbacks_at_all = false;
@@ -258,12 +273,34 @@ pub async fn run_experiment(
 
     if play_rollbacks_at_all && should_play_rollbacks(&options.rollback_strategy, &journal) {
         let records: Records = Arc::new(Mutex::new(Vec::new()));
-        let result = run_rollbacks(&ctx, &experiment, &records).await;
+        let mut result = hook(ctx.controls.before(
+            Level::Rollback,
+            &experiment,
+            None,
+            &lookup,
+            &ctx.configuration,
+            &ctx.secrets,
+        ));
+        if result.is_ok() {
+            result = run_rollbacks(&ctx, &experiment, &records).await;
+        }
+        if result.is_ok() && ctx.controls.any(None) {
+            let runs = records_json(&records);
+            result = hook(ctx.controls.after(
+                Level::Rollback,
+                &experiment,
+                &runs,
+                None,
+                &lookup,
+                &ctx.configuration,
+                &ctx.secrets,
+            ));
+        }
         journal.rollbacks = take_records(&records);
         if let Err(Stop::Interrupted) = result {
             journal.status = Some(Status::Interrupted);
             match interrupter.take() {
-                Some(Interruption::Term) => crate::critical!("SIGTERM signal received"),
+                Some(what @ (Interruption::Term | Interruption::Control)) => interrupter.log_caught(what),
                 _ => log::warn!("Received an exit signal.Terminating now without running the remaining rollbacks."),
             }
         }
@@ -281,6 +318,20 @@ pub async fn run_experiment(
     if journal.deviated {
         log::info!("The steady-state has deviated, a weakness may have been discovered");
     }
+    if ctx.controls.any(None) {
+        let state = journal.to_json();
+        // As in the reference, the end of the run is past interrupting: errors are ignored.
+        let _ = ctx.controls.after(
+            Level::Experiment,
+            &experiment,
+            &state,
+            None,
+            &lookup,
+            &ctx.configuration,
+            &ctx.secrets,
+        );
+    }
+    ctx.controls.cleanup();
     Ok(journal)
 }
 
@@ -309,6 +360,11 @@ fn mask(value: &Value) -> Value {
         }
         _ => Value::String("***".into()),
     }
+}
+
+fn records_json(records: &Records) -> Value {
+    let list = records.lock().unwrap_or_else(|e| e.into_inner());
+    Value::Array(list.iter().map(Record::to_json).collect())
 }
 
 fn take_records(records: &Records) -> Vec<Record> {

@@ -225,8 +225,21 @@ async fn guard(req: Request, next: Next) -> Response {
         .headers()
         .get(header::USER_AGENT)
         .is_some_and(|ua| ua.as_bytes().starts_with(b"Mozilla/"));
+    // Refuse an announced oversized body before reading any of it, instead of waiting for
+    // bytes that will be rejected anyway.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = announced.is_some_and(|n| n > MAX_BODY as u64);
     let mut resp = if browser {
         (StatusCode::FORBIDDEN, "User agent not allowed\n").into_response()
+    } else if too_large {
+        error(ApiError::new(
+            format!("bad request body: the body is larger than {MAX_BODY} bytes"),
+            413,
+        ))
     } else {
         let (method, uri) = (req.method().clone(), req.uri().clone());
         match tokio::time::timeout(Duration::from_secs(25), next.run(req)).await {

@@ -111,7 +111,17 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
         fail_fast: args.fail_fast,
         overrides,
     };
-    let journal = match run_experiment(experiment, options, registry, interrupter).await {
+    let controls = crate::drivers::controls();
+    let journal = match run_experiment(
+        experiment,
+        options,
+        registry,
+        controls,
+        &settings,
+        interrupter,
+    )
+    .await
+    {
         Ok(j) => j,
         Err(e) => {
             log::error!("{e}");
