@@ -242,8 +242,11 @@ pub struct RunArgs {
     /// Rollback runtime strategy.
     #[arg(long, value_enum)]
     pub rollback_strategy: Option<RollbackArg>,
-    /// Specify substitution values for configuration only: KEY[:TYPE]=VALUE.
-    #[arg(long = "var", value_name = "TEXT")]
+    #[arg(
+        long = "var",
+        value_name = "TEXT",
+        help = "Specify substitution values for configuration only: KEY[:TYPE]=VALUE."
+    )]
     pub vars: Vec<String>,
     /// Specify files that contain configuration and secret substitution values.
     #[arg(long = "var-file", value_name = "PATH")]

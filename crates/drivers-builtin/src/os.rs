@@ -82,23 +82,11 @@ fn text(args: &Map, name: &str) -> Result<String, ProviderError> {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(other) => Err(ProviderError::Failed(format!(
             "TypeError: {name}: path should be string, bytes or os.PathLike, not {}",
-            python_type(other)
+            experiment::pyrepr::py_type_name(other)
         ))),
         None => Err(ProviderError::Failed(format!(
             "TypeError: missing required argument '{name}'"
         ))),
-    }
-}
-
-fn python_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 

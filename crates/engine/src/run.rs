@@ -404,44 +404,85 @@ async fn run_method(
     shared: &Arc<Shared>,
 ) -> Result<(), Stop> {
     log::info!("Playing your experiment's method now...");
-    let method = experiment
-        .get("method")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let method = activity_list(experiment, "method");
     if method.is_empty() {
         log::info!("No declared activities, let's move on.");
     }
+    play(ctx, method, records, Phase::Method(shared)).await
+}
+
+async fn run_rollbacks(
+    ctx: &Arc<RunContext>,
+    experiment: &Value,
+    records: &Records,
+) -> Result<(), Stop> {
+    log::info!("Let's rollback...");
+    let rollbacks = activity_list(experiment, "rollbacks");
+    if rollbacks.is_empty() {
+        log::info!("No declared rollbacks, let's move on.");
+    }
+    play(ctx, rollbacks, records, Phase::Rollbacks).await
+}
+
+fn activity_list(experiment: &Value, key: &str) -> Vec<Value> {
+    experiment
+        .get(key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Which list [`play`] runs: they differ in their logs and in what a fatal error does.
+enum Phase<'a> {
+    Method(&'a Shared),
+    Rollbacks,
+}
+
+/// Runs activities in order, background ones alongside, then waits for the background ones.
+async fn play(
+    ctx: &Arc<RunContext>,
+    activities: Vec<Value>,
+    records: &Records,
+    phase: Phase<'_>,
+) -> Result<(), Stop> {
     let mut background = Vec::new();
     let mut outcome = Ok(());
-    for entry in method {
-        if entry
-            .get("background")
-            .is_some_and(|b| b.as_bool() == Some(true))
-        {
+    for entry in activities {
+        if let Phase::Rollbacks = phase {
+            let name = entry.get("name").map(py_str);
+            log::info!("Rollback: {}", name.unwrap_or_else(|| "None".into()));
+        }
+        if entry.get("background").and_then(Value::as_bool) == Some(true) {
             background.push(spawn_background(ctx, entry, records));
         } else {
             match activity::execute(ctx, &entry, Mode::Foreground, Some(records)).await {
                 Ok(_) => {}
-                Err(Stop::Fatal(message)) => {
-                    shared.set_status(Status::Aborted);
-                    crate::critical!(
-                        "Experiment ran into an un expected fatal error, aborting now.\n{message}"
-                    );
-                    break;
-                }
                 Err(Stop::Interrupted) => {
                     outcome = Err(Stop::Interrupted);
                     break;
                 }
+                Err(Stop::Fatal(message)) => match phase {
+                    Phase::Method(shared) => {
+                        shared.set_status(Status::Aborted);
+                        crate::critical!(
+                            "Experiment ran into an un expected fatal error, aborting now.\n{message}"
+                        );
+                        break;
+                    }
+                    // The reference crashes here; a failed rollback that lets the others
+                    // run is what a user needs (see docs/compatibility.md).
+                    Phase::Rollbacks => log::error!("  => failed: {message}"),
+                },
             }
         }
         if ctx.interrupter.pending().is_some() {
             outcome = Err(Stop::Interrupted);
             break;
         }
-        if shared.stopped() {
-            break;
+        if let Phase::Method(shared) = phase {
+            if shared.stopped() {
+                break;
+            }
         }
     }
     wait_background(ctx, background).await;
@@ -479,56 +520,6 @@ async fn wait_background(ctx: &RunContext, mut tasks: Vec<JoinHandle<()>>) {
             task.abort();
         }
     }
-}
-
-async fn run_rollbacks(
-    ctx: &Arc<RunContext>,
-    experiment: &Value,
-    records: &Records,
-) -> Result<(), Stop> {
-    log::info!("Let's rollback...");
-    let rollbacks = experiment
-        .get("rollbacks")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if rollbacks.is_empty() {
-        log::info!("No declared rollbacks, let's move on.");
-    }
-    let mut background = Vec::new();
-    let mut outcome = Ok(());
-    for entry in rollbacks {
-        log::info!(
-            "Rollback: {}",
-            entry
-                .get("name")
-                .map(py_str)
-                .unwrap_or_else(|| "None".into())
-        );
-        if entry
-            .get("background")
-            .is_some_and(|b| b.as_bool() == Some(true))
-        {
-            background.push(spawn_background(ctx, entry, records));
-            continue;
-        }
-        match activity::execute(ctx, &entry, Mode::Foreground, Some(records)).await {
-            Ok(_) => {}
-            // The reference crashes on these; a failed rollback that lets the others run
-            // is what a user needs (see docs/compatibility.md).
-            Err(Stop::Fatal(message)) => log::error!("  => failed: {message}"),
-            Err(Stop::Interrupted) => {
-                outcome = Err(Stop::Interrupted);
-                break;
-            }
-        }
-        if ctx.interrupter.pending().is_some() {
-            outcome = Err(Stop::Interrupted);
-            break;
-        }
-    }
-    wait_background(ctx, background).await;
-    outcome
 }
 
 fn start_continuous(

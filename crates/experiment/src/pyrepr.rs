@@ -253,7 +253,9 @@ pub fn py_contains(list: &[Value], x: &Value) -> bool {
     list.iter().any(|item| py_eq(item, x))
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// Python's type name for a JSON value (`NoneType`, `bool`, `int`, `float`, `str`, `list`,
+/// `dict`), for error messages that read like the reference's.
+pub fn py_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
@@ -288,8 +290,8 @@ fn py_order(a: &Value, b: &Value, op: &str) -> Result<Option<Ordering>, String> 
         }
         _ => Err(format!(
             "'{op}' not supported between instances of '{}' and '{}'",
-            type_name(a),
-            type_name(b)
+            py_type_name(a),
+            py_type_name(b)
         )),
     }
 }

@@ -21,13 +21,13 @@ pub fn info(args: InfoArgs, settings_path: &Path) -> u8 {
         InfoTarget::Extensions => {
             let registry = crate::drivers::registry();
             println!(
-                "{:<40}{:<10}{:<20}{}",
-                "NAME", "VERSION", "LICENSE", "DESCRIPTION"
+                "{:<40}{:<10}{:<20}DESCRIPTION",
+                "NAME", "VERSION", "LICENSE"
             );
             for package in registry.packages() {
                 println!(
-                    "{:<40}{:<10}{:<20}{}",
-                    package.name, package.version, "Apache-2.0", "native Shakedown driver"
+                    "{:<40}{:<10}{:<20}native Shakedown driver",
+                    package.name, package.version, "Apache-2.0"
                 );
             }
         }

@@ -2,7 +2,7 @@
 //! with `status` instead of forwarding them, then close the connection.
 //!
 //! Attributes: `status` (default 503), `percentage` (0–100, default 100), `method`
-//! ("" = any), `path_prefix` ("" = any), `body` (response body; default "<status> <reason>").
+//! ("" = any), `path_prefix` ("" = any), `body` (response body; default `"<status> <reason>"`).
 //! Always inspects the client → server direction, whatever `stream` says.
 
 use serde_json::{Map, Value};
