@@ -251,7 +251,7 @@ pub struct RunArgs {
     /// Specify files that contain configuration and secret substitution values.
     #[arg(long = "var-file", value_name = "PATH")]
     pub var_files: Vec<PathBuf>,
-    /// Files with global controls (accepted; native controls come with their drivers).
+    /// Files of global controls (a map of name to definition, JSON or YAML).
     #[arg(long = "control-file", value_name = "PATH")]
     pub control_files: Vec<PathBuf>,
     /// Strategy to execute the hypothesis during the run.

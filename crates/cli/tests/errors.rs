@@ -151,6 +151,40 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn control_files_must_exist_and_be_maps() {
+    let dir = scratch("control-file");
+    std::fs::write(
+        dir.join("e.json"),
+        r#"{"title": "t", "description": "d", "method": []}"#,
+    )
+    .expect("write");
+    let out = chaos(&dir, &["run", "--control-file", "missing.yaml", "e.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing control file is a usage error"
+    );
+    std::fs::write(dir.join("list.yaml"), "- not\n- a map\n").expect("write");
+    let out = chaos(&dir, &["run", "--control-file", "list.yaml", "e.json"]);
+    assert_clean_failure(
+        &out,
+        "list.yaml: a control file must map control names to their definitions",
+    );
+    std::fs::write(
+        dir.join("ok.yaml"),
+        "audit:\n  provider:\n    type: python\n    module: chaosnothing.control\n",
+    )
+    .expect("write");
+    let out = chaos(&dir, &["run", "--control-file", "ok.yaml", "e.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a control without a native module is skipped: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn info_reports_versions_and_settings() {
     let dir = scratch("info");
     let out = chaos(&dir, &["info", "core"]);

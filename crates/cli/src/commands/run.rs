@@ -14,6 +14,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub fn run(args: RunArgs, settings_path: PathBuf) -> u8 {
+    if let Some(missing) = args.control_files.iter().find(|p| !p.exists()) {
+        eprintln!(
+            "Error: Invalid value for '--control-file': Path '{}' does not exist.",
+            missing.display()
+        );
+        return 2;
+    }
     let settings = settings::load(&settings_path);
     // .env files change the process environment, so they are read before any thread starts.
     let overrides = match overrides(&args) {
@@ -97,6 +104,10 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
         );
     }
     record_runtime(&mut settings, &hypothesis_name, &rollback_name);
+    if let Err(message) = add_control_files(&mut settings, &args.control_files) {
+        log::error!("{message}");
+        return 1;
+    }
 
     let interrupter = Arc::new(Interrupter::new());
     if let Err(e) = interrupt::install(interrupter.clone()) {
@@ -219,6 +230,34 @@ fn record_runtime(settings: &mut Value, hypothesis: &str, rollbacks: &str) {
             serde_json::json!({"strategy": rollbacks}),
         );
     }
+}
+
+/// `--control-file`: each file maps control names to definitions, like the settings'
+/// `controls`; they join the global controls (a later file wins on a name).
+fn add_control_files(settings: &mut Value, files: &[PathBuf]) -> Result<(), String> {
+    for file in files {
+        let origin = file.display().to_string();
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("{origin}: cannot read the control file: {e}"))?;
+        let format = experiment::load::format_from_path(&origin)
+            .map_err(|e| format!("{origin}: {}", e.message))?;
+        let loaded = experiment::load::parse(&text, format, &origin).map_err(|e| e.to_string())?;
+        let Value::Object(controls) = loaded.value else {
+            return Err(format!(
+                "{origin}: a control file must map control names to their definitions"
+            ));
+        };
+        let Some(settings) = settings.as_object_mut() else {
+            continue;
+        };
+        let global = settings
+            .entry("controls")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(global) = global.as_object_mut() {
+            global.extend(controls);
+        }
+    }
+    Ok(())
 }
 
 /// Writes the journal with two-space indentation and non-ASCII kept, like the reference.
