@@ -151,6 +151,25 @@ func rtts(addr string, n int) []time.Duration {
 	return out
 }
 
+// cpuMs is the server's user+system CPU time so far, in milliseconds (clock ticks of
+// 10 ms, the usual USER_HZ). CPU per byte moved is far steadier than MB/s on a shared,
+// loaded machine, where wall-clock throughput mostly measures the neighbours.
+func cpuMs(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st float64
+	fmt.Sscanf(f[11], "%f", &ut)
+	fmt.Sscanf(f[12], "%f", &st)
+	return (ut + st) * 10
+}
+
 func fds(pid int) int {
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
@@ -219,12 +238,19 @@ func main() {
 	flag.Parse()
 
 	src, ech, snk := upstream(source), upstream(echo), upstream(sink)
+	// Created first: Toxiproxy's API can stay wedged after the streaming phase.
+	ch := proxy("bench_churn", ech)
 
 	direct := throughput(src, *secs)
 	fmt.Printf("direct_throughput_MBps %.1f\n", direct)
 	p := proxy("bench_tp", src)
+	cpu0 := cpuMs(*pid)
 	tp := throughput(p, *secs)
+	cpu := cpuMs(*pid) - cpu0
 	fmt.Printf("throughput_MBps %.1f\nthroughput_pct_of_direct %.1f\n", tp, 100*tp/direct)
+	if *pid != 0 && tp > 0 {
+		fmt.Printf("throughput_cpu_ms_per_GB %.0f\n", cpu/(tp**secs/1000))
+	}
 
 	d := rtts(ech, 2000)
 	fmt.Printf("direct_rtt_p50_us %d\ndirect_rtt_p99_us %d\n", pct(d, .5).Microseconds(), pct(d, .99).Microseconds())
@@ -317,7 +343,6 @@ func main() {
 	wg.Wait()
 	call("DELETE", "/proxies/bench_stream", "")
 
-	ch := proxy("bench_churn", ech)
 	before, after, failed := churn(ch, *churnN, *pid)
 	fmt.Printf("churn_conns %d\nchurn_failed %d\nchurn_fd_delta %d\n", *churnN, failed, after-before)
 }
