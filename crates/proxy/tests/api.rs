@@ -351,13 +351,20 @@ async fn metrics_when_enabled() {
 /// POSTs headers announcing `length` bytes, sends none of them, and returns the status.
 async fn oversized_post_status(api: std::net::SocketAddr, path: &str, length: usize) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(api).await.expect("connect api");
+    let mut s = tokio::net::TcpStream::connect(api)
+        .await
+        .expect("connect api");
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {api}\r\nUser-Agent: test\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
     );
-    s.write_all(head.as_bytes()).await.expect("write the request head");
+    s.write_all(head.as_bytes())
+        .await
+        .expect("write the request head");
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).await.expect("read the status line");
     let line = String::from_utf8_lossy(&buf[..n]).to_string();
-    line.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    line.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
