@@ -10,6 +10,7 @@ pub fn registry() -> Arc<Registry> {
     let mut registry = Registry::new();
     drivers_builtin::register(&mut registry);
     drivers_toxiproxy::register(&mut registry);
+    drivers_k8s::register(&mut registry);
     Arc::new(registry)
 }
 

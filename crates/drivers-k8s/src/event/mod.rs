@@ -1,0 +1,3 @@
+//! `chaosk8s.event`.
+
+pub mod probes;

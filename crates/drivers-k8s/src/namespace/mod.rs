@@ -1,0 +1,4 @@
+//! `chaosk8s.namespace`.
+
+pub mod actions;
+pub mod probes;

@@ -1,0 +1,3 @@
+//! `chaosk8s.replicaset`.
+
+pub mod actions;

@@ -1,0 +1,4 @@
+//! `chaosk8s.secret`.
+
+pub mod actions;
+pub mod probes;

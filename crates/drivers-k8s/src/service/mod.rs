@@ -1,0 +1,4 @@
+//! `chaosk8s.service`.
+
+pub mod actions;
+pub mod probes;

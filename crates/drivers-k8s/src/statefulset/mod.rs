@@ -1,0 +1,4 @@
+//! `chaosk8s.statefulset`.
+
+pub mod actions;
+pub mod probes;

@@ -1,0 +1,296 @@
+//! Test harness: the real control plane from `scripts/testenv`, one runtime and registry
+//! per test binary, a namespace per test, and kubectl for arranging state.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+use experiment::{Map, Value};
+use providers::registry::{Invocation, Registry};
+use providers::ProviderError;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn kubectl_bin() -> PathBuf {
+    root().join("target/testenv/bin/kubectl")
+}
+
+/// The kubeconfig of a running control plane, starting one if needed; panics with the
+/// reason when it cannot (tests must fail, never pass silently).
+pub fn kubeconfig() -> &'static str {
+    static KC: OnceLock<String> = OnceLock::new();
+    KC.get_or_init(|| {
+        let script = root().join("scripts/testenv");
+        let env = Command::new(&script).arg("env").output();
+        let from_env = env.ok().and_then(|o| last_kubeconfig(&o.stdout));
+        let kc = match from_env.filter(|kc| reachable(kc)) {
+            Some(kc) => kc,
+            None => {
+                let out = Command::new(&script)
+                    .arg("up")
+                    .stderr(Stdio::inherit())
+                    .output()
+                    .unwrap_or_else(|e| panic!("cannot run scripts/testenv up: {e}"));
+                assert!(
+                    out.status.success(),
+                    "scripts/testenv up failed ({}); see target/testenv/run/logs",
+                    out.status
+                );
+                last_kubeconfig(&out.stdout)
+                    .unwrap_or_else(|| panic!("scripts/testenv up printed no KUBECONFIG= line"))
+            }
+        };
+        assert!(reachable(&kc), "the control plane at {kc} does not answer");
+        // Tests set it once, before any driver call reads it.
+        std::env::set_var("KUBECONFIG", &kc);
+        kc
+    })
+}
+
+fn last_kubeconfig(stdout: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("KUBECONFIG=").map(|s| s.trim().to_string()))
+        .filter(|p| Path::new(p).is_file())
+}
+
+fn reachable(kc: &str) -> bool {
+    Command::new(kubectl_bin())
+        .args(["--kubeconfig", kc, "get", "--raw", "/readyz"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+pub fn registry() -> &'static Arc<Registry> {
+    static R: OnceLock<Arc<Registry>> = OnceLock::new();
+    R.get_or_init(|| {
+        let mut r = Registry::new();
+        drivers_k8s::register(&mut r);
+        Arc::new(r)
+    })
+}
+
+/// Calls `module.func(**args)` like a `python` provider would.
+pub fn call(module: &str, func: &str, args: Value) -> Result<Value, ProviderError> {
+    kubeconfig();
+    let f = registry()
+        .function(module, func)
+        .unwrap_or_else(|| panic!("{module}.{func} is not registered"));
+    let arguments = match args {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let configuration = Map::new();
+    runtime().block_on(f.driver.call(Invocation {
+        arguments,
+        configuration: &configuration,
+        secrets: Map::new(),
+    }))
+}
+
+/// Runs kubectl against the test cluster; panics with its stderr on failure.
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
+    let kc = kubeconfig();
+    let mut cmd = Command::new(kubectl_bin());
+    cmd.arg("--kubeconfig").arg(kc).args(args);
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn kubectl");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("kubectl output");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A namespace for one test, deleted (without waiting) when dropped.
+pub struct Ns(pub String);
+
+impl Ns {
+    pub fn new(test: &str) -> Ns {
+        let name = format!("t-{test}-{}", std::process::id()).replace('_', "-");
+        let _ = Command::new(kubectl_bin())
+            .args([
+                "--kubeconfig",
+                kubeconfig(),
+                "delete",
+                "ns",
+                &name,
+                "--wait=true",
+            ])
+            .output();
+        kubectl(&["create", "ns", &name], None);
+        // The service account admission needs the default SA for pods.
+        kubectl(
+            &[
+                "-n",
+                &name,
+                "wait",
+                "--for=jsonpath={.metadata.name}=default",
+                "sa/default",
+                "--timeout=60s",
+            ],
+            None,
+        );
+        Ns(name)
+    }
+
+    pub fn apply(&self, manifest: &str) {
+        kubectl(&["-n", &self.0, "apply", "-f", "-"], Some(manifest));
+    }
+
+    /// Waits until `n` pods matching `selector` are Ready.
+    pub fn wait_ready(&self, selector: &str, n: usize) {
+        for _ in 0..120 {
+            let out = kubectl(
+                &[
+                    "-n", &self.0, "get", "pods", "-l", selector, "-o",
+                    "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+                ],
+                None,
+            );
+            if out.lines().filter(|l| *l == "True").count() >= n {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("{n} pods '{selector}' in {} never became Ready", self.0);
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new(kubectl_bin())
+            .args([
+                "--kubeconfig",
+                kubeconfig(),
+                "delete",
+                "ns",
+                &self.0,
+                "--wait=false",
+            ])
+            .output();
+    }
+}
+
+/// A Deployment of `replicas` pods labelled `app=<name>`, optionally pinned to nodes with
+/// label `pool=<pool>` (and tolerating that pool's taint).
+pub fn deployment(name: &str, replicas: u32, pool: Option<&str>) -> String {
+    let placement = match pool {
+        Some(p) => format!(
+            "      nodeSelector: {{pool: {p}}}\n      tolerations: [{{key: pool, value: {p}, effect: NoSchedule}}]\n"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, labels: {{app: {name}}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+{placement}      containers: [{{name: c, image: fake}}]
+"
+    )
+}
+
+/// Fake (kwok) nodes `<prefix>-0..n`, labelled and tainted `pool=<prefix>` so only this
+/// test's pods land there.
+pub fn nodes(prefix: &str, n: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    for i in 0..n {
+        let name = format!("{prefix}-{i}");
+        let _ = Command::new(kubectl_bin())
+            .args([
+                "--kubeconfig",
+                kubeconfig(),
+                "delete",
+                "node",
+                &name,
+                "--ignore-not-found",
+            ])
+            .output();
+        kubectl(
+            &["create", "-f", "-"],
+            Some(&format!(
+                "apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  annotations: {{kwok.x-k8s.io/node: fake}}
+  labels: {{type: kwok, pool: {prefix}, kubernetes.io/hostname: {name}}}
+spec:
+  taints: [{{key: pool, value: {prefix}, effect: NoSchedule}}]
+"
+            )),
+        );
+        names.push(name);
+    }
+    kubectl(
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "nodes",
+            "-l",
+            &format!("pool={prefix}"),
+            "--timeout=60s",
+        ],
+        None,
+    );
+    names
+}
+
+pub fn delete_nodes(prefix: &str) {
+    let _ = Command::new(kubectl_bin())
+        .args([
+            "--kubeconfig",
+            kubeconfig(),
+            "delete",
+            "nodes",
+            "-l",
+            &format!("pool={prefix}"),
+        ])
+        .output();
+}
+
+pub fn failure(r: Result<Value, ProviderError>) -> String {
+    match r {
+        Err(ProviderError::Failed(m)) | Err(ProviderError::Fatal(m)) => m,
+        Ok(v) => panic!("expected a failure, got {v}"),
+    }
+}
