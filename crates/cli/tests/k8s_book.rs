@@ -11,6 +11,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The service account every namespace gets; applied so tests never race its controller.
+const DEFAULT_SERVICE_ACCOUNT: &str =
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\n";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -108,16 +112,11 @@ impl Cluster {
         ]);
         self.try_k(&["delete", "nodes", "-l", "pool=book", "--ignore-not-found"]);
         self.k(&["create", "ns", "go-demo-8"], None);
+        // Pods need the namespace's default service account. `kubectl wait` fails at once
+        // while the controller has not created it yet, so apply it (idempotent) instead.
         self.k(
-            &[
-                "-n",
-                "go-demo-8",
-                "wait",
-                "--for=jsonpath={.metadata.name}=default",
-                "sa/default",
-                "--timeout=60s",
-            ],
-            None,
+            &["-n", "go-demo-8", "apply", "-f", "-"],
+            Some(DEFAULT_SERVICE_ACCOUNT),
         );
     }
 
@@ -181,16 +180,11 @@ impl Cluster {
     /// The book's single-replica ingress gateway with a PDB needing one healthy pod.
     fn gateway(&self, replicas: u32) {
         self.try_k(&["create", "ns", "istio-system"]);
+        // Pods need the namespace's default service account. `kubectl wait` fails at once
+        // while the controller has not created it yet, so apply it (idempotent) instead.
         self.k(
-            &[
-                "-n",
-                "istio-system",
-                "wait",
-                "--for=jsonpath={.metadata.name}=default",
-                "sa/default",
-                "--timeout=60s",
-            ],
-            None,
+            &["-n", "istio-system", "apply", "-f", "-"],
+            Some(DEFAULT_SERVICE_ACCOUNT),
         );
         self.k(
             &["-n", "istio-system", "apply", "-f", "-"],

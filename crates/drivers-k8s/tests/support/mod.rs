@@ -152,17 +152,11 @@ impl Ns {
             ])
             .output();
         kubectl(&["create", "ns", &name], None);
-        // The service account admission needs the default SA for pods.
+        // The service account admission needs the default SA for pods. `kubectl wait` fails
+        // at once while the controller has not created it yet, so apply it (idempotent).
         kubectl(
-            &[
-                "-n",
-                &name,
-                "wait",
-                "--for=jsonpath={.metadata.name}=default",
-                "sa/default",
-                "--timeout=60s",
-            ],
-            None,
+            &["-n", &name, "apply", "-f", "-"],
+            Some("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\n"),
         );
         Ns(name)
     }
