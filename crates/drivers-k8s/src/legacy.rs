@@ -5,6 +5,8 @@ use experiment::{Map, Value};
 use providers::registry::Kind;
 use providers::ProviderError;
 
+use providers::table::Bound;
+
 use crate::common::{body, Body, Ctx, Def, Spec, NS, SECRETS};
 
 pub const ACTIONS: &str = "chaosk8s.actions";
@@ -20,7 +22,7 @@ async fn delegate(
     for (to, from) in pairs {
         args.insert((*to).to_string(), ctx.arg(from).clone());
     }
-    target(Ctx {
+    target(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -36,7 +38,7 @@ fn find(specs: &[Spec], name: &str) -> Body {
         .unwrap_or(unreachable_body)
 }
 
-fn unreachable_body(_: Ctx<'_>) -> providers::BoxFuture<'_, Result<Value, ProviderError>> {
+fn unreachable_body(_: Bound<'_>) -> providers::BoxFuture<'_, Result<Value, ProviderError>> {
     Box::pin(async {
         Err(ProviderError::Failed(
             "internal error: missing delegate".into(),
@@ -232,7 +234,7 @@ async fn kill_microservice(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     );
     args.insert("all".into(), Value::Bool(true));
     let terminate = find(pod::actions::SPECS, "terminate_pods");
-    terminate(Ctx {
+    terminate(Bound {
         args: bind_defaults(pod::actions::SPECS, "terminate_pods", args),
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -282,7 +284,7 @@ async fn all_microservices_healthy(ctx: Ctx<'_>) -> Result<Value, ProviderError>
     let mut args = Map::new();
     args.insert("ns".into(), ctx.arg("ns").clone());
     args.insert("raise_on_any_unhealthy".into(), Value::Bool(true));
-    (pod::probes::HIDDEN[0].body)(Ctx {
+    (pod::probes::HIDDEN[0].body)(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -301,7 +303,7 @@ async fn microservice_available_and_healthy(ctx: Ctx<'_>) -> Result<Value, Provi
         args.insert(k.into(), ctx.arg(k).clone());
     }
     args.insert("raise_on_unavailable".into(), Value::Bool(true));
-    f(Ctx {
+    f(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -316,7 +318,7 @@ async fn microservice_is_not_available(ctx: Ctx<'_>) -> Result<Value, ProviderEr
         args.insert(k.into(), ctx.arg(k).clone());
     }
     args.insert("raise_on_is_available".into(), Value::Bool(true));
-    f(Ctx {
+    f(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -330,11 +332,11 @@ async fn service_endpoint_is_initialized(ctx: Ctx<'_>) -> Result<Value, Provider
         args.insert(k.into(), ctx.arg(k).clone());
     }
     args.insert("raise_if_service_not_initialized".into(), Value::Bool(true));
-    service::probes::service_is_initialized(Ctx {
+    service::probes::service_is_initialized(Ctx(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
-    })
+    }))
     .await
 }
 
@@ -345,7 +347,7 @@ async fn deployment_is_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderEr
         args.insert(k.into(), ctx.arg(k).clone());
     }
     args.insert("raise_on_not_fully_available".into(), Value::Bool(true));
-    f(Ctx {
+    f(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -360,7 +362,7 @@ async fn deployment_is_not_fully_available(ctx: Ctx<'_>) -> Result<Value, Provid
         args.insert(k.into(), ctx.arg(k).clone());
     }
     args.insert("raise_on_fully_available".into(), Value::Bool(true));
-    f(Ctx {
+    f(Bound {
         args,
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),
@@ -370,7 +372,7 @@ async fn deployment_is_not_fully_available(ctx: Ctx<'_>) -> Result<Value, Provid
 
 async fn read_microservices_logs(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let f = find(pod::probes::SPECS, "read_pod_logs");
-    f(Ctx {
+    f(Bound {
         args: ctx.args.clone(),
         configuration: ctx.configuration,
         secrets: ctx.secrets.clone(),

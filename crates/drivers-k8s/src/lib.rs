@@ -1,5 +1,6 @@
-//! `chaosk8s` (chaostoolkit-kubernetes) without Python: the pod, deployment, node,
-//! service, replicaset, statefulset, namespace, secret and event functions plus the
+//! `chaosk8s` (chaostoolkit-kubernetes) without Python: the pod, deployment, daemonset,
+//! node, service, networking, replicaset, statefulset, namespace, secret, event and
+//! custom-object (crd) functions plus the
 //! deprecated `chaosk8s.actions` / `chaosk8s.probes` wrappers, registered under their
 //! upstream module paths with upstream argument names, defaults, return values and
 //! failure messages. Talks to the API with kube-rs (one cached client per credentials)
@@ -10,9 +11,12 @@ mod common;
 mod generic;
 mod legacy;
 
+pub mod crd;
+pub mod daemonset;
 pub mod deployment;
 pub mod event;
 pub mod namespace;
+pub mod networking;
 pub mod node;
 pub mod pod;
 pub mod replicaset;
@@ -20,6 +24,7 @@ pub mod secret;
 pub mod service;
 pub mod statefulset;
 
+use common::Spec;
 use providers::registry::{Package, Registry};
 
 /// The distribution name `chaos discover` answers to.
@@ -27,55 +32,77 @@ pub const PACKAGE: &str = "chaostoolkit-kubernetes";
 /// The upstream release whose functions and signatures this crate mirrors.
 pub const UPSTREAM_VERSION: &str = "0.39.0";
 
-/// Every module and its functions (hidden-but-callable ones included).
-fn modules() -> Vec<(&'static str, Vec<&'static common::Spec>)> {
-    let all = |a: &'static [common::Spec]| a.iter().collect::<Vec<_>>();
-    let both = |a: &'static [common::Spec], b: &'static [common::Spec]| {
-        a.iter().chain(b.iter()).collect::<Vec<_>>()
-    };
+/// Every module and its functions, and the functions its `__all__` leaves out (callable,
+/// not discovered).
+fn modules() -> Vec<(&'static str, &'static [Spec], &'static [Spec])> {
+    const NONE: &[Spec] = &[];
     vec![
         (
             pod::actions::MODULE,
-            both(pod::actions::SPECS, pod::actions::HIDDEN),
+            pod::actions::SPECS,
+            pod::actions::HIDDEN,
         ),
+        (pod::probes::MODULE, pod::probes::SPECS, pod::probes::HIDDEN),
+        (crd::actions::MODULE, crd::actions::SPECS, NONE),
+        (crd::probes::MODULE, crd::probes::SPECS, NONE),
+        (daemonset::actions::MODULE, daemonset::actions::SPECS, NONE),
+        (daemonset::probes::MODULE, daemonset::probes::SPECS, NONE),
         (
-            pod::probes::MODULE,
-            both(pod::probes::SPECS, pod::probes::HIDDEN),
+            deployment::actions::MODULE,
+            deployment::actions::SPECS,
+            NONE,
         ),
-        (deployment::actions::MODULE, all(deployment::actions::SPECS)),
-        (deployment::probes::MODULE, all(deployment::probes::SPECS)),
-        (node::actions::MODULE, all(node::actions::SPECS)),
-        (node::probes::MODULE, all(node::probes::SPECS)),
-        (service::actions::MODULE, all(service::actions::SPECS)),
-        (service::probes::MODULE, all(service::probes::SPECS)),
-        (replicaset::actions::MODULE, all(replicaset::actions::SPECS)),
+        (deployment::probes::MODULE, deployment::probes::SPECS, NONE),
+        (node::actions::MODULE, node::actions::SPECS, NONE),
+        (node::probes::MODULE, node::probes::SPECS, NONE),
+        (service::actions::MODULE, service::actions::SPECS, NONE),
+        (service::probes::MODULE, service::probes::SPECS, NONE),
+        (
+            replicaset::actions::MODULE,
+            replicaset::actions::SPECS,
+            NONE,
+        ),
         (
             statefulset::actions::MODULE,
-            all(statefulset::actions::SPECS),
+            statefulset::actions::SPECS,
+            NONE,
         ),
-        (statefulset::probes::MODULE, all(statefulset::probes::SPECS)),
-        (namespace::actions::MODULE, all(namespace::actions::SPECS)),
-        (namespace::probes::MODULE, all(namespace::probes::SPECS)),
-        (secret::actions::MODULE, all(secret::actions::SPECS)),
-        (secret::probes::MODULE, all(secret::probes::SPECS)),
-        (event::probes::MODULE, all(event::probes::SPECS)),
-        (legacy::ACTIONS, all(legacy::ACTION_SPECS)),
         (
-            legacy::PROBES,
-            // `secret_exists` is re-exported by the legacy module upstream.
-            both(legacy::PROBE_SPECS, secret::probes::SPECS),
+            statefulset::probes::MODULE,
+            statefulset::probes::SPECS,
+            NONE,
         ),
+        (namespace::actions::MODULE, namespace::actions::SPECS, NONE),
+        (namespace::probes::MODULE, namespace::probes::SPECS, NONE),
+        (secret::actions::MODULE, secret::actions::SPECS, NONE),
+        (secret::probes::MODULE, secret::probes::SPECS, NONE),
+        (event::probes::MODULE, event::probes::SPECS, NONE),
+        (
+            networking::actions::MODULE,
+            networking::actions::SPECS,
+            NONE,
+        ),
+        (networking::probes::MODULE, networking::probes::SPECS, NONE),
+        (legacy::ACTIONS, legacy::ACTION_SPECS, NONE),
+        (legacy::PROBES, legacy::PROBE_SPECS, NONE),
+        // `secret_exists` is re-exported (and listed) by the legacy probes module upstream.
+        (legacy::PROBES, secret::probes::SPECS, NONE),
     ]
 }
 
 /// Registers every `chaosk8s` function and the `chaostoolkit-kubernetes` package.
 pub fn register(registry: &mut Registry) {
-    let mut names = Vec::new();
-    for (module, specs) in modules() {
+    let mut names: Vec<&'static str> = Vec::new();
+    for (module, specs, hidden) in modules() {
         for spec in specs {
             registry.register(spec.function(module));
         }
-        names.push(module);
+        for spec in hidden {
+            registry.register_hidden(spec.function(module));
+        }
+        if !names.contains(&module) {
+            names.push(module);
+        }
     }
     registry.register_package(Package {
         name: PACKAGE,

@@ -25,12 +25,15 @@ pub use common::base_url;
 
 /// Registers the 16 `chaostoxi` functions and the `chaostoolkit-toxiproxy` package.
 pub fn register(registry: &mut Registry) {
-    let specs = proxy_actions::SPECS
-        .iter()
-        .chain(proxy_probes::SPECS)
-        .chain(toxic_actions::SPECS);
-    for spec in specs {
-        registry.register(spec.function());
+    let modules = [
+        (proxy_actions::MODULE, proxy_actions::SPECS),
+        (proxy_probes::MODULE, proxy_probes::SPECS),
+        (toxic_actions::MODULE, toxic_actions::SPECS),
+    ];
+    for (module, specs) in modules {
+        for spec in specs {
+            registry.register(spec.function(module));
+        }
     }
     registry.register_package(Package {
         name: PACKAGE,

@@ -12,7 +12,6 @@ pub const MODULE: &str = "chaostoxi.proxy.actions";
 
 pub(crate) const SPECS: &[Spec] = &[
     Spec {
-        module: MODULE,
         name: "create_proxy",
         kind: Kind::Action,
         doc: "Create a proxy from listen_host:listen_port (port 0 picks a free one) to \
@@ -32,7 +31,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_proxy),
     },
     Spec {
-        module: MODULE,
         name: "disable_proxy",
         kind: Kind::Action,
         doc: "Disable a proxy: it stops listening and drops its connections, as if the \
@@ -42,7 +40,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(disable_proxy),
     },
     Spec {
-        module: MODULE,
         name: "enable_proxy",
         kind: Kind::Action,
         doc: "Enable a disabled proxy again.",
@@ -51,7 +48,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(enable_proxy),
     },
     Spec {
-        module: MODULE,
         name: "modify_proxy",
         kind: Kind::Action,
         doc: "Change a proxy's listen address, upstream address or enabled state; only the \
@@ -67,7 +63,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(modify_proxy),
     },
     Spec {
-        module: MODULE,
         name: "delete_proxy",
         kind: Kind::Action,
         doc: "Remove a proxy. Failures are only logged.",
@@ -76,7 +71,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(delete_proxy),
     },
     Spec {
-        module: MODULE,
         name: "reset",
         kind: Kind::Action,
         doc: "Enable every proxy and remove every toxic. Returns whether the server agreed.",

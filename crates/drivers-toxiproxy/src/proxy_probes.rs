@@ -11,7 +11,6 @@ pub const MODULE: &str = "chaostoxi.proxy.probes";
 
 pub(crate) const SPECS: &[Spec] = &[
     Spec {
-        module: MODULE,
         name: "proxy_exist",
         kind: Kind::Probe,
         doc: "Whether a proxy of that name exists.",
@@ -20,7 +19,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(proxy_exist),
     },
     Spec {
-        module: MODULE,
         name: "get_proxy_attribute",
         kind: Kind::Probe,
         doc: "One attribute of a proxy (`name`, `listen`, `upstream`, `enabled`, `toxics`), \

@@ -20,7 +20,6 @@ const HELPER_RETURN: Option<&str> = Some("mapping");
 
 pub(crate) const SPECS: &[Spec] = &[
     Spec {
-        module: MODULE,
         name: "delete_toxic",
         kind: Kind::Action,
         doc: "Remove a toxic from a proxy. Returns whether the server agreed.",
@@ -29,7 +28,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(delete_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_toxic",
         kind: Kind::Action,
         doc: "Add a toxic of any type with its attributes. Returns whether the created \
@@ -47,7 +45,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_latency_toxic",
         kind: Kind::Action,
         doc: "Delay the data coming back from the upstream by `latency` ms (± `jitter` ms).",
@@ -62,7 +59,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_latency_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_bandwith_degradation_toxic",
         kind: Kind::Action,
         doc: "Limit the data coming back from the upstream to `rate` KB/s.",
@@ -76,7 +72,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_bandwith_degradation_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_slow_connection_close_toxic",
         kind: Kind::Action,
         doc: "Pass the upstream's close on `delay` ms late.",
@@ -90,7 +85,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_slow_connection_close_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_timeout_toxic",
         kind: Kind::Action,
         doc: "Drop the data coming back from the upstream and close the connection after \
@@ -105,7 +99,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_timeout_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_slicer_toxic",
         kind: Kind::Action,
         doc: "Slice the data coming back from the upstream into pieces of about \
@@ -122,7 +115,6 @@ pub(crate) const SPECS: &[Spec] = &[
         body: body!(create_slicer_toxic),
     },
     Spec {
-        module: MODULE,
         name: "create_limiter_toxic",
         kind: Kind::Action,
         doc: "Close the connection once `bytes_limit` bytes came back from the upstream.",

@@ -8,10 +8,14 @@
 //! A provider either returns the activity's output, fails the activity
 //! ([`ProviderError::Failed`], the reference's `ActivityFailed`), or fails in a way the
 //! reference does not catch ([`ProviderError::Fatal`]), which aborts a method.
+//!
+//! Driver crates describe their functions as [`table::Spec`] rows, which share one
+//! Python-style argument binding.
 
 pub mod http;
 pub mod process;
 pub mod registry;
+pub mod table;
 
 use experiment::substitute::Lookup;
 use experiment::{Map, Value};

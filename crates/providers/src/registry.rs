@@ -7,7 +7,7 @@
 
 use crate::{BoxFuture, Call, ProviderError};
 use experiment::{FunctionCatalog, FunctionLookup, Map, Signature, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whether a function is listed as a probe or an action by `chaos discover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub struct Package {
 #[derive(Default)]
 pub struct Registry {
     modules: BTreeMap<&'static str, BTreeMap<&'static str, Function>>,
+    /// `(module, name)` of functions that run but are not discovered.
+    hidden: BTreeSet<(&'static str, &'static str)>,
     packages: Vec<Package>,
 }
 
@@ -70,6 +72,18 @@ impl Registry {
             .entry(function.module)
             .or_default()
             .insert(function.name, function);
+    }
+
+    /// Registers a function that runs but that `chaos discover` leaves out, like an upstream
+    /// function missing from its module's `__all__` (Python discovery only lists those).
+    pub fn register_hidden(&mut self, function: Function) {
+        self.hidden.insert((function.module, function.name));
+        self.register(function);
+    }
+
+    /// Whether `module.func` was registered with [`Registry::register_hidden`].
+    pub fn is_hidden(&self, module: &str, func: &str) -> bool {
+        self.hidden.contains(&(module, func))
     }
 
     pub fn register_package(&mut self, package: Package) {
@@ -88,12 +102,14 @@ impl Registry {
         &self.packages
     }
 
-    /// The functions of a module, in name order.
+    /// The discoverable functions of a module, in name order (hidden ones are left out;
+    /// [`Registry::function`] still finds them).
     pub fn module_functions(&self, module: &str) -> impl Iterator<Item = &Function> {
         self.modules
             .get(module)
             .into_iter()
             .flat_map(|m| m.values())
+            .filter(|f| !self.is_hidden(f.module, f.name))
     }
 }
 

@@ -260,14 +260,32 @@ async fn pods_in_conditions(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     Ok(Value::Bool(true))
 }
 
+/// Upstream lists every pod and compares phases client-side; one LIST of metadata only,
+/// filtered by phase on the server, gives the same count for a fraction of the work.
 async fn count(ctx: &Ctx<'_>) -> Result<usize, ProviderError> {
     let selector = ctx.opt_str("label_selector");
-    let list = list_pods(ctx, selector.as_deref()).await?;
-    let wanted = ctx.opt_str("phase");
-    Ok(items(&list)
-        .iter()
-        .filter(|p| wanted.as_deref().is_none_or(|w| phase(p) == w))
-        .count())
+    let field = ctx
+        .opt_str("phase")
+        .map(|w| format!("status.phase={}", field_value(&w)));
+    let path = query(
+        &format!("/api/v1/namespaces/{}/pods", ctx.ns()),
+        &[
+            (
+                "labelSelector",
+                selector.as_deref().filter(|l| !l.is_empty()),
+            ),
+            ("fieldSelector", field.as_deref()),
+        ],
+    );
+    let api = ctx.kube().await?;
+    Ok(items(&api.list_metadata(&path).await?).len())
+}
+
+/// Escapes a field selector value (`\`, `,` and `=` are syntax there).
+fn field_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace('=', "\\=")
 }
 
 async fn count_pods(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
