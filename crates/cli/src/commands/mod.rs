@@ -79,11 +79,12 @@ fn command_name(command: &Command) -> &'static str {
     }
 }
 
-/// A multi-threaded runtime with two workers: enough for background activities and the
-/// continuous hypothesis, small enough for a 16 MiB pod.
+/// A single-threaded runtime. Everything the engine waits on is asynchronous (processes,
+/// HTTP, Kubernetes watches, timers, signals), so background activities and the continuous
+/// hypothesis interleave on one thread; no worker threads keeps `chaos` small enough for the
+/// tight pods experiments run in, and saves cross-thread wake-ups on every activity.
 pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {

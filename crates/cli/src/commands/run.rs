@@ -78,7 +78,7 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
     let mut experiment = source.loaded.value.clone();
     notify(&settings, Phase::Run, "run-started", &experiment, None).await;
 
-    let registry = crate::drivers::registry();
+    let registry = crate::drivers::registry_for(&experiment);
     if !args.no_validation && super::validate::check(&source, &registry, &overrides).is_err() {
         return 1;
     }

@@ -30,7 +30,7 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
             None,
         )
         .await;
-        let registry = crate::drivers::registry();
+        let registry = crate::drivers::registry_for(&experiment);
         match check(&source, &registry, &Overrides::default()) {
             Ok(()) => {
                 log::info!("experiment syntax and semantic look valid");
