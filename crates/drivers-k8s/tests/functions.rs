@@ -193,6 +193,14 @@ fn pods_probes_and_terminate() {
     let gone = names(&gone);
     assert_eq!(gone.len(), 1);
     assert!(before.contains(&gone[0]));
+    // Back to three Ready pods before counting a percentage of them: right after the
+    // termination there can briefly be two (or four, with the replacement).
+    let gone_pod = format!("pod/{}", gone[0]);
+    kubectl(
+        &["-n", n, "wait", "--for=delete", &gone_pod, "--timeout=60s"],
+        None,
+    );
+    ns.wait_ready("app=web", 3);
     // 34% of 3 rounds up to 2; `oldest` is accepted.
     let gone2 = call(POD_A, "terminate_pods", json!({"label_selector": "app=web", "mode": "percentage", "qty": 34, "order": "oldest", "ns": n, "grace_period": 0})).unwrap();
     assert_eq!(names(&gone2).len(), 2);
@@ -874,6 +882,22 @@ fn services_secrets_namespaces_statefulsets_events() {
         )
         .unwrap(),
         json!(true)
+    );
+    // Make the unavailability last: pods of the new template fit no node, so the rolled
+    // pod stays Pending. (On kwok, a scaled-up pod can be Ready before a watch starts.)
+    kubectl(
+        &[
+            "-n",
+            n,
+            "patch",
+            "statefulset",
+            "db",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"nodeSelector":{"shakedown.test/nowhere":"true"}}}}}"#,
+        ],
+        None,
     );
     call(
         "chaosk8s.statefulset.actions",
