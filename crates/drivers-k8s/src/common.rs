@@ -42,6 +42,24 @@ pub(crate) fn failed(message: impl std::fmt::Display) -> ProviderError {
     ProviderError::Failed(format!("chaoslib.exceptions.ActivityFailed: {message}"))
 }
 
+/// The upstream shape of the `*_fully_available` / `*_not_fully_available` probes: `true`
+/// once the awaited state was reached; otherwise `false`, or `ActivityFailed` with
+/// upstream's message when the caller set the probe's `raise_on_*` flag.
+pub(crate) fn reached_or_raise(
+    reached: bool,
+    ctx: &Ctx<'_>,
+    raise_flag: &str,
+    message: impl FnOnce() -> String,
+) -> Result<Value, ProviderError> {
+    if reached {
+        Ok(Value::Bool(true))
+    } else if ctx.flag(raise_flag) {
+        Err(failed(message()))
+    } else {
+        Ok(Value::Bool(false))
+    }
+}
+
 /// Reads a manifest (`.json`, `.yaml`, `.yml`) as upstream's `spec_path` helpers do.
 pub(crate) fn read_manifest(spec_path: &str) -> Result<Value, ProviderError> {
     let lower = spec_path.to_ascii_lowercase();

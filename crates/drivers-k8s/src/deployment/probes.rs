@@ -7,7 +7,7 @@ use providers::registry::Kind;
 use providers::ProviderError;
 
 use crate::client::{query, watch_until};
-use crate::common::{body, failed, items, Ctx, Def, Spec, NS, SECRETS};
+use crate::common::{body, failed, items, reached_or_raise, Ctx, Def, Spec, NS, SECRETS};
 
 pub const MODULE: &str = "chaosk8s.deployment.probes";
 
@@ -161,29 +161,23 @@ async fn wait(ctx: &Ctx<'_>, want_ready: bool) -> Result<bool, ProviderError> {
 }
 
 async fn deployment_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    if wait(&ctx, true).await? {
-        return Ok(Value::Bool(true));
-    }
-    if ctx.flag("raise_on_not_fully_available") {
-        return Err(failed(format!(
+    let reached = wait(&ctx, true).await?;
+    reached_or_raise(reached, &ctx, "raise_on_not_fully_available", || {
+        format!(
             "deployment '{}' failed to recover within {}s",
             ctx.text("name"),
             ctx.text("timeout")
-        )));
-    }
-    Ok(Value::Bool(false))
+        )
+    })
 }
 
 async fn deployment_not_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    if wait(&ctx, false).await? {
-        return Ok(Value::Bool(true));
-    }
-    if ctx.flag("raise_on_fully_available") {
-        return Err(failed(format!(
+    let reached = wait(&ctx, false).await?;
+    reached_or_raise(reached, &ctx, "raise_on_fully_available", || {
+        format!(
             "deployment '{}' failed to stop running within {}s",
             ctx.text("name"),
             ctx.text("timeout")
-        )));
-    }
-    Ok(Value::Bool(false))
+        )
+    })
 }
