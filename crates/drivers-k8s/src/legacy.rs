@@ -12,15 +12,41 @@ use crate::common::{body, Body, Ctx, Def, Spec, NS, SECRETS};
 pub const ACTIONS: &str = "chaosk8s.actions";
 pub const PROBES: &str = "chaosk8s.probes";
 
+/// The selection arguments the legacy probes pass through unchanged.
+const SELECT: [(&str, &str); 3] = [
+    ("name", "name"),
+    ("ns", "ns"),
+    ("label_selector", "label_selector"),
+];
+const SELECT_WITH_TIMEOUT: [(&str, &str); 4] = [
+    ("name", "name"),
+    ("ns", "ns"),
+    ("label_selector", "label_selector"),
+    ("timeout", "timeout"),
+];
+
 /// Runs `target` with the arguments `pairs` (name → argument of this call).
 async fn delegate(
     ctx: &Ctx<'_>,
     target: Body,
     pairs: &[(&str, &str)],
 ) -> Result<Value, ProviderError> {
+    delegate_with(ctx, target, pairs, &[]).await
+}
+
+/// [`delegate`], plus arguments with fixed values (the legacy names always raised).
+async fn delegate_with(
+    ctx: &Ctx<'_>,
+    target: Body,
+    pairs: &[(&str, &str)],
+    fixed: &[(&str, Value)],
+) -> Result<Value, ProviderError> {
     let mut args = Map::new();
     for (to, from) in pairs {
         args.insert((*to).to_string(), ctx.arg(from).clone());
+    }
+    for (name, value) in fixed {
+        args.insert((*name).to_string(), value.clone());
     }
     target(Bound {
         args,
@@ -281,49 +307,30 @@ async fn remove_service_endpoint(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
 }
 
 async fn all_microservices_healthy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let mut args = Map::new();
-    args.insert("ns".into(), ctx.arg("ns").clone());
-    args.insert("raise_on_any_unhealthy".into(), Value::Bool(true));
-    (pod::probes::HIDDEN[0].body)(Bound {
-        args,
-        configuration: ctx.configuration,
-        secrets: ctx.secrets.clone(),
-    })
+    let target = pod::probes::HIDDEN[0].body;
+    delegate_with(
+        &ctx,
+        target,
+        &[("ns", "ns")],
+        &[("raise_on_any_unhealthy", Value::Bool(true))],
+    )
     .await
 }
 
 async fn microservice_available_and_healthy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     // Upstream drops the result (always null); the book's `tolerance: true` needs it.
-    let f = find(
+    let target = find(
         deployment::probes::SPECS,
         "deployment_available_and_healthy",
     );
-    let mut args = Map::new();
-    for k in ["name", "ns", "label_selector"] {
-        args.insert(k.into(), ctx.arg(k).clone());
-    }
-    args.insert("raise_on_unavailable".into(), Value::Bool(true));
-    f(Bound {
-        args,
-        configuration: ctx.configuration,
-        secrets: ctx.secrets.clone(),
-    })
-    .await
+    let fixed = [("raise_on_unavailable", Value::Bool(true))];
+    delegate_with(&ctx, target, &SELECT, &fixed).await
 }
 
 async fn microservice_is_not_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let f = find(pod::probes::SPECS, "pod_is_not_available");
-    let mut args = Map::new();
-    for k in ["name", "ns", "label_selector"] {
-        args.insert(k.into(), ctx.arg(k).clone());
-    }
-    args.insert("raise_on_is_available".into(), Value::Bool(true));
-    f(Bound {
-        args,
-        configuration: ctx.configuration,
-        secrets: ctx.secrets.clone(),
-    })
-    .await
+    let target = find(pod::probes::SPECS, "pod_is_not_available");
+    let fixed = [("raise_on_is_available", Value::Bool(true))];
+    delegate_with(&ctx, target, &SELECT, &fixed).await
 }
 
 async fn service_endpoint_is_initialized(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
@@ -341,33 +348,15 @@ async fn service_endpoint_is_initialized(ctx: Ctx<'_>) -> Result<Value, Provider
 }
 
 async fn deployment_is_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let f = find(deployment::probes::SPECS, "deployment_fully_available");
-    let mut args = Map::new();
-    for k in ["name", "ns", "label_selector", "timeout"] {
-        args.insert(k.into(), ctx.arg(k).clone());
-    }
-    args.insert("raise_on_not_fully_available".into(), Value::Bool(true));
-    f(Bound {
-        args,
-        configuration: ctx.configuration,
-        secrets: ctx.secrets.clone(),
-    })
-    .await
+    let target = find(deployment::probes::SPECS, "deployment_fully_available");
+    let fixed = [("raise_on_not_fully_available", Value::Bool(true))];
+    delegate_with(&ctx, target, &SELECT_WITH_TIMEOUT, &fixed).await
 }
 
 async fn deployment_is_not_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let f = find(deployment::probes::SPECS, "deployment_not_fully_available");
-    let mut args = Map::new();
-    for k in ["name", "ns", "label_selector", "timeout"] {
-        args.insert(k.into(), ctx.arg(k).clone());
-    }
-    args.insert("raise_on_fully_available".into(), Value::Bool(true));
-    f(Bound {
-        args,
-        configuration: ctx.configuration,
-        secrets: ctx.secrets.clone(),
-    })
-    .await
+    let target = find(deployment::probes::SPECS, "deployment_not_fully_available");
+    let fixed = [("raise_on_fully_available", Value::Bool(true))];
+    delegate_with(&ctx, target, &SELECT_WITH_TIMEOUT, &fixed).await
 }
 
 async fn read_microservices_logs(ctx: Ctx<'_>) -> Result<Value, ProviderError> {

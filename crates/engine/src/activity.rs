@@ -6,6 +6,7 @@ use crate::interrupt::Interrupter;
 use crate::journal::{ActivityStatus, Record, Timestamp};
 use crate::strategy::Dry;
 use experiment::pyrepr::py_str;
+use experiment::pyrepr::py_truthy;
 use experiment::substitute::{substitute, Lookup};
 use experiment::{Map, Value};
 use providers::registry::Registry;
@@ -99,17 +100,6 @@ fn pause_seconds(value: &Value) -> Option<f64> {
     (secs.is_finite() && secs > 0.0).then_some(secs)
 }
 
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null | Value::Bool(false) => false,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::Bool(true) => true,
-    }
-}
-
 /// Runs one activity and returns its record.
 ///
 /// `records`, when given, receives the record as soon as the activity starts (method and
@@ -141,7 +131,7 @@ pub async fn execute(
     let is_dry = ctx.dry.is_some_and(|d| d.skips(activity_type));
     let sleeps = !is_dry && ctx.dry != Some(Dry::Pause);
 
-    if let Some(before) = pauses.get("before").filter(|v| truthy(v)) {
+    if let Some(before) = pauses.get("before").filter(|v| py_truthy(v)) {
         log::info!("Pausing before next activity for {}s...", py_str(before));
         if sleeps {
             pause(ctx, before, mode).await?;
@@ -150,7 +140,7 @@ pub async fn execute(
 
     let label = title_case(activity_type);
     let name = activity.get("name").map(py_str).unwrap_or_default();
-    if activity.get("background").is_some_and(truthy) {
+    if activity.get("background").is_some_and(py_truthy) {
         log::info!("{label}: {name} [in background]");
     } else {
         log::info!("{label}: {name}");
@@ -213,7 +203,7 @@ pub async fn execute(
         }
     }
 
-    if let Some(after) = pauses.get("after").filter(|v| truthy(v)) {
+    if let Some(after) = pauses.get("after").filter(|v| py_truthy(v)) {
         log::info!("Pausing after activity for {}s...", py_str(after));
         if sleeps && stop.is_none() {
             pause(ctx, after, mode).await?;

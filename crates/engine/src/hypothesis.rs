@@ -4,6 +4,7 @@
 use crate::activity::{self, Mode, RunContext, Stop};
 use crate::controls::Level;
 use crate::journal::{ActivityStatus, HypothesisState, Record, Timestamp};
+use experiment::pyrepr::py_truthy;
 use experiment::tolerance::{self, Outcome};
 use experiment::Value;
 use providers::Call;
@@ -150,21 +151,10 @@ async fn judge(ctx: &RunContext, index: usize, tolerance: &Value, output: &Value
                 registry: &ctx.registry,
             };
             match providers::run(&call).await {
-                Ok(value) if truthy(&value) => Judgement::Met,
+                Ok(value) if py_truthy(&value) => Judgement::Met,
                 Ok(_) | Err(_) => Judgement::NotMet,
             }
         }
-    }
-}
-
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null | Value::Bool(false) => false,
-        Value::Bool(true) => true,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 

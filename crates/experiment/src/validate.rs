@@ -3,6 +3,7 @@
 //! malformed document (a non-list `method`, a non-map `provider`, …) this returns a
 //! plain error instead.
 
+use crate::pyrepr::py_truthy;
 use std::path::PathBuf;
 
 use crate::load::{index_path, key_path};
@@ -46,20 +47,8 @@ fn fail<T>(message: impl Into<String>, path: &str) -> VResult<T> {
     })
 }
 
-/// Python truthiness.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-    }
-}
-
 fn get_truthy<'a>(m: &'a Map, key: &str) -> Option<&'a Value> {
-    m.get(key).filter(|v| truthy(v))
+    m.get(key).filter(|v| py_truthy(v))
 }
 
 /// Where to point for a missing/falsy key: the key itself if present, else its mapping.
@@ -151,7 +140,7 @@ pub fn validate(
     catalog: &dyn FunctionCatalog,
     overrides: &Overrides,
 ) -> Result<Vec<Warning>, ValidationError> {
-    if !truthy(experiment) {
+    if !py_truthy(experiment) {
         return fail("an empty experiment is not an experiment", "");
     }
     let Value::Object(exp) = experiment else {
@@ -209,7 +198,7 @@ pub fn validate(
     for (i, activity) in method.iter().enumerate() {
         let path = index_path("method", i);
         check_activity(activity, &path, catalog)?;
-        if let Some(r) = activity.get("ref").filter(|r| truthy(r)) {
+        if let Some(r) = activity.get("ref").filter(|r| py_truthy(r)) {
             let r = r.as_str().unwrap_or_default();
             let found = method
                 .iter()
@@ -317,7 +306,7 @@ fn check_hypothesis<'a>(
     }
     let probes_path = key_path(KEY, "probes");
     let probes = match hypo.get("probes") {
-        Some(v) if !truthy(v) => return Ok(None),
+        Some(v) if !py_truthy(v) => return Ok(None),
         None => return Ok(None),
         Some(Value::Array(a)) => a,
         Some(other) => {
@@ -345,7 +334,7 @@ fn is_number(v: &Value) -> bool {
 
 /// `ensure_activity_is_valid`.
 fn check_activity(activity: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
-    if !truthy(activity) {
+    if !py_truthy(activity) {
         return fail("empty activity is no activity", path);
     }
     let Value::Object(a) = activity else {

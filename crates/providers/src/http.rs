@@ -8,6 +8,7 @@
 use crate::process::seconds;
 use crate::{substitute_if_any, Call, ProviderError};
 use experiment::pyrepr::py_str;
+use experiment::pyrepr::py_truthy;
 use experiment::substitute::substitute;
 use experiment::{Map, Value};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -97,7 +98,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
             .map(|t| substitute(t, &lookup))
             .as_ref(),
     );
-    let verify_tls = provider.get("verify_tls").map(truthy).unwrap_or(true);
+    let verify_tls = provider.get("verify_tls").map(py_truthy).unwrap_or(true);
     let max_retries = provider
         .get("max_retries")
         .and_then(Value::as_u64)
@@ -161,17 +162,6 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     output.insert("headers".into(), Value::Object(headers));
     output.insert("body".into(), body);
     Ok(Value::Object(output))
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
 }
 
 fn request_error(url: &str, e: &reqwest::Error) -> ProviderError {
