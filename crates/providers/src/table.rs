@@ -146,8 +146,12 @@ pub fn bind(func: &str, params: &[P], mut given: Map) -> Result<Map, ProviderErr
         [one] => Err(ProviderError::Failed(format!(
             "TypeError: {func}() missing 1 required positional argument: {one}"
         ))),
+        // Python: "'a' and 'b'", but "'a', 'b', and 'c'" from three on.
+        [first, last] => Err(ProviderError::Failed(format!(
+            "TypeError: {func}() missing 2 required positional arguments: {first} and {last}"
+        ))),
         [rest @ .., last] => Err(ProviderError::Failed(format!(
-            "TypeError: {func}() missing {} required positional arguments: {} and {last}",
+            "TypeError: {func}() missing {} required positional arguments: {}, and {last}",
             missing.len(),
             rest.join(", ")
         ))),
@@ -273,7 +277,7 @@ mod tests {
         ];
         assert_eq!(
             err(bind("g", THREE, Map::new())),
-            "TypeError: g() missing 3 required positional arguments: 'x', 'y' and 'z'"
+            "TypeError: g() missing 3 required positional arguments: 'x', 'y', and 'z'"
         );
     }
 
