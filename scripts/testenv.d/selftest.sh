@@ -42,7 +42,12 @@ ready_replicas_is() {  # deployment n
   [[ "$(k -n "$NS" get deploy "$1" -o jsonpath='{.status.updatedReplicas}')" == "$2" ]] &&
   [[ "$(k -n "$NS" get pods -l app="$1" --no-headers 2>/dev/null | wc -l)" == "$2" ]]
 }
-cleanup() { k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true; }
+LOGFILE="$RUN/selftest-$$.log"
+cleanup() {
+  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+  k delete "clusterexec/$NS" "clusterlogs/$NS" --ignore-not-found >/dev/null 2>&1 || true
+  rm -f "$LOGFILE"
+}
 trap cleanup EXIT
 
 echo "selftest: namespace $NS, apiserver https://127.0.0.1:$APISERVER_PORT"
@@ -126,6 +131,35 @@ zones_used=$(for n in $(awk '{print $2}' <<<"$pods"); do k get node "$n" -o json
   pass "zone topology spread honoured: $zones_used" || fail "zone spread: $zones_used"
 events=$(k -n "$NS" get events --field-selector reason=Scheduled --no-headers 2>/dev/null | wc -l)
 (( events >= REPLICAS )) && pass "$events Scheduled events from default-scheduler" || fail "only $events Scheduled events"
+
+# 4b. kubelet API: kwok's server answers exec and logs (ClusterExec / ClusterLogs) ------------
+pod=$(k -n "$NS" get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+printf '%s stdout F selftest log line %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$$" >"$LOGFILE"
+k apply -f - >/dev/null <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata: {name: $NS}
+spec:
+  selector: {matchNamespaces: [$NS]}
+  execs: [{local: {envs: [{name: SELFTEST, value: "$NS"}]}}]
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: $NS}
+spec:
+  selector: {matchNamespaces: [$NS]}
+  logs: [{logsFile: "$LOGFILE"}]
+EOF
+# shellcheck disable=SC2016  # $SELFTEST is expanded by the exec'd shell
+exec_says() { [[ "$(k -n "$NS" exec "$pod" -- sh -c 'echo "exec in $SELFTEST"' 2>&1)" == "exec in $NS" ]]; }
+if poll 30 exec_says; then
+  pass "kubectl exec $pod: ran on the host through the apiserver and kwok (ClusterExec, kubelet cert verified)"
+else fail "kubectl exec $pod: $(k -n "$NS" exec "$pod" -- echo hi 2>&1)"; fi
+logs_say() { [[ "$(k -n "$NS" logs "$pod" 2>&1)" == "selftest log line $$" ]]; }
+if poll 30 logs_say; then
+  pass "kubectl logs $pod: served from a local file (ClusterLogs)"
+else fail "kubectl logs $pod: $(k -n "$NS" logs "$pod" 2>&1)"; fi
+k delete "clusterexec/$NS" "clusterlogs/$NS" >/dev/null
 
 # 5. Eviction API honours a PodDisruptionBudget --------------------------------------------------
 k -n "$NS" apply -f - >/dev/null <<EOF

@@ -15,7 +15,8 @@ use experiment::{Map, Value};
 use futures::{Stream, StreamExt};
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use kube::api::WatchEvent;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{AttachParams, AttachedProcess, WatchEvent};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Config;
 use providers::ProviderError;
@@ -221,6 +222,37 @@ impl Kube {
                 body: serde_json::to_string(&status).unwrap_or_default(),
             }
             .exception()),
+            Err(e) => Err(self.unreachable(&e)),
+        }
+    }
+
+    /// Starts `command` in `container` of pod `ns/pod` over the exec WebSocket
+    /// (`GET …/pods/{pod}/exec?command=…&container=…&stdout=true&stderr=true`, protocol
+    /// `v5.channel.k8s.io` or `v4`): the running process, or the API's refusal (e.g. no such
+    /// container, or the node's kubelet cannot be reached).
+    pub async fn exec(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        command: &[String],
+    ) -> Result<Result<AttachedProcess, ApiStatus>, ProviderError> {
+        let pods: kube::Api<Pod> = kube::Api::namespaced(self.client.clone(), ns);
+        let params = AttachParams::default()
+            .container(container)
+            .stdout(true)
+            .stderr(true);
+        match pods.exec(pod, command.to_vec(), &params).await {
+            Ok(process) => Ok(Ok(process)),
+            Err(kube::Error::Api(status)) => Ok(Err(ApiStatus {
+                code: status.code,
+                body: serde_json::to_string(&status).unwrap_or_default(),
+            })),
+            Err(kube::Error::UpgradeConnection(e)) => Err(ProviderError::Failed(format!(
+                "kubernetes.client.exceptions.ApiException: the Kubernetes API at {} did not \
+                 open the exec WebSocket for pod '{pod}': {e}",
+                self.url
+            ))),
             Err(e) => Err(self.unreachable(&e)),
         }
     }

@@ -1,6 +1,6 @@
 //! `chaosk8s` (chaostoolkit-kubernetes) without Python: the pod, deployment, daemonset,
-//! node, service, networking, replicaset, statefulset, namespace, secret, event and
-//! custom-object (crd) functions plus the
+//! node, service, networking, replicaset, statefulset, namespace, secret, event,
+//! custom-object (crd) and Chaos Mesh (chaosmesh) functions plus the
 //! deprecated `chaosk8s.actions` / `chaosk8s.probes` wrappers, registered under their
 //! upstream module paths with upstream argument names, defaults, return values and
 //! failure messages. Talks to the API with kube-rs (one cached client per credentials)
@@ -11,6 +11,7 @@ mod common;
 mod generic;
 mod legacy;
 
+pub mod chaosmesh;
 pub mod crd;
 pub mod daemonset;
 pub mod deployment;
@@ -45,6 +46,26 @@ fn modules() -> Vec<(&'static str, &'static [Spec], &'static [Spec])> {
         (pod::probes::MODULE, pod::probes::SPECS, pod::probes::HIDDEN),
         (crd::actions::MODULE, crd::actions::SPECS, NONE),
         (crd::probes::MODULE, crd::probes::SPECS, NONE),
+        (
+            chaosmesh::network::actions::MODULE,
+            chaosmesh::network::actions::SPECS,
+            NONE,
+        ),
+        (
+            chaosmesh::stress::actions::MODULE,
+            chaosmesh::stress::actions::SPECS,
+            NONE,
+        ),
+        (
+            chaosmesh::network::probes::MODULE,
+            chaosmesh::network::probes::SPECS,
+            NONE,
+        ),
+        (
+            chaosmesh::stress::probes::MODULE,
+            chaosmesh::stress::probes::SPECS,
+            NONE,
+        ),
         (daemonset::actions::MODULE, daemonset::actions::SPECS, NONE),
         (daemonset::probes::MODULE, daemonset::probes::SPECS, NONE),
         (

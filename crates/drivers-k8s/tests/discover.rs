@@ -7,9 +7,32 @@ use std::collections::BTreeSet;
 
 use providers::registry::Registry;
 
-/// Upstream's discovered functions per module, for the modules Shakedown answers natively
-/// (`chaosk8s.chaosmesh.*` and `pod.actions.exec_in_pods` are not native).
+/// Upstream's discovered functions per module (every `chaosk8s` module is native).
 const UPSTREAM: &[(&str, &[&str])] = &[
+    (
+        "chaosk8s.chaosmesh.network.actions",
+        &[
+            "add_latency",
+            "corrupt_packets",
+            "delete_network_fault",
+            "duplicate_packets",
+            "reorder_packets",
+            "set_bandwidth",
+            "set_loss",
+        ],
+    ),
+    (
+        "chaosk8s.chaosmesh.network.probes",
+        &["get_network_fault", "get_network_faults"],
+    ),
+    (
+        "chaosk8s.chaosmesh.stress.actions",
+        &["delete_stressor", "stress_cpu", "stress_memory"],
+    ),
+    (
+        "chaosk8s.chaosmesh.stress.probes",
+        &["get_stressor", "get_stressors"],
+    ),
     (
         "chaosk8s.crd.actions",
         &[
@@ -121,7 +144,7 @@ const UPSTREAM: &[(&str, &[&str])] = &[
             "verify_nodes_condition",
         ],
     ),
-    ("chaosk8s.pod.actions", &["terminate_pods"]),
+    ("chaosk8s.pod.actions", &["exec_in_pods", "terminate_pods"]),
     (
         "chaosk8s.pod.probes",
         &[

@@ -156,7 +156,9 @@ pub(crate) fn plural_of(kind: &str) -> String {
     format!("{singular}s")
 }
 
-async fn create(
+/// POST `body` to `url`; upstream's answer for a conflict (the `409` Status) and its
+/// failure wording (shared with `chaosk8s.chaosmesh`, which creates through this).
+pub(crate) async fn create(
     ctx: &Ctx<'_>,
     namespaced: bool,
     url: &str,

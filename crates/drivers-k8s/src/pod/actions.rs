@@ -1,4 +1,5 @@
-//! `chaosk8s.pod.actions`: terminate pods (and the deprecated `delete_pods`).
+//! `chaosk8s.pod.actions`: terminate pods, run commands in them (`exec_in_pods`, in
+//! `pod/exec.rs`), and the deprecated `delete_pods`.
 
 use experiment::Value;
 use futures::StreamExt;
@@ -10,29 +11,59 @@ use crate::common::{body, failed, name_of, s, Ctx, Def, Spec, NS, SECRETS};
 
 pub const MODULE: &str = "chaosk8s.pod.actions";
 
-pub(crate) const SPECS: &[Spec] = &[Spec {
-    name: "terminate_pods",
-    kind: Kind::Action,
-    doc: "Select pods by `label_selector` and/or `name_pattern` (regex search) in `ns` and \
+pub(crate) const SPECS: &[Spec] = &[
+    Spec {
+        name: "terminate_pods",
+        kind: Kind::Action,
+        doc: "Select pods by `label_selector` and/or `name_pattern` (regex search) in `ns` and \
 delete them.\n\nUnless `all`, `qty` pods are picked (in `mode` `fixed`, or `percentage` of the \
 matches rounded up), the first ones in `order` (`alphabetic` or `oldest`) or at random with \
 `rand`. `grace_period` >= 0 overrides the pods' grace period. Returns the names of the \
 deleted pods; no match is not an error.",
-    params: &[
-        ("label_selector", Def::None, Some("string")),
-        ("name_pattern", Def::None, Some("string")),
-        ("all", Def::Bool(false), Some("boolean")),
-        ("rand", Def::Bool(false), Some("boolean")),
-        ("mode", Def::Str("fixed"), Some("string")),
-        ("qty", Def::Int(1), Some("integer")),
-        ("grace_period", Def::Int(-1), Some("integer")),
-        NS,
-        ("order", Def::Str("alphabetic"), Some("string")),
-        SECRETS,
-    ],
-    return_type: Some("list"),
-    body: body!(terminate_pods),
-}];
+        params: &[
+            ("label_selector", Def::None, Some("string")),
+            ("name_pattern", Def::None, Some("string")),
+            ("all", Def::Bool(false), Some("boolean")),
+            ("rand", Def::Bool(false), Some("boolean")),
+            ("mode", Def::Str("fixed"), Some("string")),
+            ("qty", Def::Int(1), Some("integer")),
+            ("grace_period", Def::Int(-1), Some("integer")),
+            NS,
+            ("order", Def::Str("alphabetic"), Some("string")),
+            SECRETS,
+        ],
+        return_type: Some("list"),
+        body: body!(terminate_pods),
+    },
+    Spec {
+        name: "exec_in_pods",
+        kind: Kind::Action,
+        doc: "Run `cmd` (a list of arguments, or a string split with shell rules) in the \
+container `container_name` of the pods selected as by `terminate_pods` (`label_selector`, \
+`name_pattern`, `all`, `rand`, `mode`, `qty`, `order`, in `ns`).\n\nWithout `container_name`, \
+each pod's default container (annotation `kubectl.kubernetes.io/default-container`, else the \
+first); with it, pods without that container are skipped. Waits up to `request_timeout` \
+seconds per pod (0: no limit). Returns one `{pod_name, exit_code, cmd, stdout, stderr}` per \
+pod: `exit_code` is 0, or the kubelet's exit code as a string (`stderr` then holds its \
+message).",
+        params: &[
+            ("cmd", Def::Required, Some("object")),
+            ("label_selector", Def::None, Some("string")),
+            ("name_pattern", Def::None, Some("string")),
+            ("all", Def::Bool(false), Some("boolean")),
+            ("rand", Def::Bool(false), Some("boolean")),
+            ("mode", Def::Str("fixed"), Some("string")),
+            ("qty", Def::Int(1), Some("integer")),
+            NS,
+            ("order", Def::Str("alphabetic"), Some("string")),
+            ("container_name", Def::None, Some("string")),
+            ("request_timeout", Def::Int(60), Some("integer")),
+            SECRETS,
+        ],
+        return_type: Some("list"),
+        body: body!(crate::pod::exec::exec_in_pods),
+    },
+];
 
 /// Not in upstream's `__all__` (so not discovered) but callable: `delete_pods`.
 pub(crate) const HIDDEN: &[Spec] = &[Spec {
@@ -49,7 +80,7 @@ pub(crate) const HIDDEN: &[Spec] = &[Spec {
     body: body!(delete_pods),
 }];
 
-/// How `terminate_pods` picks pods.
+/// How `terminate_pods` and `exec_in_pods` pick pods.
 pub(crate) struct Selection {
     pub label_selector: Option<String>,
     pub name_pattern: Option<String>,

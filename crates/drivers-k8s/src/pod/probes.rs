@@ -331,41 +331,68 @@ async fn all_pods_healthy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     Ok(Value::Bool(true))
 }
 
-/// Seconds since an instant given as `60s`, `10 minutes`, `2 hours ago`, ….
+/// Seconds since an instant given as upstream's `dateparser` reads a relative date: one or
+/// more `<number> <unit>` parts (`60s`, `10 minutes`, `1h30m`, `1 hour and 30 minutes`,
+/// `an hour`, `2 weeks ago`), units from seconds to weeks.
 fn since_seconds(last: &str) -> Result<i64, ProviderError> {
-    let text = last
-        .trim()
-        .trim_end_matches("ago")
-        .trim()
-        .to_ascii_lowercase();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (num, unit) = text.split_at(split);
-    let n: i64 = num.trim().parse().map_err(|_| {
+    let bad = |why: &str| {
         ProviderError::Failed(format!(
-            "TypeError: cannot parse last={last:?} as a duration (e.g. \"60s\", \"10 minutes\")"
+            "TypeError: cannot parse last={last:?} as a duration ({why}; e.g. \"60s\", \"10 minutes\", \"1h30m\")"
         ))
-    })?;
-    let unit = unit.trim();
-    let mult = match unit {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86400,
-        _ => {
-            return Err(ProviderError::Failed(format!(
-                "TypeError: cannot parse last={last:?} as a duration (unknown unit {unit:?})"
-            )))
-        }
     };
-    Ok(n * mult)
+    let text = last.to_ascii_lowercase().replace(',', " ");
+    let text = text.trim();
+    let text = text.strip_suffix("ago").unwrap_or(text);
+    let mut rest = text.trim_start();
+    let mut total = 0f64;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("and ") {
+            rest = after.trim_start();
+            continue;
+        }
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (n, after) = if digits > 0 {
+            let n: f64 = rest[..digits].parse().map_err(|_| bad("not a number"))?;
+            (n, &rest[digits..])
+        } else if let Some(after) = rest.strip_prefix("an ").or_else(|| rest.strip_prefix("a ")) {
+            (1.0, after)
+        } else {
+            return Err(bad("expected a number"));
+        };
+        let after = after.trim_start();
+        let unit_len = after
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(after.len());
+        let unit = &after[..unit_len];
+        let seconds = match unit {
+            "" if parts == 0 && after.is_empty() => 1.0,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86400.0,
+            "w" | "week" | "weeks" => 604800.0,
+            _ => return Err(bad(&format!("unknown unit {unit:?}"))),
+        };
+        total += n * seconds;
+        parts += 1;
+        rest = after[unit_len..].trim_start();
+    }
+    if parts == 0 {
+        return Err(bad("empty"));
+    }
+    Ok(total as i64)
 }
 
 async fn read_pod_logs(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let ns = ctx.ns();
+    // Upstream sends `sinceSeconds` only when it is not 0 (the API rejects 0).
     let since = match ctx.opt_str("last") {
-        Some(l) => Some(since_seconds(&l)?.to_string()),
+        Some(l) => Some(since_seconds(&l)?)
+            .filter(|s| *s > 0)
+            .map(|s| s.to_string()),
         None => None,
     };
     let list = list_pods(&ctx, formatted_selector(&ctx).as_deref()).await?;
@@ -410,4 +437,39 @@ async fn should_be_found_in_logs(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     } else {
         logs.values().any(found)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::since_seconds;
+
+    /// Expected values are what upstream computes with `dateparser.parse(last)`.
+    #[test]
+    fn since_seconds_reads_dateparser_durations() {
+        for (last, seconds) in [
+            ("60s", 60),
+            ("10 minutes", 600),
+            ("10 MINUTES", 600),
+            ("10minutes", 600),
+            ("2 hours ago", 7200),
+            ("1h30m", 5400),
+            ("1h 30m", 5400),
+            ("1 hour and 30 minutes", 5400),
+            ("1 hour, 30 minutes", 5400),
+            ("1.5 hours", 5400),
+            ("an hour", 3600),
+            ("a minute", 60),
+            ("5 secs", 5),
+            ("2 hrs", 7200),
+            ("1 day ago", 86400),
+            ("2 weeks", 1_209_600),
+            ("0s", 0),
+            ("90", 90),
+        ] {
+            assert_eq!(since_seconds(last).ok(), Some(seconds), "{last}");
+        }
+        for last in ["", "soon", "10 fortnights", "1 month", "90 10m"] {
+            assert!(since_seconds(last).is_err(), "{last}");
+        }
+    }
 }

@@ -88,6 +88,16 @@ pub fn registry() -> &'static Arc<Registry> {
 
 /// Calls `module.func(**args)` like a `python` provider would.
 pub fn call(module: &str, func: &str, args: Value) -> Result<Value, ProviderError> {
+    call_on(runtime(), module, func, args)
+}
+
+/// [`call`] on the given runtime (the CLI drives activities on a current-thread one).
+pub fn call_on(
+    rt: &tokio::runtime::Runtime,
+    module: &str,
+    func: &str,
+    args: Value,
+) -> Result<Value, ProviderError> {
     kubeconfig();
     let f = registry()
         .function(module, func)
@@ -97,7 +107,7 @@ pub fn call(module: &str, func: &str, args: Value) -> Result<Value, ProviderErro
         _ => Map::new(),
     };
     let configuration = Map::new();
-    runtime().block_on(f.driver.call(Invocation {
+    rt.block_on(f.driver.call(Invocation {
         arguments,
         configuration: &configuration,
         secrets: Map::new(),
@@ -287,4 +297,69 @@ pub fn failure(r: Result<Value, ProviderError>) -> String {
         Err(ProviderError::Failed(m)) | Err(ProviderError::Fatal(m)) => m,
         Ok(v) => panic!("expected a failure, got {v}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The reference, chaostoolkit-kubernetes 0.39.0, on the same cluster
+// ---------------------------------------------------------------------------------------
+
+/// The reference venv's python (installed by `scripts/reference-venv-k8s` when missing), or
+/// `None` when it cannot be had.
+pub fn reference_python() -> Option<PathBuf> {
+    let out = Command::new(root().join("scripts/reference-venv-k8s"))
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let chaos = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| PathBuf::from(l.trim()))?;
+    Some(chaos.with_file_name("python")).filter(|p| p.is_file())
+}
+
+/// Runs `[module, function, arguments]` steps in one Python process, each outcome as
+/// `{"ok": <return value>}` or `{"err": <message>}` worded as chaoslib words an exception
+/// (`traceback.format_exception_only(...)[0].strip()`).
+const RUNNER: &str = r#"
+import importlib, json, sys, traceback
+out = []
+for module, func, args in json.load(sys.stdin):
+    try:
+        out.append({"ok": getattr(importlib.import_module(module), func)(**args)})
+    except Exception as x:
+        out.append({"err": traceback.format_exception_only(type(x), x)[0].strip()})
+json.dump(out, sys.stdout)
+"#;
+
+/// The reference's outcomes of `steps` (see [`RUNNER`]) against the test cluster.
+pub fn reference(python: &Path, steps: &[(&str, &str, Value)]) -> Vec<Value> {
+    let mut child = Command::new(python)
+        .args(["-c", RUNNER])
+        .env("KUBECONFIG", kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the reference python");
+    let input = serde_json::to_vec(&steps).expect("steps as JSON");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&input).expect("write steps");
+    }
+    let out = child.wait_with_output().expect("reference output");
+    assert!(out.status.success(), "the reference runner failed");
+    serde_json::from_slice(&out.stdout).expect("the reference answers JSON")
+}
+
+/// Shakedown's outcomes of the same steps, shaped as [`reference`]'s.
+pub fn ours(steps: &[(&str, &str, Value)]) -> Vec<Value> {
+    steps
+        .iter()
+        .map(|(m, f, args)| match call(m, f, args.clone()) {
+            Ok(v) => serde_json::json!({ "ok": v }),
+            Err(e) => serde_json::json!({ "err": failure(Err(e)) }),
+        })
+        .collect()
 }
