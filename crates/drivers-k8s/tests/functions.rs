@@ -193,6 +193,15 @@ fn pods_probes_and_terminate() {
     let gone = names(&gone);
     assert_eq!(gone.len(), 1);
     assert!(before.contains(&gone[0]));
+    // It returns once the ReplicaSet has created the replacement (a probe right after
+    // must not see the cluster before the controller reacted).
+    let now = kubectl(&["-n", n, "get", "pods", "-o", "name"], None);
+    assert!(
+        now.lines()
+            .map(|l| l.trim_start_matches("pod/").to_string())
+            .any(|p| !before.contains(&p)),
+        "no replacement pod right after terminate_pods: {now}"
+    );
     // Back to three Ready pods before counting a percentage of them: right after the
     // termination there can briefly be two (or four, with the replacement).
     let gone_pod = format!("pod/{}", gone[0]);

@@ -106,6 +106,25 @@ impl Selection {
 
     /// Validates, lists and picks pods as upstream's `_select_pods`.
     pub async fn pick(&self, ctx: &Ctx<'_>, ns: &str) -> Result<Vec<Value>, ProviderError> {
+        self.pick_listed(ctx, ns, false).await
+    }
+
+    /// [`Selection::pick`] over the pods' metadata only (name, uid, creation time, owners):
+    /// all that picking and deleting need, from the same one LIST at about half the bytes.
+    pub async fn pick_metadata(
+        &self,
+        ctx: &Ctx<'_>,
+        ns: &str,
+    ) -> Result<Vec<Value>, ProviderError> {
+        self.pick_listed(ctx, ns, true).await
+    }
+
+    async fn pick_listed(
+        &self,
+        ctx: &Ctx<'_>,
+        ns: &str,
+        metadata_only: bool,
+    ) -> Result<Vec<Value>, ProviderError> {
         if self.qty < 0 {
             return Err(failed(format!(
                 "Cannot select pods. Quantity '{}' is negative.",
@@ -131,9 +150,12 @@ impl Selection {
             None => None,
         };
         let api = ctx.kube().await?;
-        let mut list = api
-            .get_ok(&pods_path(ns, self.label_selector.as_deref()))
-            .await?;
+        let path = pods_path(ns, self.label_selector.as_deref());
+        let mut list = if metadata_only {
+            api.list_metadata(&path).await?
+        } else {
+            api.get_ok(&path).await?
+        };
         // Taken, not cloned: a list of thousands of pods is tens of megabytes.
         let mut pods: Vec<Value> = match list.get_mut("items") {
             Some(Value::Array(all)) => std::mem::take(all),
@@ -242,8 +264,14 @@ async fn terminate_pods(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let ns = ctx.ns();
     let selection = Selection::from_ctx(&ctx)?;
     let grace_period = ctx.int("grace_period")?.unwrap_or(-1);
-    let pods = selection.pick(&ctx, &ns).await?;
-    delete_selected(&ctx, &ns, pods, grace_period).await
+    let pods = selection.pick_metadata(&ctx, &ns).await?;
+    let api = ctx.kube().await?;
+    let replacing = super::replacement::Expected::before_deleting(&api, &ns, &pods).await?;
+    let deleted = delete_selected(&ctx, &ns, pods, grace_period).await?;
+    if let Some(expected) = replacing {
+        expected.wait(&api, &ns).await;
+    }
+    Ok(deleted)
 }
 
 async fn delete_pods(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
@@ -257,6 +285,6 @@ async fn delete_pods(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
         qty: 1,
         order: "alphabetic".into(),
     };
-    let pods = selection.pick(&ctx, &ns).await?;
+    let pods = selection.pick_metadata(&ctx, &ns).await?;
     delete_selected(&ctx, &ns, pods, -1).await
 }

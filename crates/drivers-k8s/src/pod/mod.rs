@@ -4,3 +4,4 @@
 pub mod actions;
 mod exec;
 pub mod probes;
+mod replacement;
