@@ -7,25 +7,21 @@
 //! no extension installed: where it answers "could not find Python module 'm'" for a module
 //! Shakedown provides natively, Shakedown validating the experiment is the expected outcome.
 
+#[path = "support/reference.rs"]
+mod reference;
+
 use experiment::load::{self, Format};
 use experiment::Value;
+use reference::{reference_bin, strip_ansi, workspace_root};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn corpus_dir() -> PathBuf {
     std::env::var_os("SHAKEDOWN_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("../shared/corpus"))
-}
-
-fn reference_bin() -> PathBuf {
-    workspace_root().join("target/reference-venv/bin/chaos")
 }
 
 fn ours_bin() -> PathBuf {
@@ -149,23 +145,6 @@ fn validate(bin: &Path, reference: bool, file: &Path, cwd: &Path) -> (i32, Vec<S
         .filter(|l| !l.starts_with("  => at "))
         .collect();
     (out.status.code().unwrap_or(-1), errors)
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for n in chars.by_ref() {
-                if n.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The module named by a reference "could not find Python module" error, if that is the error.

@@ -8,8 +8,11 @@
 
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/reference.rs"]
+mod reference;
 
 use http_server::TestServer;
+use reference::{reference_bin, strip_ansi, workspace_root};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::fs;
@@ -22,19 +25,8 @@ use std::time::{Duration, Instant};
 
 const PARALLELISM: usize = 2;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 fn cases_dir() -> PathBuf {
     workspace_root().join("tests/differential/cases")
-}
-
-fn reference_bin() -> PathBuf {
-    workspace_root().join("target/reference-venv/bin/chaos")
 }
 
 fn env_flag(name: &str) -> bool {
@@ -389,26 +381,6 @@ fn normalize_text(s: &str, ph: &Placeholders) -> String {
         }
     }
     s
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 const ABORT_MESSAGE: &str = "Experiment ran into an un expected fatal error, aborting now.";

@@ -7,7 +7,7 @@ use providers::ProviderError;
 use serde_json::json;
 
 use crate::client::STRATEGIC;
-use crate::common::{body, failed, read_manifest, Ctx, Def, Spec, NS, SECRETS};
+use crate::common::{body, failed, read_manifest, Body, Ctx, Def, Spec, NS, SECRETS};
 use crate::generic;
 
 pub const MODULE: &str = "chaosk8s.networking.actions";
@@ -19,7 +19,30 @@ const DENY_INGRESS: &str = "chaostoolkit-deny-all-ingress";
 const DENY_EGRESS: &str = "chaostoolkit-deny-all-egress";
 const ALLOW_DNS: &str = "chaostoolkit-allow-dns";
 
-const HELPER: &[crate::common::P] = &[("label_selectors", Def::None, Some("mapping")), NS, SECRETS];
+/// The table row of a fixed-name policy's creator: all three take the same arguments
+/// (`label_selectors`, `ns`) and return nothing, so a row states only name, doc and body.
+const fn creator(name: &'static str, doc: &'static str, body: Body) -> Spec {
+    Spec {
+        name,
+        kind: Kind::Action,
+        doc,
+        params: &[("label_selectors", Def::None, Some("mapping")), NS, SECRETS],
+        return_type: None,
+        body,
+    }
+}
+
+/// The table row of a fixed-name policy's `remove_*` twin: `ns` only, returns nothing.
+const fn remover(name: &'static str, doc: &'static str, body: Body) -> Spec {
+    Spec {
+        name,
+        kind: Kind::Action,
+        doc,
+        params: &[NS, SECRETS],
+        return_type: None,
+        body,
+    }
+}
 
 pub(crate) const SPECS: &[Spec] = &[
     Spec {
@@ -73,57 +96,39 @@ when that file exists.",
         return_type: None,
         body: body!(remove_network_policy),
     },
-    Spec {
-        name: "deny_all_ingress",
-        kind: Kind::Action,
-        doc: "Create NetworkPolicy `chaostoolkit-deny-all-ingress`: no ingress to the pods of \
+    creator(
+        "deny_all_ingress",
+        "Create NetworkPolicy `chaostoolkit-deny-all-ingress`: no ingress to the pods of \
 `ns` (only those matching the `label_selectors` mapping, if given).",
-        params: HELPER,
-        return_type: None,
-        body: body!(deny_all_ingress),
-    },
-    Spec {
-        name: "remove_deny_all_ingress",
-        kind: Kind::Action,
-        doc: "Delete the policy `deny_all_ingress` created.",
-        params: &[NS, SECRETS],
-        return_type: None,
-        body: body!(remove_deny_all_ingress),
-    },
-    Spec {
-        name: "deny_all_egress",
-        kind: Kind::Action,
-        doc: "Create NetworkPolicy `chaostoolkit-deny-all-egress`: no egress from the pods of \
+        body!(deny_all_ingress),
+    ),
+    remover(
+        "remove_deny_all_ingress",
+        "Delete the policy `deny_all_ingress` created.",
+        body!(remove_deny_all_ingress),
+    ),
+    creator(
+        "deny_all_egress",
+        "Create NetworkPolicy `chaostoolkit-deny-all-egress`: no egress from the pods of \
 `ns` (only those matching the `label_selectors` mapping, if given).",
-        params: HELPER,
-        return_type: None,
-        body: body!(deny_all_egress),
-    },
-    Spec {
-        name: "remove_deny_all_egress",
-        kind: Kind::Action,
-        doc: "Delete the policy `deny_all_egress` created.",
-        params: &[NS, SECRETS],
-        return_type: None,
-        body: body!(remove_deny_all_egress),
-    },
-    Spec {
-        name: "allow_dns_access",
-        kind: Kind::Action,
-        doc: "Create NetworkPolicy `chaostoolkit-allow-dns`: egress to port 53 (UDP and TCP) in \
+        body!(deny_all_egress),
+    ),
+    remover(
+        "remove_deny_all_egress",
+        "Delete the policy `deny_all_egress` created.",
+        body!(remove_deny_all_egress),
+    ),
+    creator(
+        "allow_dns_access",
+        "Create NetworkPolicy `chaostoolkit-allow-dns`: egress to port 53 (UDP and TCP) in \
 any namespace from the pods of `ns` (only those matching `label_selectors`, if given).",
-        params: HELPER,
-        return_type: None,
-        body: body!(allow_dns_access),
-    },
-    Spec {
-        name: "remove_allow_dns_access",
-        kind: Kind::Action,
-        doc: "Delete the policy `allow_dns_access` created.",
-        params: &[NS, SECRETS],
-        return_type: None,
-        body: body!(remove_allow_dns_access),
-    },
+        body!(allow_dns_access),
+    ),
+    remover(
+        "remove_allow_dns_access",
+        "Delete the policy `allow_dns_access` created.",
+        body!(remove_allow_dns_access),
+    ),
 ];
 
 async fn create_ingress(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
@@ -182,47 +187,61 @@ async fn remove_network_policy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     Ok(Value::Null)
 }
 
-/// `{}` or `{"matchLabels": label_selectors}` when that mapping is truthy.
-fn pod_selector(ctx: &Ctx<'_>) -> Value {
-    if ctx.flag("label_selectors") {
+/// Creates upstream's fixed-name policy `name`. `rules` builds its spec from the pod
+/// selector (`{}`, or `{"matchLabels": label_selectors}` when that mapping is truthy), so
+/// each creator states only what its policy allows.
+async fn create_fixed(
+    ctx: Ctx<'_>,
+    name: &str,
+    rules: impl FnOnce(Value) -> Value,
+) -> Result<Value, ProviderError> {
+    let pods = if ctx.flag("label_selectors") {
         json!({"matchLabels": ctx.arg("label_selectors")})
     } else {
         json!({})
-    }
-}
-
-fn policy(name: &str, spec: Value) -> Value {
-    json!({
+    };
+    let policy = json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": name},
-        "spec": spec,
-    })
+        "spec": rules(pods),
+    });
+    create_policy(&ctx, &policy).await
 }
 
 async fn deny_all_ingress(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let spec =
-        json!({"podSelector": pod_selector(&ctx), "policyTypes": ["Ingress"], "ingress": []});
-    create_policy(&ctx, &policy(DENY_INGRESS, spec)).await
+    create_fixed(
+        ctx,
+        DENY_INGRESS,
+        |pods| json!({"podSelector": pods, "policyTypes": ["Ingress"], "ingress": []}),
+    )
+    .await
 }
 
 async fn deny_all_egress(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let spec = json!({"podSelector": pod_selector(&ctx), "policyTypes": ["Egress"]});
-    create_policy(&ctx, &policy(DENY_EGRESS, spec)).await
+    create_fixed(
+        ctx,
+        DENY_EGRESS,
+        |pods| json!({"podSelector": pods, "policyTypes": ["Egress"]}),
+    )
+    .await
 }
 
 async fn allow_dns_access(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
-    let spec = json!({
-        "podSelector": pod_selector(&ctx),
-        "policyTypes": ["Egress"],
-        "egress": [{
-            "to": [{"namespaceSelector": {}}],
-            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
-        }],
-    });
-    create_policy(&ctx, &policy(ALLOW_DNS, spec)).await
+    create_fixed(ctx, ALLOW_DNS, |pods| {
+        json!({
+            "podSelector": pods,
+            "policyTypes": ["Egress"],
+            "egress": [{
+                "to": [{"namespaceSelector": {}}],
+                "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+            }],
+        })
+    })
+    .await
 }
 
+/// Deletes upstream's fixed-name policy `name` (the `remove_*` twins of the creators).
 async fn remove_named(ctx: Ctx<'_>, name: &str) -> Result<Value, ProviderError> {
     generic::delete_named(&ctx, POLICIES, name).await?;
     Ok(Value::Null)
