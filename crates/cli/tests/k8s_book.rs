@@ -10,7 +10,8 @@
 //! kwok starts and removes pods the instant the API asks; a kubelet does not, and several
 //! book outcomes hinge on that (a terminated pod is still counted, a replacement is not
 //! Ready yet). While the test runs, kwok Stages give `go-demo-8` pods a kubelet's timing:
-//! [`POD_START_MS`] from binding to Ready and [`POD_STOP_MS`] from deletion to gone. The HTTP
+//! Running [`POD_RUN_MS`] after binding, Ready
+//! [`POD_READY_MS`] later, and gone [`POD_STOP_MS`] after deletion. The HTTP
 //! probes go to a stand-in for the ingress (`support/stand_in_ingress.rs`) that answers
 //! from the Services' real endpoints.
 
@@ -21,11 +22,17 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// How long a kubelet takes from binding to Ready: longer than the 2 s pause before the
-/// book's HTTP probes, shorter than the 10 s pauses after which the book sees pods back.
-const POD_START_MS: u64 = 5000;
+/// A kubelet's timing, which kwok stages give `go-demo-8` pods while the test runs. From
+/// binding to phase Running (containers started): later than the probe right after
+/// `terminate_pods` (E05 sees the replacement Pending), earlier than the probe after a
+/// drain (which waits [`POD_STOP_MS`] for the evicted pods) and its 1 s pause (E15 run 2).
+const POD_RUN_MS: u64 = 2000;
+/// From Running to Ready (the readiness probe passing): Ready [`POD_RUN_MS`] +
+/// `POD_READY_MS` after binding is later than the 2 s pause before the book's HTTP probes
+/// (E07, E08) and earlier than the 10 s pauses after which the book sees pods back.
+const POD_READY_MS: u64 = 3000;
 /// How long a terminated pod stays (Terminating) before it is gone; the probe right after
-/// `terminate_pods` still counts it, the one after a 10 s pause does not.
+/// `terminate_pods` still counts it (E02 run 2), the one after a 10 s pause does not (E03).
 const POD_STOP_MS: u64 = 3000;
 
 /// The status message of pods made Ready by [`Cluster::kubelet_timing`]'s stage.
@@ -34,11 +41,13 @@ const TIMED_BY_KWOK_STAGE: &str = "started-by-kwok-stage-book-pod-ready";
 /// Label on every kwok Stage this test adds, so they can be removed together.
 const STAGE_LABEL: &str = "shakedown.test/k8s-book";
 
-/// A kwok Stage (see [`Cluster::crash_loop`]); `LABEL` is replaced by [`STAGE_LABEL`].
-const CRASH_LOOP_STAGE: &str = r#"apiVersion: kwok.x-k8s.io/v1alpha1
+/// A kwok Stage moving Pending `go-demo-8` pods to Running but not Ready, each container
+/// in `CONTAINER_STATE` (see [`running_not_ready_stage`]). No pod IP yet: kwok's pod-ready
+/// stage allocates one, and a second would make the pod's `podIPs` invalid.
+const RUNNING_NOT_READY_STAGE: &str = r#"apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
-  name: book-crash-loop
+  name: NAME
   labels: {LABEL: "true"}
 spec:
   resourceRef: {apiGroup: v1, kind: Pod}
@@ -47,7 +56,8 @@ spec:
     - {key: .metadata.namespace, operator: In, values: [go-demo-8]}
     - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
     - {key: .status.phase, operator: In, values: [Pending]}
-  weight: 100
+  delay: {durationMilliseconds: DELAY}
+  weight: WEIGHT
   next:
     statusTemplate: |
       {{ $now := Now }}
@@ -60,18 +70,40 @@ spec:
       - image: {{ .image | Quote }}
         name: {{ .name | Quote }}
         ready: false
-        started: false
+        CONTAINER_STATE
+      {{ end }}
+      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+      phase: Running
+      startTime: {{ $now | Quote }}
+"#;
+
+/// Containers started, waiting for their readiness probe.
+const STARTED: &str = "started: true
+        restartCount: 0
+        state: {running: {startedAt: {{ $now | Quote }}}}";
+
+/// go-demo-8 without its database: `panic: no reachable servers`, restarted 21 times.
+const CRASH_LOOPING: &str = r#"started: false
         restartCount: 21
         lastState:
           terminated: {exitCode: 2, reason: Error, message: "panic: no reachable servers", startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}
         state:
-          waiting: {reason: CrashLoopBackOff, message: back-off 5m0s restarting failed container}
-      {{ end }}
-      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
-      podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
-      phase: Running
-      startTime: {{ $now | Quote }}
-"#;
+          waiting: {reason: CrashLoopBackOff, message: back-off 5m0s restarting failed container}"#;
+
+/// [`RUNNING_NOT_READY_STAGE`] filled in.
+fn running_not_ready_stage(
+    name: &str,
+    delay_ms: u64,
+    weight: u32,
+    container_state: &str,
+) -> String {
+    RUNNING_NOT_READY_STAGE
+        .replace("NAME", name)
+        .replace("LABEL", STAGE_LABEL)
+        .replace("DELAY", &delay_ms.to_string())
+        .replace("WEIGHT", &weight.to_string())
+        .replace("CONTAINER_STATE", container_state)
+}
 
 /// The book's `k8s/health/hpa.yaml` (minReplicas 2) in `autoscaling/v2`: the book's
 /// `autoscaling/v2beta1` is no longer served since Kubernetes 1.26. With no metrics server
@@ -180,49 +212,86 @@ impl Cluster {
             .output();
     }
 
-    /// Gives `go-demo-8` pods a kubelet's timing: kwok's own pod-ready and pod-delete
-    /// stages (from the testenv share), limited to the namespace, delayed, and weighted so
-    /// that kwok picks them over its instant unweighted ones. Pods this pod-ready stage made
-    /// Ready carry [`TIMED_BY_KWOK_STAGE`] as their status message.
+    /// Gives `go-demo-8` pods a kubelet's timing with three stages, weighted so that kwok
+    /// picks them over its instant unweighted ones: kwok's own pod-delete, delayed; Pending
+    /// to Running-not-Ready, delayed; and kwok's own pod-ready, turned to act on Running pods,
+    /// delayed, marking the pods it made Ready with [`TIMED_BY_KWOK_STAGE`].
     fn kubelet_timing(&self) {
-        for (stage, delay_ms) in [("pod-ready", POD_START_MS), ("pod-delete", POD_STOP_MS)] {
-            let file = root().join(format!(
-                "target/testenv/share/kwok/stage/pod/fast/{stage}.yaml"
-            ));
-            let file = file.to_string_lossy();
-            let json = self.k(
-                &["create", "--dry-run=client", "-o", "json", "-f", &file],
-                None,
-            );
-            let mut s: Value = serde_json::from_str(&json).expect("kwok stage as JSON");
-            s["metadata"] =
-                json!({"name": format!("book-{stage}"), "labels": {STAGE_LABEL: "true"}});
-            s["spec"]["selector"]["matchExpressions"]
-                .as_array_mut()
-                .expect("kwok stage selector.matchExpressions")
-                .push(json!({"key": ".metadata.namespace", "operator": "In", "values": ["go-demo-8"]}));
-            s["spec"]["delay"] = json!({ "durationMilliseconds": delay_ms });
-            s["spec"]["weight"] = json!(1);
-            if let Some(template) = s["spec"]["next"]["statusTemplate"].as_str() {
-                s["spec"]["next"]["statusTemplate"] =
-                    json!(format!("{template}\nmessage: {TIMED_BY_KWOK_STAGE}\n"));
+        let mut delete = self.kwok_stage("pod-delete");
+        delete["spec"]["delay"] = json!({ "durationMilliseconds": POD_STOP_MS });
+        self.k(&["apply", "-f", "-"], Some(&delete.to_string()));
+        self.k(
+            &["apply", "-f", "-"],
+            Some(&running_not_ready_stage(
+                "book-pod-running",
+                POD_RUN_MS,
+                1,
+                STARTED,
+            )),
+        );
+        let mut ready = self.kwok_stage("pod-ready");
+        for e in ready["spec"]["selector"]["matchExpressions"]
+            .as_array_mut()
+            .expect("kwok stage selector.matchExpressions")
+        {
+            if e["key"] == ".status.phase" {
+                e["values"] = json!(["Running"]);
             }
-            self.k(&["apply", "-f", "-"], Some(&s.to_string()));
         }
-        self.sync_stages("{.status.message}", TIMED_BY_KWOK_STAGE);
+        ready["spec"]["delay"] = json!({ "durationMilliseconds": POD_READY_MS });
+        let template = ready["spec"]["next"]["statusTemplate"]
+            .as_str()
+            .expect("kwok pod-ready statusTemplate");
+        ready["spec"]["next"]["statusTemplate"] =
+            json!(format!("{template}\nmessage: {TIMED_BY_KWOK_STAGE}\n"));
+        self.k(&["apply", "-f", "-"], Some(&ready.to_string()));
+        // A pod with the mark went through both delayed stages, so all three are in use.
+        self.sync_stages(
+            "--for=condition=Ready",
+            "{.status.message}",
+            TIMED_BY_KWOK_STAGE,
+        );
+    }
+
+    /// kwok's "fast" `stage` from the testenv share, renamed `book-<stage>`, limited to
+    /// `go-demo-8` and weighted.
+    fn kwok_stage(&self, stage: &str) -> Value {
+        let file = root().join(format!(
+            "target/testenv/share/kwok/stage/pod/fast/{stage}.yaml"
+        ));
+        let file = file.to_string_lossy();
+        let json = self.k(
+            &["create", "--dry-run=client", "-o", "json", "-f", &file],
+            None,
+        );
+        let mut s: Value = serde_json::from_str(&json).expect("kwok stage as JSON");
+        s["metadata"] = json!({"name": format!("book-{stage}"), "labels": {STAGE_LABEL: "true"}});
+        s["spec"]["selector"]["matchExpressions"]
+            .as_array_mut()
+            .expect("kwok stage selector.matchExpressions")
+            .push(json!({"key": ".metadata.namespace", "operator": "In", "values": ["go-demo-8"]}));
+        s["spec"]["weight"] = json!(1);
+        s
     }
 
     /// Pending `go-demo-8` pods start crash-looping instead of becoming Ready, the way the
     /// book's go-demo-8 pod does without its database: phase Running, Ready False, the
     /// container waiting in CrashLoopBackOff. kwok picks at random among matching weighted
-    /// stages, so the timed pod-ready stage leaves until [`Cluster::reset`] restores it.
+    /// stages, so the timed start-up stages leave until [`Cluster::reset`] restores them.
     fn crash_loop(&self) {
+        self.remove_stage("book-pod-running");
         self.remove_stage("book-pod-ready");
         self.k(
             &["apply", "-f", "-"],
-            Some(&CRASH_LOOP_STAGE.replace("LABEL", STAGE_LABEL)),
+            Some(&running_not_ready_stage(
+                "book-crash-loop",
+                0,
+                100,
+                CRASH_LOOPING,
+            )),
         );
         self.sync_stages(
+            "--for=jsonpath={.status.phase}=Running",
             "{.status.containerStatuses[0].state.waiting.reason}",
             "CrashLoopBackOff",
         );
@@ -234,9 +303,10 @@ impl Cluster {
     }
 
     /// Returns once kwok acts on the Stages as they are now. kwok reads them from a watch
-    /// and does not say when it has, so a throw-away pod is started until the newest
-    /// stage's mark shows on it (`jsonpath` reads `expected`).
-    fn sync_stages(&self, jsonpath: &str, expected: &str) {
+    /// and does not say when it has, so throw-away pods are started, each waited for with
+    /// `settled` (a `kubectl wait --for=` condition), until the newest stage's mark shows
+    /// on one (`jsonpath` reads `expected`).
+    fn sync_stages(&self, settled: &str, jsonpath: &str, expected: &str) {
         const CANARY: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: kwok-sync, labels: {app: kwok-sync}}\nspec: {containers: [{name: c, image: fake}]}\n";
         let jsonpath = format!("jsonpath={jsonpath}");
         for _ in 0..20 {
@@ -246,7 +316,7 @@ impl Cluster {
                     "-n",
                     "go-demo-8",
                     "wait",
-                    "--for=jsonpath={.status.phase}=Running",
+                    settled,
                     "pod/kwok-sync",
                     "--timeout=60s",
                 ],
@@ -646,6 +716,30 @@ fn still_cordoned(c: &Cluster) {
     );
 }
 
+/// E15 run 2: three labelled nodes, the gateway on two of them (the book raised its HPA's
+/// minReplicas to 2), so the drain can evict what it finds there.
+fn three_nodes_two_gateways(c: &Cluster) {
+    c.pool(3);
+    app(c);
+    c.pin("go-demo-8", "go-demo-8");
+    c.gateway(2);
+}
+
+fn all_uncordoned(c: &Cluster) {
+    let out = c.k(
+        &[
+            "get",
+            "nodes",
+            "-l",
+            "pool=book",
+            "-o",
+            "jsonpath={.items[*].spec.unschedulable}",
+        ],
+        None,
+    );
+    assert_eq!(out.trim(), "", "the rollback uncordoned the drained node");
+}
+
 /// The book (older chaoslib) runs rollbacks after a failed initial hypothesis; whether the
 /// pinned reference does is the engine's business, so this only reports the node state.
 fn report_cordon(c: &Cluster) {
@@ -815,6 +909,14 @@ const CASES: &[Case] = &[
         status: "failed",
         code: 1,
         after: report_cordon,
+    },
+    Case {
+        id: "E15 run 2",
+        experiment: "node-uncordon.yaml",
+        setup: three_nodes_two_gateways,
+        status: "completed",
+        code: 0,
+        after: all_uncordoned,
     },
     Case {
         id: "E16",
