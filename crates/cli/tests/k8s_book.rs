@@ -1,8 +1,8 @@
 //! The book's Kubernetes experiments (go-demo-8 `chaos/*.yaml`) through `chaos run` on the
 //! real control plane of `scripts/testenv`, with the book's manifests applied, ending with
-//! the statuses the book reports (book-inventory §2) — then the same scenarios through the
-//! reference Chaos Toolkit + chaostoolkit-kubernetes (`scripts/reference-venv-k8s`) with the
-//! cluster reset in between: same status and exit code.
+//! the statuses the book reports (book-inventory §2) — and the same scenarios through the
+//! reference Chaos Toolkit + chaostoolkit-kubernetes (`scripts/reference-venv-k8s`) on a
+//! second control plane at the same time: same status and exit code.
 //!
 //! Scenarios share the `go-demo-8` and `istio-system` namespaces the experiments hard-code,
 //! so they run one after the other inside one test.
@@ -145,27 +145,58 @@ fn last_line_with(stdout: &[u8], prefix: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(prefix).map(|s| s.trim().to_string()))
 }
 
-/// The running control plane's kubeconfig (started if needed); panics with the reason.
-fn kubeconfig() -> String {
-    let script = root().join("scripts/testenv");
-    if let Ok(o) = Command::new(&script).arg("env").output() {
-        if let Some(kc) = last_line_with(&o.stdout, "KUBECONFIG=") {
-            let ok = Command::new(kubectl_bin())
-                .args(["--kubeconfig", &kc, "get", "--raw", "/readyz"])
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if ok {
-                return kc;
+/// A side's control plane: the one `scripts/testenv` manages (which the other Kubernetes
+/// tests use too; started if needed and left running), or a second one in `run_dir`
+/// (`TESTENV_RUN_DIR`), stopped on drop if it was started here. Panics with the reason.
+struct ControlPlane {
+    kc: String,
+    stop: Option<PathBuf>,
+}
+
+impl ControlPlane {
+    fn get(run_dir: Option<&Path>) -> ControlPlane {
+        let testenv = |command: &str| {
+            let mut c = Command::new(root().join("scripts/testenv"));
+            c.arg(command);
+            if let Some(dir) = run_dir {
+                c.env("TESTENV_RUN_DIR", dir);
+            }
+            c
+        };
+        if let Ok(o) = testenv("env").output() {
+            if let Some(kc) = last_line_with(&o.stdout, "KUBECONFIG=") {
+                let ok = Command::new(kubectl_bin())
+                    .args(["--kubeconfig", &kc, "get", "--raw", "/readyz"])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                if ok {
+                    return ControlPlane { kc, stop: None };
+                }
             }
         }
+        let out = testenv("up")
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/testenv up");
+        assert!(out.status.success(), "scripts/testenv up failed");
+        let kc = last_line_with(&out.stdout, "KUBECONFIG=")
+            .expect("KUBECONFIG= line from scripts/testenv up");
+        ControlPlane {
+            kc,
+            stop: run_dir.map(Path::to_path_buf),
+        }
     }
-    let out = Command::new(&script)
-        .arg("up")
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/testenv up");
-    assert!(out.status.success(), "scripts/testenv up failed");
-    last_line_with(&out.stdout, "KUBECONFIG=").expect("KUBECONFIG= line from scripts/testenv up")
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.stop {
+            let _ = Command::new(root().join("scripts/testenv"))
+                .arg("down")
+                .env("TESTENV_RUN_DIR", dir)
+                .output();
+        }
+    }
 }
 
 struct Cluster {
@@ -928,63 +959,36 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[test]
-fn book_experiments_match_the_book_and_the_reference() {
-    let kc = kubeconfig();
+/// Every case with `bin` on one control plane; `status (code)` per case.
+fn run_side(tag: &str, bin: &Path, run_dir: Option<&Path>, cases: &[&Case]) -> Vec<(String, i32)> {
+    let plane = ControlPlane::get(run_dir);
     let cluster = Cluster {
-        kc: kc.clone(),
+        kc: plane.kc.clone(),
         crash_looping: Default::default(),
     };
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
-    let reference = Command::new(root().join("scripts/reference-venv-k8s"))
-        .stderr(Stdio::inherit())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| last_line_with(&o.stdout, "").map(PathBuf::from))
-        .filter(|p| p.is_file());
-    let reference = reference.expect(
-        "the reference venv (scripts/reference-venv-k8s) is needed for the differential half",
-    );
     cluster.reset();
     cluster.kubelet_timing();
     let ingress = stand_in_ingress::StandInIngress::start(stand_in_ingress::Cluster {
         kubectl: kubectl_bin(),
-        kubeconfig: kc.clone(),
+        kubeconfig: plane.kc.clone(),
         namespace: "go-demo-8".into(),
         database_service: "go-demo-8-db".into(),
     });
-    let mut report = Vec::new();
-    let mut failures = Vec::new();
-    // `SHAKEDOWN_BOOK_CASES=E05,E07` runs only the cases whose id starts with one of those.
-    let only = std::env::var("SHAKEDOWN_BOOK_CASES").unwrap_or_default();
-    let selected = |id: &str| only.is_empty() || only.split(',').any(|p| id.starts_with(p.trim()));
-    for case in CASES.iter().filter(|c| selected(c.id)) {
-        let mut row = vec![
-            case.id.to_string(),
-            format!("{} ({})", case.status, case.code),
-        ];
-        for (tag, bin) in [("shakedown", &ours), ("reference", &reference)] {
-            cluster.reset();
-            (case.setup)(&cluster);
-            let (status, code) = run(
-                bin,
-                &kc,
-                &ingress.address(),
-                case.experiment,
-                &format!("{}-{tag}", case.id.replace(' ', "-")),
-            );
-            row.push(format!("{status} ({code})"));
-            if status != case.status || code != case.code {
-                failures.push(format!(
-                    "{} [{tag}]: {status} ({code}), book: {} ({})",
-                    case.id, case.status, case.code
-                ));
-            } else {
-                (case.after)(&cluster);
-            }
+    let mut results = Vec::new();
+    for case in cases {
+        cluster.reset();
+        (case.setup)(&cluster);
+        let (status, code) = run(
+            bin,
+            &plane.kc,
+            &ingress.address(),
+            case.experiment,
+            &format!("{}-{tag}", case.id.replace(' ', "-")),
+        );
+        if status == case.status && code == case.code {
+            (case.after)(&cluster);
         }
-        report.push(row.join(" | "));
+        results.push((status, code));
     }
     cluster.reset();
     cluster.try_k(&[
@@ -998,6 +1002,56 @@ fn book_experiments_match_the_book_and_the_reference() {
     cluster.try_k(&["delete", "nodes", "-l", "pool=book", "--ignore-not-found"]);
     cluster.try_k(&["delete", "pv", "book-go-demo-8-db", "--ignore-not-found"]);
     cluster.try_k(&["delete", "stages.kwok.x-k8s.io", "-l", STAGE_LABEL]);
+    results
+}
+
+/// Shakedown and the reference run at the same time, each on its own control plane (the
+/// reference's in `target/testenv/run-k8s-book-reference`, started and stopped here): the
+/// cases wait mostly on pauses and the kubelet model, not on the CPU.
+#[test]
+fn book_experiments_match_the_book_and_the_reference() {
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
+    let reference = Command::new(root().join("scripts/reference-venv-k8s"))
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| last_line_with(&o.stdout, "").map(PathBuf::from))
+        .filter(|p| p.is_file());
+    let reference = reference.expect(
+        "the reference venv (scripts/reference-venv-k8s) is needed for the differential half",
+    );
+    // `SHAKEDOWN_BOOK_CASES=E05,E07` runs only the cases whose id starts with one of those.
+    let only = std::env::var("SHAKEDOWN_BOOK_CASES").unwrap_or_default();
+    let selected = |id: &str| only.is_empty() || only.split(',').any(|p| id.starts_with(p.trim()));
+    let cases: Vec<&Case> = CASES.iter().filter(|c| selected(c.id)).collect();
+    let second = root().join("target/testenv/run-k8s-book-reference");
+    let (ours_results, reference_results) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run_side("shakedown", &ours, None, &cases));
+        let b = scope.spawn(|| run_side("reference", &reference, Some(&second), &cases));
+        let join = |h: std::thread::ScopedJoinHandle<'_, Vec<(String, i32)>>| {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        };
+        (join(a), join(b))
+    });
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for ((case, ours), reference) in cases.iter().zip(&ours_results).zip(&reference_results) {
+        let mut row = vec![
+            case.id.to_string(),
+            format!("{} ({})", case.status, case.code),
+        ];
+        for (tag, (status, code)) in [("shakedown", ours), ("reference", reference)] {
+            row.push(format!("{status} ({code})"));
+            if status != case.status || *code != case.code {
+                failures.push(format!(
+                    "{} [{tag}]: {status} ({code}), book: {} ({})",
+                    case.id, case.status, case.code
+                ));
+            }
+        }
+        report.push(row.join(" | "));
+    }
     eprintln!("case | book | shakedown | reference\n{}", report.join("\n"));
     assert!(failures.is_empty(), "{failures:#?}\n{}", report.join("\n"));
 }
