@@ -55,7 +55,10 @@ impl Expected {
             return Ok(None);
         }
         let doomed_uids: BTreeSet<&str> = doomed.iter().map(|p| s(p, "/metadata/uid")).collect();
-        let pods = api.get_ok(&format!("/api/v1/namespaces/{ns}/pods")).await?;
+        // Metadata only (owners, uids, deletion marks): a fraction of a full list's bytes.
+        let pods = api
+            .list_metadata(&format!("/api/v1/namespaces/{ns}/pods"))
+            .await?;
         let mut replica_sets = BTreeMap::new();
         for (uid, name) in owners {
             let Ok(Ok(rs)) = api
