@@ -6,18 +6,18 @@
 
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/reference.rs"]
+#[allow(dead_code)] // this test needs only `workspace_root`
+mod reference;
 
 use http_server::TestServer;
+use reference::workspace_root;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A fresh scratch directory under cargo's per-target temp dir.
 fn scratch(name: &str) -> PathBuf {

@@ -1,118 +1,16 @@
 //! The 16 `chaostoxi` functions through the registry (as a `python` provider reaches
 //! them), against a real `proxy::start` server on port 0 and loopback TCP upstreams.
 
+mod support;
+
 use std::net::SocketAddr;
 
-use experiment::{Map, Value};
-use providers::registry::{Invocation, Kind, Registry};
-use providers::ProviderError;
-use proxy::{ServeConfig, ServerHandle};
+use experiment::Value;
+use providers::registry::Kind;
 use serde_json::json;
+use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-const PA: &str = "chaostoxi.proxy.actions";
-const PP: &str = "chaostoxi.proxy.probes";
-const TA: &str = "chaostoxi.toxic.actions";
-
-fn registry() -> Registry {
-    let mut r = Registry::new();
-    drivers_toxiproxy::register(&mut r);
-    r
-}
-
-fn obj(v: Value) -> Map {
-    match v {
-        Value::Object(m) => m,
-        other => panic!("not an object: {other}"),
-    }
-}
-
-struct Env {
-    reg: Registry,
-    srv: ServerHandle,
-    cfg: Map,
-}
-
-impl Env {
-    async fn new() -> Env {
-        let srv = proxy::start(ServeConfig {
-            port: 0,
-            ..Default::default()
-        })
-        .await
-        .expect("proxy server starts");
-        let cfg = obj(json!({"toxiproxy_host": "127.0.0.1", "toxiproxy_port": srv.addr().port()}));
-        Env {
-            reg: registry(),
-            srv,
-            cfg,
-        }
-    }
-
-    async fn call(&self, module: &str, func: &str, args: Value) -> Result<Value, ProviderError> {
-        call_with(&self.reg, &self.cfg, module, func, args).await
-    }
-
-    async fn ok(&self, module: &str, func: &str, args: Value) -> Value {
-        self.call(module, func, args)
-            .await
-            .unwrap_or_else(|e| panic!("{module}.{func} failed: {e}"))
-    }
-
-    async fn listen_addr(&self, proxy: &str) -> SocketAddr {
-        let listen = self
-            .ok(
-                PP,
-                "get_proxy_attribute",
-                json!({"proxy_name": proxy, "attribute": "listen"}),
-            )
-            .await;
-        listen
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("listen address of {proxy}: {listen}"))
-    }
-
-    /// Creates `name` on 127.0.0.1 (ephemeral port) in front of `upstream`.
-    async fn create(&self, name: &str, upstream: SocketAddr) {
-        let out = self
-            .ok(
-                PA,
-                "create_proxy",
-                json!({"proxy_name": name, "upstream_host": "127.0.0.1",
-                       "upstream_port": upstream.port(), "listen_host": "127.0.0.1"}),
-            )
-            .await;
-        assert_eq!(out, json!(true));
-    }
-}
-
-async fn call_with(
-    reg: &Registry,
-    cfg: &Map,
-    module: &str,
-    func: &str,
-    args: Value,
-) -> Result<Value, ProviderError> {
-    let f = reg
-        .function(module, func)
-        .unwrap_or_else(|| panic!("{module}.{func} is registered"));
-    f.driver
-        .call(Invocation {
-            arguments: obj(args),
-            configuration: cfg,
-            secrets: Map::new(),
-        })
-        .await
-}
-
-fn failed(r: Result<Value, ProviderError>) -> String {
-    match r {
-        Err(ProviderError::Failed(m)) => m,
-        other => panic!("expected an activity failure, got {other:?}"),
-    }
-}
 
 /// An upstream that echoes every byte back.
 async fn echo() -> SocketAddr {
@@ -256,140 +154,87 @@ async fn proxy_lifecycle() {
         addr.port().to_string()
     );
 
-    assert_eq!(
-        env.ok(PP, "proxy_exist", json!({"proxy_name": "toxi_life"}))
-            .await,
-        json!(true)
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_life", "attribute": "upstream"})
-        )
-        .await,
-        json!(format!("127.0.0.1:{}", up.port()))
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_life", "attribute": "enabled"})
-        )
-        .await,
-        json!(true)
-    );
-    let e = failed(
-        env.call(
+    env.assert_exists("toxi_life", true).await;
+    env.assert_attribute(
+        "toxi_life",
+        "upstream",
+        json!(format!("127.0.0.1:{}", up.port())),
+    )
+    .await;
+    env.assert_attribute("toxi_life", "enabled", json!(true))
+        .await;
+    let e = env
+        .failure(
             PP,
             "get_proxy_attribute",
             json!({"proxy_name": "toxi_life", "attribute": "nope"}),
         )
-        .await,
-    );
+        .await;
     assert!(e.starts_with("KeyError: 'nope'"), "{e}");
 
     // A second proxy of the same name is refused.
-    let e = failed(
-        env.call(
+    let e = env
+        .failure(
             PA,
             "create_proxy",
             json!({"proxy_name": "toxi_life", "upstream_host": "127.0.0.1",
                    "upstream_port": up.port(), "listen_host": "127.0.0.1"}),
         )
-        .await,
-    );
+        .await;
     assert_eq!(
         e,
         "AssertionError: Toxiproxy did not create proxy 'toxi_life': proxy already exists (409)"
     );
 
     // Disabled: nothing listens; enabled again: same port, traffic flows.
-    assert_eq!(
-        env.ok(PA, "disable_proxy", json!({"proxy_name": "toxi_life"}))
-            .await,
-        json!(true)
-    );
+    env.assert_proxy_action("disable_proxy", "toxi_life", json!(true))
+        .await;
     assert!(
         TcpStream::connect(addr).await.is_err(),
         "disabled proxy refuses"
     );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_life", "attribute": "enabled"})
-        )
-        .await,
-        json!(false)
-    );
-    assert_eq!(
-        env.ok(PA, "enable_proxy", json!({"proxy_name": "toxi_life"}))
-            .await,
-        json!(true)
-    );
+    env.assert_attribute("toxi_life", "enabled", json!(false))
+        .await;
+    env.assert_proxy_action("enable_proxy", "toxi_life", json!(true))
+        .await;
     assert_eq!(ping(addr).await.expect("re-enabled"), b"ping");
 
     // modify_proxy changes only what it is given.
     let up2 = echo().await;
-    assert_eq!(
-        env.ok(
-            PA,
-            "modify_proxy",
-            json!({"proxy_name": "toxi_life", "upstream_address": up2.to_string()})
-        )
-        .await,
-        json!(true)
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_life", "attribute": "upstream"})
-        )
-        .await,
-        json!(up2.to_string())
-    );
+    env.assert_returns(
+        PA,
+        "modify_proxy",
+        json!({"proxy_name": "toxi_life", "upstream_address": up2.to_string()}),
+        json!(true),
+    )
+    .await;
+    env.assert_attribute("toxi_life", "upstream", json!(up2.to_string()))
+        .await;
     assert_eq!(env.listen_addr("toxi_life").await, addr);
-    let e = failed(
-        env.call(
+    let e = env
+        .failure(
             PA,
             "modify_proxy",
             json!({"proxy_name": "ghost", "enabled": true}),
         )
-        .await,
-    );
+        .await;
     assert_eq!(
         e,
         "AssertionError: Toxiproxy did not modify proxy 'ghost': proxy not found (404)"
     );
     for f in ["enable_proxy", "disable_proxy"] {
-        let e = failed(env.call(PA, f, json!({"proxy_name": "ghost"})).await);
+        let e = env.failure(PA, f, json!({"proxy_name": "ghost"})).await;
         assert!(e.starts_with("AssertionError: "), "{f}: {e}");
     }
 
     // delete_proxy returns None, twice (the second failure is only logged).
     for _ in 0..2 {
-        assert_eq!(
-            env.ok(PA, "delete_proxy", json!({"proxy_name": "toxi_life"}))
-                .await,
-            Value::Null
-        );
+        env.assert_proxy_action("delete_proxy", "toxi_life", Value::Null)
+            .await;
     }
-    assert_eq!(
-        env.ok(PP, "proxy_exist", json!({"proxy_name": "toxi_life"}))
-            .await,
-        json!(false)
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_life", "attribute": "listen"})
-        )
-        .await,
-        Value::Null
-    );
+    env.assert_exists("toxi_life", false).await;
+    env.assert_attribute("toxi_life", "listen", Value::Null)
+        .await;
     env.srv.shutdown().await.expect("shutdown");
 }
 
@@ -399,44 +244,27 @@ async fn upstream_from_environment() {
     let up = echo().await;
     std::env::set_var("TOXI_TEST_UP_HOST", "127.0.0.1");
     std::env::set_var("TOXI_TEST_UP_PORT", up.port().to_string());
-    assert_eq!(
-        env.ok(
-            PA,
-            "create_proxy",
-            json!({"proxy_name": "toxi_env", "upstream_host": "env:TOXI_TEST_UP_HOST",
-                   "upstream_port": "env:TOXI_TEST_UP_PORT", "listen_host": "127.0.0.1",
-                   "enabled": false})
-        )
-        .await,
-        json!(true)
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_env", "attribute": "upstream"})
-        )
-        .await,
-        json!(up.to_string())
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_env", "attribute": "enabled"})
-        )
-        .await,
-        json!(false)
-    );
-    let e = failed(
-        env.call(
+    env.assert_returns(
+        PA,
+        "create_proxy",
+        json!({"proxy_name": "toxi_env", "upstream_host": "env:TOXI_TEST_UP_HOST",
+               "upstream_port": "env:TOXI_TEST_UP_PORT", "listen_host": "127.0.0.1",
+               "enabled": false}),
+        json!(true),
+    )
+    .await;
+    env.assert_attribute("toxi_env", "upstream", json!(up.to_string()))
+        .await;
+    env.assert_attribute("toxi_env", "enabled", json!(false))
+        .await;
+    let e = env
+        .failure(
             PA,
             "create_proxy",
             json!({"proxy_name": "toxi_env2", "upstream_host": "env:TOXI_TEST_NOT_SET",
                    "upstream_port": 1}),
         )
-        .await,
-    );
+        .await;
     assert!(e.starts_with("KeyError: 'TOXI_TEST_NOT_SET'"), "{e}");
     env.srv.shutdown().await.expect("shutdown");
 }
@@ -488,18 +316,9 @@ async fn toxics_of_every_helper() {
         let name = format!("t{i}");
         let mut args = obj(json!({"for_proxy": "toxi_tox", "toxic_name": name}));
         args.extend(obj(extra.clone()));
-        assert_eq!(
-            env.ok(TA, func, Value::Object(args)).await,
-            json!(true),
-            "{func}"
-        );
-        let toxics = env
-            .ok(
-                PP,
-                "get_proxy_attribute",
-                json!({"proxy_name": "toxi_tox", "attribute": "toxics"}),
-            )
+        env.assert_returns(TA, func, Value::Object(args), json!(true))
             .await;
+        let toxics = env.attribute("toxi_tox", "toxics").await;
         let t = toxics
             .as_array()
             .and_then(|a| a.iter().find(|t| t["name"] == json!(name)))
@@ -511,101 +330,64 @@ async fn toxics_of_every_helper() {
     }
 
     // Generic create_toxic, upstream direction, partial toxicity.
-    assert_eq!(
-        env.ok(
-            TA,
-            "create_toxic",
-            json!({"for_proxy": "toxi_tox", "toxic_name": "generic", "toxic_type": "latency",
-                   "stream": "upstream", "toxicity": 0.5, "attributes": {"latency": 5}})
-        )
-        .await,
-        json!(true)
-    );
+    env.assert_returns(
+        TA,
+        "create_toxic",
+        json!({"for_proxy": "toxi_tox", "toxic_name": "generic", "toxic_type": "latency",
+               "stream": "upstream", "toxicity": 0.5, "attributes": {"latency": 5}}),
+        json!(true),
+    )
+    .await;
     // Duplicate name: upstream subscripts None.
-    let e = failed(
-        env.call(
+    let e = env
+        .failure(
             TA,
             "create_toxic",
             json!({"for_proxy": "toxi_tox", "toxic_name": "generic", "toxic_type": "latency"}),
         )
-        .await,
-    );
+        .await;
     assert_eq!(
         e,
         "TypeError: 'NoneType' object is not subscriptable (Toxiproxy did not create toxic \
          'generic' on proxy 'toxi_tox': toxic already exists (409))"
     );
-    let e = failed(
-        env.call(
+    let e = env
+        .failure(
             TA,
             "create_toxic",
             json!({"for_proxy": "toxi_tox", "toxic_name": "bad", "toxic_type": "nonsense"}),
         )
-        .await,
-    );
+        .await;
     assert!(e.ends_with("invalid toxic type (400))"), "{e}");
-    let e = failed(
-        env.call(
+    let e = env
+        .failure(
             TA,
             "create_latency_toxic",
             json!({"for_proxy": "ghost", "toxic_name": "x", "latency": 1}),
         )
-        .await,
-    );
+        .await;
     assert!(e.ends_with("proxy not found (404))"), "{e}");
     // No name: the server names it latency_downstream, which is not the requested None.
-    assert_eq!(
-        env.ok(
-            TA,
-            "create_toxic",
-            json!({"for_proxy": "toxi_tox", "toxic_name": null, "toxic_type": "latency"})
-        )
-        .await,
-        json!(false)
-    );
+    env.assert_returns(
+        TA,
+        "create_toxic",
+        json!({"for_proxy": "toxi_tox", "toxic_name": null, "toxic_type": "latency"}),
+        json!(false),
+    )
+    .await;
 
     // delete_toxic: True, then False once gone.
-    assert_eq!(
-        env.ok(
-            TA,
-            "delete_toxic",
-            json!({"for_proxy": "toxi_tox", "toxic_name": "generic"})
-        )
-        .await,
-        json!(true)
-    );
-    assert_eq!(
-        env.ok(
-            TA,
-            "delete_toxic",
-            json!({"for_proxy": "toxi_tox", "toxic_name": "generic"})
-        )
-        .await,
-        json!(false)
-    );
+    env.assert_deletes_toxic("toxi_tox", "generic", true).await;
+    env.assert_deletes_toxic("toxi_tox", "generic", false).await;
 
     // reset: every toxic gone, proxies kept and enabled.
     env.ok(PA, "disable_proxy", json!({"proxy_name": "toxi_tox"}))
         .await;
-    assert_eq!(env.ok(PA, "reset", json!({})).await, json!(true));
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_tox", "attribute": "toxics"})
-        )
-        .await,
-        json!([])
-    );
-    assert_eq!(
-        env.ok(
-            PP,
-            "get_proxy_attribute",
-            json!({"proxy_name": "toxi_tox", "attribute": "enabled"})
-        )
-        .await,
-        json!(true)
-    );
+    env.assert_returns(PA, "reset", json!({}), json!(true))
+        .await;
+    env.assert_attribute("toxi_tox", "toxics", json!([])).await;
+    env.assert_attribute("toxi_tox", "enabled", json!(true))
+        .await;
     env.srv.shutdown().await.expect("shutdown");
 }
 
@@ -691,31 +473,27 @@ async fn configuration_and_argument_errors() {
     );
 
     // Python-style binding errors.
-    let e = failed(
-        env.call(PA, "create_proxy", json!({"proxy_name": "x"}))
-            .await,
-    );
+    let e = env
+        .failure(PA, "create_proxy", json!({"proxy_name": "x"}))
+        .await;
     assert_eq!(
         e,
         "TypeError: create_proxy() missing 2 required positional arguments: 'upstream_host' and 'upstream_port'"
     );
-    let e = failed(
-        env.call(PP, "proxy_exist", json!({"proxy_name": "x", "bogus": 1}))
-            .await,
-    );
+    let e = env
+        .failure(PP, "proxy_exist", json!({"proxy_name": "x", "bogus": 1}))
+        .await;
     assert_eq!(
         e,
         "TypeError: proxy_exist() got an unexpected keyword argument 'bogus'"
     );
     // An explicit `configuration` argument is replaced by the run's configuration.
-    assert_eq!(
-        env.ok(
-            PP,
-            "proxy_exist",
-            json!({"proxy_name": "x", "configuration": {"toxiproxy_host": "10.255.255.1"}})
-        )
-        .await,
-        json!(false)
-    );
+    env.assert_returns(
+        PP,
+        "proxy_exist",
+        json!({"proxy_name": "x", "configuration": {"toxiproxy_host": "10.255.255.1"}}),
+        json!(false),
+    )
+    .await;
     env.srv.shutdown().await.expect("shutdown");
 }

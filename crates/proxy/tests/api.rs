@@ -1,8 +1,10 @@
 //! API status codes and bodies, checked against Toxiproxy 2.12's documented behaviour.
 
 mod common;
+mod support;
 use common::*;
 use serde_json::json;
+use support::*;
 
 #[tokio::test]
 async fn proxy_endpoints() {
@@ -10,52 +12,32 @@ async fn proxy_endpoints() {
     let api = srv.addr();
     let up = echo_server().await;
 
-    let r = http(api, "GET", "/proxies", None, "").await;
-    assert_eq!((r.status, r.json()), (200, json!({})));
+    assert_answer(&get(api, "/proxies").await, 200, json!({}));
 
     let listen = create_proxy(api, "redis", up).await;
     assert_eq!(listen.ip().to_string(), "127.0.0.1");
     let body = format!(r#"{{"name":"redis","listen":"127.0.0.1:0","upstream":"{up}"}}"#);
-    let r = http(api, "POST", "/proxies", Some(&body), "").await;
-    assert_eq!(
-        (r.status, r.json()),
-        (409, json!({"error":"proxy already exists","status":409}))
-    );
+    let r = post(api, "/proxies", &body).await;
+    assert_answer(&r, 409, error_body(409, "proxy already exists"));
 
-    let r = http(api, "POST", "/proxies", Some(r#"{"upstream":"x:1"}"#), "").await;
-    assert_eq!(
-        r.json(),
-        json!({"error":"missing required field: name","status":400})
-    );
-    let r = http(api, "POST", "/proxies", Some(r#"{"name":"a"}"#), "").await;
-    assert_eq!(
-        r.json(),
-        json!({"error":"missing required field: upstream","status":400})
-    );
-    let r = http(api, "POST", "/proxies", Some("{nope"), "").await;
+    let r = post(api, "/proxies", r#"{"upstream":"x:1"}"#).await;
+    assert_error_body(&r, 400, "missing required field: name");
+    let r = post(api, "/proxies", r#"{"name":"a"}"#).await;
+    assert_error_body(&r, 400, "missing required field: upstream");
+    let r = post(api, "/proxies", "{nope").await;
     assert_eq!(r.status, 400);
     assert!(r.json()["error"]
         .as_str()
         .unwrap_or("")
         .starts_with("bad request body: "));
-    let r = http(api, "POST", "/proxies", None, "").await;
-    assert_eq!(
-        r.json(),
-        json!({"error":"bad request body: EOF","status":400})
-    );
-    let r = http(
-        api,
-        "POST",
-        "/proxies",
-        Some(r#"{"name":5,"upstream":"x:1"}"#),
-        "",
-    )
-    .await;
+    let r = post_empty(api, "/proxies").await;
+    assert_error_body(&r, 400, "bad request body: EOF");
+    let r = post(api, "/proxies", r#"{"name":5,"upstream":"x:1"}"#).await;
     assert_eq!(r.status, 400);
 
-    let r = http(api, "GET", "/proxies/redis", None, "").await;
+    let r = get(api, "/proxies/redis").await;
     let expected = json!({"name":"redis","listen":listen.to_string(),"upstream":up.to_string(),"enabled":true,"toxics":[]});
-    assert_eq!((r.status, r.json()), (200, expected.clone()));
+    assert_answer(&r, 200, expected);
     // Key order is part of the wire format.
     assert!(
         r.body.starts_with(r#"{"name":"redis","listen":"#),
@@ -63,36 +45,17 @@ async fn proxy_endpoints() {
         r.body
     );
 
-    let r = http(api, "GET", "/proxies/nope", None, "").await;
-    assert_eq!(
-        (r.status, r.json()),
-        (404, json!({"error":"proxy not found","status":404}))
-    );
+    let r = get(api, "/proxies/nope").await;
+    assert_answer(&r, 404, error_body(404, "proxy not found"));
 
-    let r = http(
-        api,
-        "PATCH",
-        "/proxies/redis",
-        Some(r#"{"enabled":false}"#),
-        "",
-    )
-    .await;
+    let r = set_enabled(api, "redis", false).await;
     assert_eq!((r.status, r.json()["enabled"].clone()), (200, json!(false)));
     assert_eq!(r.json()["listen"], json!(listen.to_string()));
-    let r = http(
-        api,
-        "POST",
-        "/proxies/redis",
-        Some(r#"{"enabled":true}"#),
-        "",
-    )
-    .await;
+    let r = post(api, "/proxies/redis", r#"{"enabled":true}"#).await;
     assert_eq!((r.status, r.json()["enabled"].clone()), (200, json!(true)));
 
-    let r = http(api, "DELETE", "/proxies/redis", None, "").await;
-    assert_eq!((r.status, r.body.as_str()), (204, ""));
-    let r = http(api, "DELETE", "/proxies/redis", None, "").await;
-    assert_eq!(r.status, 404);
+    assert_text_answer(&delete(api, "/proxies/redis").await, 204, "");
+    assert_eq!(delete(api, "/proxies/redis").await.status, 404);
     srv.shutdown().await.expect("shutdown");
 }
 
@@ -113,65 +76,26 @@ async fn toxic_endpoints() {
         t,
         json!({"attributes":{"latency":100,"jitter":0},"name":"latency_downstream","type":"latency","stream":"downstream","toxicity":1})
     );
-    let r = http(
-        api,
-        "POST",
-        "/proxies/p/toxics",
-        Some(r#"{"type":"latency"}"#),
-        "",
-    )
-    .await;
-    assert_eq!(
-        r.json(),
-        json!({"error":"toxic already exists","status":409})
+    let r = post_toxic(api, "p", r#"{"type":"latency"}"#).await;
+    assert_error_body(&r, 409, "toxic already exists");
+    let r = post_toxic(api, "p", r#"{"type":"latency","stream":"sideways"}"#).await;
+    assert_error_body(
+        &r,
+        400,
+        "stream was invalid, can be either upstream or downstream",
     );
-    let r = http(
+    let r = post_toxic(api, "p", r#"{"type":"nope"}"#).await;
+    assert_error_body(&r, 400, "invalid toxic type");
+    let r = post_toxic(api, "p", r#"{"name":"x"}"#).await;
+    assert_error_body(&r, 400, "invalid toxic type");
+    let r = post_toxic(
         api,
-        "POST",
-        "/proxies/p/toxics",
-        Some(r#"{"type":"latency","stream":"sideways"}"#),
-        "",
-    )
-    .await;
-    assert_eq!(
-        r.json(),
-        json!({"error":"stream was invalid, can be either upstream or downstream","status":400})
-    );
-    let r = http(
-        api,
-        "POST",
-        "/proxies/p/toxics",
-        Some(r#"{"type":"nope"}"#),
-        "",
-    )
-    .await;
-    assert_eq!(r.json(), json!({"error":"invalid toxic type","status":400}));
-    let r = http(
-        api,
-        "POST",
-        "/proxies/p/toxics",
-        Some(r#"{"name":"x"}"#),
-        "",
-    )
-    .await;
-    assert_eq!(r.json(), json!({"error":"invalid toxic type","status":400}));
-    let r = http(
-        api,
-        "POST",
-        "/proxies/p/toxics",
-        Some(r#"{"type":"latency","name":"b","attributes":{"latency":"slow"}}"#),
-        "",
+        "p",
+        r#"{"type":"latency","name":"b","attributes":{"latency":"slow"}}"#,
     )
     .await;
     assert_eq!(r.status, 400);
-    let r = http(
-        api,
-        "POST",
-        "/proxies/x/toxics",
-        Some(r#"{"type":"latency"}"#),
-        "",
-    )
-    .await;
+    let r = post_toxic(api, "x", r#"{"type":"latency"}"#).await;
     assert_eq!(r.status, 404);
 
     let t = add_toxic(
@@ -185,7 +109,7 @@ async fn toxic_endpoints() {
     assert_eq!(t["toxicity"], json!(0.5));
 
     // Upstream chain first.
-    let r = http(api, "GET", "/proxies/p/toxics", None, "").await;
+    let r = get(api, "/proxies/p/toxics").await;
     let names: Vec<_> = r
         .json()
         .as_array()
@@ -200,49 +124,34 @@ async fn toxic_endpoints() {
     );
 
     // PATCH merges attributes and keeps toxicity.
-    let r = http(
+    let t = update_toxic(
         api,
-        "PATCH",
-        "/proxies/p/toxics/latency_downstream",
-        Some(r#"{"attributes":{"jitter":5}}"#),
-        "",
+        "p",
+        "latency_downstream",
+        r#"{"attributes":{"jitter":5}}"#,
     )
     .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["attributes"], json!({"latency":100,"jitter":5}));
-    let r = http(
+    assert_eq!(t["attributes"], json!({"latency":100,"jitter":5}));
+    let r = post(
         api,
-        "POST",
         "/proxies/p/toxics/latency_downstream",
-        Some(r#"{"toxicity":0.25,"type":"timeout"}"#),
-        "",
+        r#"{"toxicity":0.25,"type":"timeout"}"#,
     )
     .await;
     assert_eq!(
         (r.json()["toxicity"].clone(), r.json()["type"].clone()),
         (json!(0.25), json!("latency"))
     );
-    let r = http(api, "PATCH", "/proxies/p/toxics/none", Some("{}"), "").await;
-    assert_eq!(r.json(), json!({"error":"toxic not found","status":404}));
+    let r = patch(api, "/proxies/p/toxics/none", "{}").await;
+    assert_error_body(&r, 404, "toxic not found");
 
-    let r = http(api, "GET", "/proxies/p/toxics/latency_downstream", None, "").await;
-    assert_eq!(r.status, 200);
-    let r = http(
-        api,
-        "DELETE",
-        "/proxies/p/toxics/latency_downstream",
-        None,
-        "",
-    )
-    .await;
-    assert_eq!(r.status, 204);
-    let r = http(api, "GET", "/proxies/p/toxics/latency_downstream", None, "").await;
-    assert_eq!(r.status, 404);
+    let toxic = "/proxies/p/toxics/latency_downstream";
+    assert_eq!(get(api, toxic).await.status, 200);
+    assert_eq!(delete(api, toxic).await.status, 204);
+    assert_eq!(get(api, toxic).await.status, 404);
 
-    let r = http(api, "POST", "/reset", None, "").await;
-    assert_eq!(r.status, 204);
-    let r = http(api, "GET", "/proxies/p", None, "").await;
-    assert_eq!(r.json()["toxics"], json!([]));
+    assert_eq!(post_empty(api, "/reset").await.status, 204);
+    assert_eq!(get(api, "/proxies/p").await.json()["toxics"], json!([]));
     srv.shutdown().await.expect("shutdown");
 }
 
@@ -255,35 +164,23 @@ async fn populate_version_security() {
     let body = format!(
         r#"[{{"name":"a","listen":"127.0.0.1:0","upstream":"{up}"}},{{"name":"b","listen":"127.0.0.1:0","upstream":"{up}","enabled":false}}]"#
     );
-    let r = http(api, "POST", "/populate", Some(&body), "").await;
+    let r = post(api, "/populate", &body).await;
     assert_eq!(r.status, 201);
     let proxies = r.json()["proxies"].as_array().cloned().unwrap_or_default();
     assert_eq!(proxies.len(), 2);
     assert_eq!(proxies[1]["enabled"], json!(false));
 
-    let r = http(
-        api,
-        "POST",
-        "/populate",
-        Some(r#"[{"upstream":"x:1"},{"name":"c"}]"#),
-        "",
-    )
-    .await;
-    assert_eq!(
-        (r.status, r.json()),
-        (
-            400,
-            json!({"error":"missing required field: name at proxy 1","status":400,"proxies":null})
-        )
+    let r = post(api, "/populate", r#"[{"upstream":"x:1"},{"name":"c"}]"#).await;
+    assert_answer(
+        &r,
+        400,
+        json!({"error":"missing required field: name at proxy 1","status":400,"proxies":null}),
     );
-    let r = http(api, "POST", "/populate", Some("[]"), "").await;
-    assert_eq!((r.status, r.json()), (201, json!({"proxies":null})));
+    let r = post(api, "/populate", "[]").await;
+    assert_answer(&r, 201, json!({"proxies":null}));
 
-    let r = http(api, "GET", "/version", None, "").await;
-    assert_eq!(
-        (r.status, r.body.as_str()),
-        (200, "{\"version\": \"2.12.0\"}\n")
-    );
+    let r = get(api, "/version").await;
+    assert_text_answer(&r, 200, "{\"version\": \"2.12.0\"}\n");
 
     let r = http(
         api,
@@ -299,12 +196,9 @@ async fn populate_version_security() {
         .to_ascii_lowercase()
         .contains("x-toxiproxy-request-id"));
 
-    let r = http(api, "GET", "/nothing", None, "").await;
-    assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
-    let r = http(api, "GET", "/metrics", None, "").await;
-    assert_eq!(r.status, 404);
-    let r = http(api, "PUT", "/proxies", None, "").await;
-    assert_eq!(r.status, 405);
+    assert_text_answer(&get(api, "/nothing").await, 404, "404 page not found\n");
+    assert_eq!(get(api, "/metrics").await.status, 404);
+    assert_eq!(http(api, "PUT", "/proxies", None, "").await.status, 405);
 
     // Announce a 2 MiB body without sending it: the API must refuse it from the header
     // alone (sending it would race the server's early close and break the pipe).
@@ -335,7 +229,7 @@ async fn metrics_when_enabled() {
     tokio::io::AsyncReadExt::read_exact(&mut c, &mut buf)
         .await
         .expect("echo");
-    let r = http(api, "GET", "/metrics", None, "").await;
+    let r = get(api, "/metrics").await;
     assert_eq!(r.status, 200);
     assert!(
         r.body

@@ -3,9 +3,13 @@
 //! cannot make them flake.
 
 mod common;
+mod support;
 use common::*;
+use proxy::ServerHandle;
 use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -21,6 +25,49 @@ async fn round_trip(c: &mut TcpStream, msg: &[u8]) -> Duration {
         .expect("read");
     assert_eq!(buf, msg);
     t.elapsed()
+}
+
+/// A server with proxy "p" in front of `upstream` and one toxic, added by POSTing
+/// `toxic` (checked for a 200); returns the server and the proxy's listen address.
+async fn proxy_with_toxic(upstream: SocketAddr, toxic: &str) -> (ServerHandle, SocketAddr) {
+    let srv = server().await;
+    let listen = create_proxy(srv.addr(), "p", upstream).await;
+    add_toxic(srv.addr(), "p", toxic).await;
+    (srv, listen)
+}
+
+/// Connects to `listen` and reads until the proxy closes (or `LONG` passes).
+async fn connect_and_read_all(listen: SocketAddr) -> (Vec<u8>, Option<ErrorKind>) {
+    let mut c = TcpStream::connect(listen).await.expect("connect");
+    read_all(&mut c, LONG).await
+}
+
+/// Connects to `listen`, sends `msg`, and reads until the proxy closes (or `LONG` passes).
+async fn send_and_read_all(listen: SocketAddr, msg: &[u8]) -> (Vec<u8>, Option<ErrorKind>) {
+    let mut c = TcpStream::connect(listen).await.expect("connect");
+    c.write_all(msg).await.expect("write");
+    read_all(&mut c, LONG).await
+}
+
+/// The proxy closed the connection (in time) without passing on any data.
+fn assert_closed_without_data(got: &[u8], err: Option<ErrorKind>) {
+    assert!(got.is_empty());
+    assert_ne!(err, Some(ErrorKind::TimedOut));
+}
+
+/// The proxy reset the connection without passing on any data.
+fn assert_reset_without_data(got: &[u8], err: Option<ErrorKind>) {
+    assert!(got.is_empty());
+    assert_eq!(err, Some(ErrorKind::ConnectionReset));
+}
+
+/// At least `ms` milliseconds have passed since `start`.
+fn assert_took_at_least(start: Instant, ms: u64) {
+    assert!(
+        start.elapsed() >= Duration::from_millis(ms),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -65,15 +112,13 @@ async fn latency_and_live_changes() {
     let rt = round_trip(&mut c, b"ping").await;
     assert!(rt >= Duration::from_millis(190), "{rt:?}");
     // Raise it on the live connection.
-    let r = http(
+    update_toxic(
         api,
-        "PATCH",
-        "/proxies/p/toxics/latency_downstream",
-        Some(r#"{"attributes":{"latency":400}}"#),
-        "",
+        "p",
+        "latency_downstream",
+        r#"{"attributes":{"latency":400}}"#,
     )
     .await;
-    assert_eq!(r.status, 200);
     let rt = round_trip(&mut c, b"ping").await;
     assert!(rt >= Duration::from_millis(390), "{rt:?}");
     // Upstream direction adds up with downstream.
@@ -86,30 +131,8 @@ async fn latency_and_live_changes() {
     let rt = round_trip(&mut c, b"ping").await;
     assert!(rt >= Duration::from_millis(490), "{rt:?}");
     // Removing them restores the connection's speed; it is still the same connection.
-    assert_eq!(
-        http(
-            api,
-            "DELETE",
-            "/proxies/p/toxics/latency_downstream",
-            None,
-            ""
-        )
-        .await
-        .status,
-        204
-    );
-    assert_eq!(
-        http(
-            api,
-            "DELETE",
-            "/proxies/p/toxics/latency_upstream",
-            None,
-            ""
-        )
-        .await
-        .status,
-        204
-    );
+    remove_toxic(api, "p", "latency_downstream").await;
+    remove_toxic(api, "p", "latency_upstream").await;
     let rt = round_trip(&mut c, b"ping").await;
     assert!(rt < Duration::from_millis(390), "{rt:?}");
     srv.shutdown().await.expect("shutdown");
@@ -117,41 +140,27 @@ async fn latency_and_live_changes() {
 
 #[tokio::test]
 async fn bandwidth_limits_rate() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", source_server(200_000).await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        source_server(200_000).await,
         r#"{"type":"bandwidth","attributes":{"rate":200}}"#,
     )
     .await;
     let t = Instant::now();
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, err) = read_all(&mut c, LONG).await;
+    let (got, err) = connect_and_read_all(listen).await;
     assert_eq!((got.len(), err), (200_000, None));
     // 200 KB at 200 KB/s is one second.
-    assert!(
-        t.elapsed() >= Duration::from_millis(900),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_took_at_least(t, 900);
     srv.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]
 async fn limit_data_truncates_then_closes() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", source_server(100_000).await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        source_server(100_000).await,
         r#"{"type":"limit_data","attributes":{"bytes":1234}}"#,
     )
     .await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, _) = read_all(&mut c, LONG).await;
+    let (got, _) = connect_and_read_all(listen).await;
     assert_eq!(got.len(), 1234);
     let expect: Vec<u8> = (0..1234).map(|i| (i % 251) as u8).collect();
     assert_eq!(got, expect);
@@ -160,111 +169,69 @@ async fn limit_data_truncates_then_closes() {
 
 #[tokio::test]
 async fn timeout_drops_data_and_closes() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", echo_server().await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        echo_server().await,
         r#"{"type":"timeout","attributes":{"timeout":300}}"#,
     )
     .await;
     let t = Instant::now();
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    c.write_all(b"hello").await.expect("write");
-    let (got, err) = read_all(&mut c, LONG).await;
-    assert!(got.is_empty());
-    assert_ne!(err, Some(ErrorKind::TimedOut));
-    assert!(
-        t.elapsed() >= Duration::from_millis(290),
-        "{:?}",
-        t.elapsed()
-    );
+    let (got, err) = send_and_read_all(listen, b"hello").await;
+    assert_closed_without_data(&got, err);
+    assert_took_at_least(t, 290);
     srv.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]
 async fn removing_timeout_closes_connection() {
-    let srv = server().await;
+    let (srv, listen) = proxy_with_toxic(
+        echo_server().await,
+        r#"{"type":"timeout","attributes":{"timeout":0}}"#,
+    )
+    .await;
     let api = srv.addr();
-    let listen = create_proxy(api, "p", echo_server().await).await;
-    add_toxic(api, "p", r#"{"type":"timeout","attributes":{"timeout":0}}"#).await;
     let mut c = TcpStream::connect(listen).await.expect("connect");
     c.write_all(b"lost").await.expect("write");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        http(
-            api,
-            "DELETE",
-            "/proxies/p/toxics/timeout_downstream",
-            None,
-            ""
-        )
-        .await
-        .status,
-        204
-    );
+    remove_toxic(api, "p", "timeout_downstream").await;
     let (got, err) = read_all(&mut c, LONG).await;
-    assert!(got.is_empty());
-    assert_ne!(err, Some(ErrorKind::TimedOut));
+    assert_closed_without_data(&got, err);
     srv.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]
 async fn reset_peer_sends_rst() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", echo_server().await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        echo_server().await,
         r#"{"type":"reset_peer","stream":"upstream","attributes":{"timeout":100}}"#,
     )
     .await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    c.write_all(b"boom").await.expect("write");
-    let (got, err) = read_all(&mut c, LONG).await;
-    assert!(got.is_empty());
-    assert_eq!(err, Some(ErrorKind::ConnectionReset));
+    let (got, err) = send_and_read_all(listen, b"boom").await;
+    assert_reset_without_data(&got, err);
     srv.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]
 async fn slow_close_delays_eof() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", source_server(10).await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        source_server(10).await,
         r#"{"type":"slow_close","attributes":{"delay":300}}"#,
     )
     .await;
     let t = Instant::now();
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, err) = read_all(&mut c, LONG).await;
+    let (got, err) = connect_and_read_all(listen).await;
     assert_eq!((got.len(), err), (10, None));
-    assert!(
-        t.elapsed() >= Duration::from_millis(290),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_took_at_least(t, 290);
     srv.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]
 async fn slicer_keeps_bytes_intact() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", source_server(50_000).await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        source_server(50_000).await,
         r#"{"type":"slicer","attributes":{"average_size":100,"size_variation":50,"delay":10}}"#,
     )
     .await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, err) = read_all(&mut c, LONG).await;
+    let (got, err) = connect_and_read_all(listen).await;
     let expect: Vec<u8> = (0..50_000).map(|i| (i % 251) as u8).collect();
     assert_eq!(err, None);
     assert_eq!(got, expect);
@@ -278,8 +245,7 @@ async fn disable_closes_listener_and_connections() {
     let listen = create_proxy(api, "p", echo_server().await).await;
     let mut c = TcpStream::connect(listen).await.expect("connect");
     round_trip(&mut c, b"x").await;
-    let r = http(api, "PATCH", "/proxies/p", Some(r#"{"enabled":false}"#), "").await;
-    assert_eq!(r.status, 200);
+    assert_eq!(set_enabled(api, "p", false).await.status, 200);
     let (_, err) = read_all(&mut c, LONG).await;
     assert_ne!(err, Some(ErrorKind::TimedOut));
     assert!(
@@ -287,7 +253,7 @@ async fn disable_closes_listener_and_connections() {
         "listener must be closed"
     );
     // Re-enabling rebinds the same address.
-    let r = http(api, "PATCH", "/proxies/p", Some(r#"{"enabled":true}"#), "").await;
+    let r = set_enabled(api, "p", true).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut c = TcpStream::connect(listen).await.expect("reconnect");
     round_trip(&mut c, b"y").await;
@@ -304,10 +270,8 @@ async fn unreachable_upstream_closes_client() {
         .expect("addr");
     let srv = server().await;
     let listen = create_proxy(srv.addr(), "p", dead).await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, err) = read_all(&mut c, LONG).await;
-    assert!(got.is_empty());
-    assert_ne!(err, Some(ErrorKind::TimedOut));
+    let (got, err) = connect_and_read_all(listen).await;
+    assert_closed_without_data(&got, err);
     srv.shutdown().await.expect("shutdown");
 }
 
@@ -337,11 +301,7 @@ async fn http_abort_and_delay() {
         .expect("write");
     let n = c.read(&mut buf).await.expect("read");
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
-    assert!(
-        t.elapsed() >= Duration::from_millis(290),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_took_at_least(t, 290);
 
     c.write_all(b"GET /fail/now HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -354,29 +314,19 @@ async fn http_abort_and_delay() {
 
 #[tokio::test]
 async fn connect_refuse_and_delay() {
-    let srv = server().await;
-    let api = srv.addr();
-    let listen = create_proxy(api, "p", echo_server().await).await;
-    add_toxic(
-        api,
-        "p",
+    let (srv, listen) = proxy_with_toxic(
+        echo_server().await,
         r#"{"type":"connect_delay","attributes":{"delay":300}}"#,
     )
     .await;
     let t = Instant::now();
     let mut c = TcpStream::connect(listen).await.expect("connect");
     round_trip(&mut c, b"hi").await;
-    assert!(
-        t.elapsed() >= Duration::from_millis(290),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_took_at_least(t, 290);
 
-    add_toxic(api, "p", r#"{"type":"connect_refuse"}"#).await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, err) = read_all(&mut c, LONG).await;
-    assert!(got.is_empty());
-    assert_eq!(err, Some(ErrorKind::ConnectionReset));
+    add_toxic(srv.addr(), "p", r#"{"type":"connect_refuse"}"#).await;
+    let (got, err) = connect_and_read_all(listen).await;
+    assert_reset_without_data(&got, err);
     srv.shutdown().await.expect("shutdown");
 }
 
