@@ -91,7 +91,11 @@ fn load_cases() -> Vec<Case> {
         .collect();
     entries.sort();
     for dir in entries {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let name = dir
+            .file_name()
+            .expect("a case directory has a name")
+            .to_string_lossy()
+            .to_string();
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
@@ -133,17 +137,21 @@ impl Placeholders {
 
 fn copy_case_files(case: &Case, tmp: &Path) {
     fn copy_dir(from: &Path, to: &Path, top: bool) {
-        for entry in fs::read_dir(from).unwrap().filter_map(Result::ok) {
+        let entries =
+            fs::read_dir(from).unwrap_or_else(|e| panic!("read case dir {}: {e}", from.display()));
+        for entry in entries.filter_map(Result::ok) {
             let p = entry.path();
             let fname = entry.file_name().to_string_lossy().to_string();
             if top && (fname == "case.json" || fname == "reference.json") {
                 continue;
             }
             if p.is_dir() {
-                fs::create_dir_all(to.join(&fname)).unwrap();
+                fs::create_dir_all(to.join(&fname))
+                    .unwrap_or_else(|e| panic!("create {}: {e}", to.join(&fname).display()));
                 copy_dir(&p, &to.join(&fname), false);
             } else {
-                fs::copy(&p, to.join(&fname)).unwrap();
+                fs::copy(&p, to.join(&fname))
+                    .unwrap_or_else(|e| panic!("copy {}: {e}", p.display()));
             }
         }
     }
@@ -156,11 +164,12 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
         .join(&case.name)
         .join(side.name());
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).unwrap();
-    let tmp = tmp.canonicalize().unwrap();
+    fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("create {}: {e}", tmp.display()));
+    let tmp = tmp.canonicalize().expect("canonical scratch dir");
     copy_case_files(case, &tmp);
     if let Some(settings) = case.spec.get("settings").and_then(Value::as_str) {
-        fs::copy(case.dir.join(settings), tmp.join("settings.yaml")).unwrap();
+        fs::copy(case.dir.join(settings), tmp.join("settings.yaml"))
+            .unwrap_or_else(|e| panic!("{}: settings {settings}: {e}", case.name));
     }
 
     let server = TestServer::start(Some(case.dir.clone()));
@@ -215,8 +224,8 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let pid = child.id();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
     let out_t = thread::spawn(move || {
         let mut s = Vec::new();
         let _ = stdout.read_to_end(&mut s);
@@ -270,13 +279,13 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
     let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
+        if let Some(st) = child.try_wait().expect("poll the child") {
             break st;
         }
         if Instant::now() >= deadline {
             timed_out = true;
             let _ = child.kill();
-            break child.wait().unwrap();
+            break child.wait().expect("reap the killed child");
         }
         thread::sleep(Duration::from_millis(10));
     };
@@ -906,8 +915,9 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
             lines.extend(errs);
         }
         if mode.update_golden {
-            let text = serde_json::to_string_pretty(&norm).unwrap() + "\n";
-            fs::write(&golden_path, text).unwrap();
+            let text = serde_json::to_string_pretty(&norm).expect("journal JSON") + "\n";
+            fs::write(&golden_path, text)
+                .unwrap_or_else(|e| panic!("write {}: {e}", golden_path.display()));
         } else if let Some(g) = &golden {
             let d = compare(g, &norm, &["exit".into(), "journal".into(), "log".into()]);
             if !d.is_empty() {

@@ -42,19 +42,29 @@ pub(crate) fn failed(message: impl std::fmt::Display) -> ProviderError {
     ProviderError::Failed(format!("chaoslib.exceptions.ActivityFailed: {message}"))
 }
 
-/// The upstream shape of the `*_fully_available` / `*_not_fully_available` probes: `true`
-/// once the awaited state was reached; otherwise `false`, or `ActivityFailed` with
-/// upstream's message when the caller set the probe's `raise_on_*` flag.
+/// The upstream shape of the `*_fully_available` (`want_ready`) / `*_not_fully_available`
+/// probes: `true` once the awaited state was reached; otherwise `false`, or `ActivityFailed`
+/// with upstream's message ("<noun> '<name>' failed to recover / to stop running within
+/// <timeout>s") when the caller set the probe's `raise_on_[not_]fully_available` flag.
 pub(crate) fn reached_or_raise(
     reached: bool,
     ctx: &Ctx<'_>,
-    raise_flag: &str,
-    message: impl FnOnce() -> String,
+    want_ready: bool,
+    noun: &str,
 ) -> Result<Value, ProviderError> {
+    let (raise_flag, failure) = if want_ready {
+        ("raise_on_not_fully_available", "failed to recover")
+    } else {
+        ("raise_on_fully_available", "failed to stop running")
+    };
     if reached {
         Ok(Value::Bool(true))
     } else if ctx.flag(raise_flag) {
-        Err(failed(message()))
+        Err(failed(format!(
+            "{noun} '{}' {failure} within {}s",
+            ctx.text("name"),
+            ctx.text("timeout")
+        )))
     } else {
         Ok(Value::Bool(false))
     }

@@ -162,22 +162,10 @@ async fn wait(ctx: &Ctx<'_>, want_ready: bool) -> Result<bool, ProviderError> {
 
 async fn deployment_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let reached = wait(&ctx, true).await?;
-    reached_or_raise(reached, &ctx, "raise_on_not_fully_available", || {
-        format!(
-            "deployment '{}' failed to recover within {}s",
-            ctx.text("name"),
-            ctx.text("timeout")
-        )
-    })
+    reached_or_raise(reached, &ctx, true, "deployment")
 }
 
 async fn deployment_not_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let reached = wait(&ctx, false).await?;
-    reached_or_raise(reached, &ctx, "raise_on_fully_available", || {
-        format!(
-            "deployment '{}' failed to stop running within {}s",
-            ctx.text("name"),
-            ctx.text("timeout")
-        )
-    })
+    reached_or_raise(reached, &ctx, false, "deployment")
 }

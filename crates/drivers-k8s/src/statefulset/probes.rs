@@ -74,22 +74,10 @@ async fn wait(ctx: &Ctx<'_>, want: bool) -> Result<bool, ProviderError> {
 
 async fn statefulset_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let reached = wait(&ctx, true).await?;
-    reached_or_raise(reached, &ctx, "raise_on_not_fully_available", || {
-        format!(
-            "microservice '{}' failed to recover within {}s",
-            ctx.text("name"),
-            ctx.text("timeout")
-        )
-    })
+    reached_or_raise(reached, &ctx, true, "microservice")
 }
 
 async fn statefulset_not_fully_available(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let reached = wait(&ctx, false).await?;
-    reached_or_raise(reached, &ctx, "raise_on_fully_available", || {
-        format!(
-            "microservice '{}' failed to stop running within {}s",
-            ctx.text("name"),
-            ctx.text("timeout")
-        )
-    })
+    reached_or_raise(reached, &ctx, false, "microservice")
 }
