@@ -42,6 +42,10 @@ pub struct Cli {
     /// Path to the settings file.
     #[arg(long, value_name = "PATH")]
     pub settings: Option<PathBuf>,
+    /// The Python interpreter that runs the modules Shakedown does not ship natively
+    /// (default: $CHAOS_PYTHON, else python3 on PATH).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub python: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

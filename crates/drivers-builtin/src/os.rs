@@ -70,7 +70,10 @@ pub fn register(registry: &mut Registry) {
             name,
             kind: Kind::Action,
             doc,
-            signature: Signature { params },
+            signature: Signature {
+                params,
+                var_keyword: false,
+            },
             return_type: None,
             driver: Box::new(Sync(operation)),
         });

@@ -1,7 +1,7 @@
 //! Running one activity: `ref` resolution, pauses, dry mode, the provider call and its run
 //! record, in the order the reference logs them.
 
-use crate::controls::Level;
+use crate::controls::{Changes, Level, Point};
 use crate::interrupt::Interrupter;
 use crate::journal::{ActivityStatus, Record, Timestamp};
 use crate::strategy::Dry;
@@ -34,6 +34,50 @@ pub struct RunContext {
 impl RunContext {
     pub fn lookup(&self) -> Lookup<'_> {
         Lookup::new(&self.configuration, &self.secrets)
+    }
+
+    /// The before hooks of the controls that apply at this point; a control's
+    /// `InterruptExecution` becomes the pending interruption.
+    pub async fn before_hooks(
+        &self,
+        level: Level,
+        context: &Value,
+        local: Option<&Value>,
+    ) -> Result<Changes, Stop> {
+        let point = Point {
+            level,
+            context,
+            local,
+        };
+        self.controls
+            .before(point, &self.lookup(), &self.configuration, &self.secrets)
+            .await
+            .map_err(|message| interrupted_by_control(self, message))
+    }
+
+    /// The after hooks, handed the level's `state`.
+    pub async fn after_hooks(
+        &self,
+        level: Level,
+        context: &Value,
+        state: &Value,
+        local: Option<&Value>,
+    ) -> Result<Changes, Stop> {
+        let point = Point {
+            level,
+            context,
+            local,
+        };
+        self.controls
+            .after(
+                point,
+                state,
+                &self.lookup(),
+                &self.configuration,
+                &self.secrets,
+            )
+            .await
+            .map_err(|message| interrupted_by_control(self, message))
     }
 }
 
@@ -110,19 +154,15 @@ pub async fn execute(
     mode: Mode,
     records: Option<&Records>,
 ) -> Result<Record, Stop> {
-    let activity = resolve(ctx, entry)?;
+    let declared = resolve(ctx, entry)?;
     let lookup = ctx.lookup();
-    let local_controls = activity.get("controls");
-    ctx.controls
-        .before(
-            Level::Activity,
-            activity,
-            local_controls,
-            &lookup,
-            &ctx.configuration,
-            &ctx.secrets,
-        )
-        .map_err(|message| interrupted_by_control(ctx, message))?;
+    let local_controls = declared.get("controls");
+    // A before-activity control may change the activity it is handed, as in the reference.
+    let changed = ctx
+        .before_hooks(Level::Activity, declared, local_controls)
+        .await?
+        .context;
+    let activity = changed.as_ref().unwrap_or(declared);
     let pauses = activity
         .get("pauses")
         .map(|p| substitute(p, &lookup))
@@ -162,6 +202,7 @@ pub async fn execute(
             configuration: &ctx.configuration,
             secrets: &ctx.secrets,
             registry: &ctx.registry,
+            background: mode == Mode::Background,
         };
         let result = match mode {
             Mode::Foreground => tokio::select! {
@@ -193,6 +234,17 @@ pub async fn execute(
             record.failure = Some(message);
         }
         Outcome::Provider(ProviderError::Fatal(message)) => stop = Some(Stop::Fatal(message)),
+        Outcome::Provider(ProviderError::Interrupted(exit)) if mode == Mode::Foreground => {
+            ctx.interrupter
+                .trigger(crate::interrupt::Interruption::from_exit(exit));
+            stop = Some(Stop::Interrupted);
+        }
+        // In the reference a background thread's KeyboardInterrupt or SystemExit is lost
+        // with the thread: the record keeps no status.
+        Outcome::Provider(ProviderError::Interrupted(exit)) => {
+            log::debug!("background activity {name} ended with {exit}");
+            stop = Some(Stop::Fatal(exit.to_string()));
+        }
         Outcome::Interrupted => stop = Some(Stop::Interrupted),
     }
     record.end = Some(Timestamp::now());
@@ -213,17 +265,8 @@ pub async fn execute(
         return Err(stop);
     }
     if ctx.controls.any(local_controls) {
-        ctx.controls
-            .after(
-                Level::Activity,
-                activity,
-                &record.to_json(),
-                local_controls,
-                &lookup,
-                &ctx.configuration,
-                &ctx.secrets,
-            )
-            .map_err(|message| interrupted_by_control(ctx, message))?;
+        ctx.after_hooks(Level::Activity, activity, &record.to_json(), local_controls)
+            .await?;
     }
     Ok(record)
 }

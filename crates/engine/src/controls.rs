@@ -1,120 +1,27 @@
-//! Controls: hooks called around the experiment, the hypothesis, the method, the rollbacks
-//! and each activity, as the reference calls its control modules' `before_*_control` /
-//! `after_*_control` functions.
+//! The controls of one run: which declared controls apply at each point of the flow, and
+//! calling their hooks in order.
 //!
-//! A control names a module (`provider.module`); Shakedown answers it with a native
-//! [`Control`] registered under that module path in a [`ControlRegistry`]. A control whose
-//! module has no native implementation is skipped, as the reference skips a module it
-//! cannot import at run time.
+//! A control names a module (`provider.module`); the [`Registry`] answers it with a native
+//! [`Control`] a driver crate registered, or with one that runs in the Python bridge. A
+//! control nobody can answer is skipped with a WARNING that names it (see
+//! docs/compatibility.md: the reference says so only at validation, and only for the
+//! experiment's controls).
 //!
 //! Which controls apply at a level follows the reference's documented intent rather than its
-//! quirks (docs/compatibility.md): global controls (settings), then the experiment's
-//! top-level controls that are `automatic` (unless a local control has the same name), then
-//! the local controls of the hypothesis or activity, with `ref` entries resolved to the
-//! top-level control they name; each name once. The experiment level also gets the
-//! non-automatic top-level controls; method and rollback levels get globals plus automatic
-//! top-level controls.
+//! quirks (docs/compatibility.md): global controls (settings and `--control-file`), then the
+//! experiment's top-level controls that are `automatic` (unless a local control has the
+//! same name), then the local controls of the hypothesis or activity, with `ref` entries
+//! resolved to the top-level control they name; each name once. The experiment level also
+//! gets the non-automatic top-level controls; the loader level gets the global controls only.
+
+pub use providers::control::{
+    Changes, ConfigureCall, Control, ControlError, HookCall, Level, When,
+};
 
 use experiment::substitute::{substitute, Lookup};
 use experiment::{Map, Value};
-use std::collections::BTreeMap;
+use providers::registry::Registry;
 use std::sync::Arc;
-
-/// Where a hook is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Loader,
-    Experiment,
-    Hypothesis,
-    Method,
-    Rollback,
-    Activity,
-}
-
-impl Level {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Level::Loader => "loader",
-            Level::Experiment => "experiment",
-            Level::Hypothesis => "hypothesis",
-            Level::Method => "method",
-            Level::Rollback => "rollback",
-            Level::Activity => "activity",
-        }
-    }
-}
-
-/// Everything a hook receives (the reference's keyword arguments).
-pub struct HookCall<'a> {
-    pub level: Level,
-    /// The control's name as declared.
-    pub name: &'a str,
-    /// The experiment, the hypothesis map, or the activity.
-    pub context: &'a Value,
-    /// After hooks only: the journal, the hypothesis state, the list of runs, or the run.
-    pub state: Option<&'a Value>,
-    /// The control's `provider.arguments`, substituted.
-    pub arguments: &'a Map,
-    pub configuration: &'a Map,
-    pub secrets: &'a Map,
-    pub settings: &'a Value,
-}
-
-/// How a hook can end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControlError {
-    /// The reference's `InterruptExecution`: the run stops as `interrupted`.
-    Interrupt(String),
-    /// Any other error: logged at debug level and ignored, as the reference does.
-    Failed(String),
-}
-
-/// A native control module. Every hook has a default that does nothing, as a Python module
-/// may define only some of the functions.
-pub trait Control: Send + Sync {
-    /// `configure_control`, once per run (global controls first).
-    fn configure(
-        &self,
-        _name: &str,
-        _arguments: &Map,
-        _experiment: &Value,
-        _settings: &Value,
-    ) -> Result<(), ControlError> {
-        Ok(())
-    }
-    fn before(&self, _call: &HookCall<'_>) -> Result<(), ControlError> {
-        Ok(())
-    }
-    fn after(&self, _call: &HookCall<'_>) -> Result<(), ControlError> {
-        Ok(())
-    }
-    /// `cleanup_control`, once at the end of the run.
-    fn cleanup(&self, _name: &str) {}
-}
-
-/// Native control modules by module path.
-#[derive(Default, Clone)]
-pub struct ControlRegistry {
-    modules: BTreeMap<String, Arc<dyn Control>>,
-}
-
-impl ControlRegistry {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn register(&mut self, module: &str, control: Arc<dyn Control>) {
-        self.modules.insert(module.to_string(), control);
-    }
-
-    pub fn get(&self, module: &str) -> Option<Arc<dyn Control>> {
-        self.modules.get(module).cloned()
-    }
-
-    pub fn contains(&self, module: &str) -> bool {
-        self.modules.contains_key(module)
-    }
-}
 
 /// `scope` limits a control to the before or the after hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +31,7 @@ enum Scope {
     After,
 }
 
-/// A declared control resolved to its native implementation.
+/// A declared control resolved to its implementation.
 #[derive(Clone)]
 struct Declared {
     name: String,
@@ -134,23 +41,72 @@ struct Declared {
     control: Arc<dyn Control>,
 }
 
+/// Where the controls of a run were declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The settings' `controls` or a `--control-file`.
+    Global,
+    /// The experiment.
+    Experiment,
+}
+
 /// The controls of one run: global ones from the settings, top-level ones from the experiment.
 #[derive(Clone, Default)]
 pub struct Controls {
-    registry: ControlRegistry,
+    registry: Option<Arc<Registry>>,
     global: Vec<Declared>,
     top: Vec<Declared>,
     settings: Value,
+    /// The experiment as the hooks' `experiment` argument sees it.
+    experiment: Value,
+}
+
+/// Where a hook is called from, and what it is handed.
+pub struct Point<'a> {
+    pub level: Level,
+    /// The source, experiment, hypothesis or activity.
+    pub context: &'a Value,
+    /// The `controls` of the hypothesis or activity.
+    pub local: Option<&'a Value>,
 }
 
 impl Controls {
-    /// Resolves the settings' `controls` map and the experiment's top-level `controls`.
-    pub fn new(registry: ControlRegistry, settings: &Value, experiment: &Value) -> Self {
+    /// Resolves the settings' `controls` map (global) and the experiment's top-level
+    /// `controls`. A control whose module neither a native driver nor the Python bridge
+    /// can answer is left out, with a WARNING naming it.
+    pub async fn resolve(registry: Arc<Registry>, settings: &Value, experiment: &Value) -> Self {
         let mut controls = Controls {
-            registry,
+            registry: Some(registry),
+            settings: settings.clone(),
+            experiment: experiment.clone(),
+            ..Default::default()
+        };
+        controls.global = controls.globals(settings).await;
+        if let Some(list) = experiment.get("controls").and_then(Value::as_array) {
+            let mut top = Vec::new();
+            for c in list {
+                if let Some(d) = controls.declare(c, Origin::Experiment).await {
+                    top.push(d);
+                }
+            }
+            controls.top = top;
+        }
+        controls
+    }
+
+    /// Only the global controls: what the loader level sees before an experiment exists.
+    pub async fn global_only(registry: Arc<Registry>, settings: &Value) -> Self {
+        let mut controls = Controls {
+            registry: Some(registry),
             settings: settings.clone(),
             ..Default::default()
         };
+        controls.global = controls.globals(settings).await;
+        controls
+    }
+
+    async fn globals(&self, settings: &Value) -> Vec<Declared> {
+        let mut out = Vec::new();
         if let Some(map) = settings.get("controls").and_then(Value::as_object) {
             for (name, definition) in map {
                 let mut definition = definition.clone();
@@ -158,29 +114,60 @@ impl Controls {
                     d.entry("name")
                         .or_insert_with(|| Value::String(name.clone()));
                 }
-                if let Some(d) = controls.resolve(&definition) {
-                    controls.global.push(d);
+                if let Some(d) = self.declare(&definition, Origin::Global).await {
+                    out.push(d);
                 }
             }
         }
-        if let Some(list) = experiment.get("controls").and_then(Value::as_array) {
-            controls.top = list.iter().filter_map(|c| controls.resolve(c)).collect();
-        }
-        controls
+        out
     }
 
-    /// True when no control can apply anywhere: the hooks are then free.
+    /// True when no control applies anywhere: the hooks are then free.
     pub fn is_empty(&self) -> bool {
-        self.global.is_empty() && self.top.is_empty() && self.registry.modules.is_empty()
+        self.global.is_empty() && self.top.is_empty()
     }
 
-    fn resolve(&self, definition: &Value) -> Option<Declared> {
+    async fn declare(&self, definition: &Value, origin: Origin) -> Option<Declared> {
         let name = definition.get("name")?.as_str()?.to_string();
         let provider = definition.get("provider")?;
-        let module = provider.get("module")?.as_str()?;
-        let Some(control) = self.registry.get(module) else {
-            log::debug!("Control '{name}': no native control for module '{module}'; skipped");
-            return None;
+        let module = provider.get("module")?.as_str()?.to_string();
+        let registry = self.registry.as_ref()?;
+        let missing = |why: &str| {
+            let message = format!(
+                "Could not find Python module '{module}' in control '{name}'. Did you install the Python module? The experiment will carry on running nonetheless."
+            );
+            match origin {
+                Origin::Global => log::warn!("{message}"),
+                // Validation already said so, in the reference's words.
+                Origin::Experiment => log::debug!("{message}"),
+            }
+            if !why.is_empty() {
+                log::debug!("Control '{name}': {why}");
+            }
+        };
+        let control = match registry.control(&module) {
+            Some(control) if registry.has_native_control(&module) => control,
+            Some(control) => {
+                let importable = match registry.bridge() {
+                    Some(bridge) => bridge.importable(&module).await,
+                    None => Ok(false),
+                };
+                match importable {
+                    Ok(true) => control,
+                    Ok(false) => {
+                        missing("");
+                        return None;
+                    }
+                    Err(e) => {
+                        missing(&e.to_string());
+                        return None;
+                    }
+                }
+            }
+            None => {
+                missing("no native control has that name and the Python bridge is off");
+                return None;
+            }
         };
         let scope = match definition.get("scope").and_then(Value::as_str) {
             Some("before") => Scope::Before,
@@ -204,16 +191,17 @@ impl Controls {
 
     /// The controls applying at `level`, given the local `controls` list of the hypothesis
     /// or activity (if any).
-    fn applicable(&self, level: Level, local: Option<&Value>) -> Vec<Declared> {
-        let local: Vec<Declared> = local
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| match c.get("ref").and_then(Value::as_str) {
+    async fn applicable(&self, level: Level, local: Option<&Value>) -> Vec<Declared> {
+        let mut resolved_local: Vec<Declared> = Vec::new();
+        for c in local.and_then(Value::as_array).into_iter().flatten() {
+            let found = match c.get("ref").and_then(Value::as_str) {
                 Some(r) => self.top.iter().find(|t| t.name == r).cloned(),
-                None => self.resolve(c),
-            })
-            .collect();
+                None => self.declare(c, Origin::Experiment).await,
+            };
+            if let Some(d) = found {
+                resolved_local.push(d);
+            }
+        }
         let mut out: Vec<Declared> = Vec::new();
         let mut push = |d: &Declared| {
             if !out.iter().any(|o| o.name == d.name) {
@@ -227,30 +215,38 @@ impl Controls {
             _ => self
                 .top
                 .iter()
-                .filter(|t| t.automatic && !local.iter().any(|l| l.name == t.name))
+                .filter(|t| t.automatic && !resolved_local.iter().any(|l| l.name == t.name))
                 .for_each(&mut push),
         }
-        local.iter().for_each(&mut push);
+        resolved_local.iter().for_each(&mut push);
         out
     }
 
-    /// `configure_control` of every global then top-level control.
-    pub fn configure(&self, experiment: &Value) {
-        for d in self.global.iter().chain(self.top.iter()) {
+    /// `configure_control` of every global then top-level control. Arguments are not
+    /// substituted, and only global controls get the settings, as in the reference.
+    pub async fn configure(&self, experiment: &Value, configuration: &Map, secrets: &Map) {
+        let globals = self.global.iter().map(|d| (d, true));
+        let tops = self.top.iter().map(|d| (d, false));
+        for (d, global) in globals.chain(tops) {
             let arguments = d.arguments.as_object().cloned().unwrap_or_default();
-            if let Err(e) = d
-                .control
-                .configure(&d.name, &arguments, experiment, &self.settings)
-            {
-                log::debug!("Control '{}' failed to configure: {e:?}", d.name);
+            let call = ConfigureCall {
+                name: &d.name,
+                arguments: &arguments,
+                experiment,
+                configuration,
+                secrets,
+                settings: global.then_some(&self.settings),
+            };
+            if let Err(e) = d.control.configure(call).await {
+                log::debug!("Control '{}' failed to configure: {e}", d.name);
             }
         }
     }
 
     /// `cleanup_control` of the top-level controls, then the global ones.
-    pub fn cleanup(&self) {
+    pub async fn cleanup(&self) {
         for d in self.top.iter().chain(self.global.iter()) {
-            d.control.cleanup(&d.name);
+            d.control.cleanup(&d.name).await;
         }
     }
 
@@ -260,105 +256,102 @@ impl Controls {
         !(self.global.is_empty() && self.top.is_empty() && local.is_none())
     }
 
-    /// Calls the before hooks. An `Interrupt` from any of them is returned (the rest of the
-    /// hooks at this point are skipped, as an exception would skip them).
-    pub fn before(
+    /// Calls the before hooks. An `Interrupt` from any of them is returned as `Err` (the
+    /// rest of the hooks at this point are skipped, as an exception would skip them); the
+    /// `Ok` carries the context as the hooks changed it, if they did.
+    pub async fn before(
         &self,
-        level: Level,
-        context: &Value,
-        local: Option<&Value>,
+        point: Point<'_>,
         lookup: &Lookup<'_>,
         configuration: &Map,
         secrets: &Map,
-    ) -> Result<(), String> {
-        self.call(
-            level,
-            context,
-            None,
-            local,
-            lookup,
-            configuration,
-            secrets,
-            true,
-        )
+    ) -> Result<Changes, String> {
+        self.call(point, None, When::Before, lookup, configuration, secrets)
+            .await
     }
 
     /// Calls the after hooks with the level's state.
-    #[allow(clippy::too_many_arguments)]
-    pub fn after(
+    pub async fn after(
         &self,
-        level: Level,
-        context: &Value,
+        point: Point<'_>,
         state: &Value,
-        local: Option<&Value>,
         lookup: &Lookup<'_>,
         configuration: &Map,
         secrets: &Map,
-    ) -> Result<(), String> {
+    ) -> Result<Changes, String> {
         self.call(
-            level,
-            context,
+            point,
             Some(state),
-            local,
+            When::After,
             lookup,
             configuration,
             secrets,
-            false,
         )
+        .await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn call(
+    async fn call(
         &self,
-        level: Level,
-        context: &Value,
+        point: Point<'_>,
         state: Option<&Value>,
-        local: Option<&Value>,
+        when: When,
         lookup: &Lookup<'_>,
         configuration: &Map,
         secrets: &Map,
-        before: bool,
-    ) -> Result<(), String> {
-        if !self.any(local) {
-            return Ok(());
+    ) -> Result<Changes, String> {
+        let mut changes = Changes::default();
+        if !self.any(point.local) {
+            return Ok(changes);
         }
-        for d in self.applicable(level, local) {
+        let mut context = point.context.clone();
+        let mut state = state.cloned();
+        for d in self.applicable(point.level, point.local).await {
             let wanted = match d.scope {
                 Scope::Both => true,
-                Scope::Before => before,
-                Scope::After => !before,
+                Scope::Before => when == When::Before,
+                Scope::After => when == When::After,
             };
             if !wanted {
                 continue;
             }
-            let arguments = substitute(&d.arguments, lookup);
+            let arguments = if lookup.is_empty() {
+                d.arguments.clone()
+            } else {
+                substitute(&d.arguments, lookup)
+            };
             let empty = Map::new();
             let call = HookCall {
-                level,
+                level: point.level,
+                when,
                 name: &d.name,
-                context,
-                state,
+                context: &context,
+                state: state.as_ref(),
                 arguments: arguments.as_object().unwrap_or(&empty),
                 configuration,
                 secrets,
                 settings: &self.settings,
+                experiment: &self.experiment,
             };
-            let result = if before {
-                d.control.before(&call)
-            } else {
-                d.control.after(&call)
-            };
-            match result {
-                Ok(()) => {}
+            match d.control.hook(call).await {
+                Ok(changed) => {
+                    if let Some(c) = changed.context {
+                        context = c.clone();
+                        changes.context = Some(c);
+                    }
+                    if let Some(s) = changed.state {
+                        state = Some(s.clone());
+                        changes.state = Some(s);
+                    }
+                }
                 Err(ControlError::Failed(e)) => log::debug!(
                     "Control '{}' failed in {}-{}: {e}",
                     d.name,
-                    if before { "before" } else { "after" },
-                    level.name()
+                    when.name(),
+                    point.level.name()
                 ),
                 Err(ControlError::Interrupt(message)) => return Err(message),
             }
         }
-        Ok(())
+        Ok(changes)
     }
 }

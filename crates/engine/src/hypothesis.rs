@@ -37,32 +37,19 @@ pub async fn run(
         .map(experiment::pyrepr::py_str)
         .unwrap_or_else(|| "None".into());
     log::info!("Steady state hypothesis: {title}");
-    let lookup = ctx.lookup();
     let context = hypothesis.cloned().unwrap_or(Value::Null);
     let local_controls = context.get("controls");
-    ctx.controls
-        .before(
-            Level::Hypothesis,
-            &context,
-            local_controls,
-            &lookup,
-            &ctx.configuration,
-            &ctx.secrets,
-        )
-        .map_err(|message| activity::interrupted_by_control(ctx, message))?;
+    ctx.before_hooks(Level::Hypothesis, &context, local_controls)
+        .await?;
     let state = probe_all(ctx, experiment, mode).await?;
     if ctx.controls.any(local_controls) {
-        ctx.controls
-            .after(
-                Level::Hypothesis,
-                &context,
-                &state.to_json(),
-                local_controls,
-                &lookup,
-                &ctx.configuration,
-                &ctx.secrets,
-            )
-            .map_err(|message| activity::interrupted_by_control(ctx, message))?;
+        ctx.after_hooks(
+            Level::Hypothesis,
+            &context,
+            &state.to_json(),
+            local_controls,
+        )
+        .await?;
     }
     Ok(state)
 }
@@ -149,6 +136,8 @@ async fn judge(ctx: &RunContext, index: usize, tolerance: &Value, output: &Value
                 configuration: &ctx.configuration,
                 secrets: &ctx.secrets,
                 registry: &ctx.registry,
+                // Never raced against signals, and free to run beside the method.
+                background: true,
             };
             match providers::run(&call).await {
                 Ok(value) if py_truthy(&value) => Judgement::Met,

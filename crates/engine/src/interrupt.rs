@@ -22,6 +22,21 @@ pub enum Interruption {
     Usr2,
     /// A control raised the reference's `InterruptExecution`.
     Control,
+    /// A Python function raised `SystemExit` with a code other than 20 or 30.
+    Exit(Option<i64>),
+}
+
+impl Interruption {
+    /// What a bridged function's `KeyboardInterrupt` or `SystemExit` amounts to: the
+    /// reference catches them in its run loop as it catches the signals.
+    pub fn from_exit(exit: providers::Exit) -> Self {
+        match exit {
+            providers::Exit::KeyboardInterrupt => Interruption::Int,
+            providers::Exit::SystemExit(Some(20)) => Interruption::Usr1,
+            providers::Exit::SystemExit(Some(30)) => Interruption::Usr2,
+            providers::Exit::SystemExit(code) => Interruption::Exit(code),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -69,6 +84,8 @@ impl Interrupter {
             Interruption::Term => crate::critical!("SIGTERM signal received"),
             Interruption::Usr1 => log::warn!("Received the exit signal: 20"),
             Interruption::Usr2 => log::warn!("Received the exit signal: 30"),
+            Interruption::Exit(Some(code)) => log::warn!("Received the exit signal: {code}"),
+            Interruption::Exit(None) => log::warn!("Received the exit signal: None"),
             Interruption::Control => {
                 let message = self
                     .control_message

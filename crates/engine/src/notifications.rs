@@ -1,10 +1,15 @@
 //! Run events sent to the channels declared under `notifications` in the settings.
 //!
-//! Only the `http` channel is native for now. As in the reference, channels run one after
-//! the other, and a failing channel is logged at debug level and never affects the run.
+//! `http` channels are built in; `plugin` channels name a module, answered by a native
+//! notifier a driver crate registered, else by the Python bridge. As in the reference,
+//! channels run one after the other, and a failing channel is logged at debug level and
+//! never affects the run; a channel that cannot be sent at all (no such plugin) is a
+//! WARNING that names it.
 
 use crate::journal::Timestamp;
 use experiment::{Map, Value};
+use providers::bridge::BridgeError;
+use providers::registry::Registry;
 use std::time::Duration;
 
 /// The phase an event belongs to, which is part of the event object.
@@ -30,6 +35,7 @@ impl Phase {
 /// Sends `event` (e.g. `run-started`) with its payload to every channel that wants it.
 pub async fn notify(
     settings: &Value,
+    registry: &Registry,
     phase: Phase,
     event: &str,
     payload: &Value,
@@ -57,11 +63,40 @@ pub async fn notify(
                     log::debug!("failed to notify {event} over HTTP: {e}");
                 }
             }
+            Some("plugin") => send_plugin(registry, channel, &object, event).await,
             Some(other) => {
                 log::debug!("notification channel type '{other}' is not supported; skipped")
             }
             None => log::debug!("notification channel without a type; skipped"),
         }
+    }
+}
+
+/// A `plugin` channel: `func(channel, event)` of its module (`notify` by default).
+async fn send_plugin(registry: &Registry, channel: &Value, event: &Value, name: &str) {
+    let Some(module) = channel.get("module").and_then(Value::as_str) else {
+        log::warn!("A notification plugin channel has no `module`; {name} was not sent to it");
+        return;
+    };
+    if let Some(notifier) = registry.notifier(module) {
+        if let Err(e) = notifier.notify(channel, event).await {
+            log::debug!("failed calling notification plugin '{module}': {e}");
+        }
+        return;
+    }
+    let not_found = |why: String| {
+        log::warn!("could not find Python plugin '{module}' for notification{why}; {name} was not sent to it")
+    };
+    match registry.bridge() {
+        Some(bridge) => match bridge.notify(channel, event).await {
+            Ok(answer) if answer.get("importable").and_then(Value::as_bool) == Some(false) => {
+                not_found(String::new())
+            }
+            Ok(_) => {}
+            Err(e @ BridgeError::NoInterpreter { .. }) => not_found(format!(" ({e})")),
+            Err(e) => log::debug!("failed calling notification plugin '{module}': {e}"),
+        },
+        None => not_found(String::new()),
     }
 }
 

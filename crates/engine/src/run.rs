@@ -2,7 +2,7 @@
 //! hypothesis alongside), the hypothesis after, rollbacks, and the final status.
 
 use crate::activity::{self, Mode, Records, RunContext, Stop};
-use crate::controls::{ControlRegistry, Controls, Level};
+use crate::controls::{Controls, Level};
 use crate::hypothesis;
 use crate::interrupt::{Interrupter, Interruption};
 use crate::journal::{HypothesisState, Journal, Record, Status, Timestamp};
@@ -99,6 +99,7 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
             configuration: &resolved,
             secrets,
             registry,
+            background: false,
         };
         let output = match providers::run(&call).await {
             Ok(output) => output,
@@ -142,13 +143,13 @@ pub async fn run_experiment(
     mut experiment: Value,
     options: RunOptions,
     registry: Arc<Registry>,
-    control_registry: ControlRegistry,
     settings: &Value,
     interrupter: Arc<Interrupter>,
 ) -> Result<Journal, RunError> {
     let (configuration, secrets) =
         resolve_configuration(&experiment, &options.overrides, &registry).await?;
     let references = activity::references(&experiment);
+    let controls = Controls::resolve(registry.clone(), settings, &experiment).await;
     let ctx = Arc::new(RunContext {
         configuration,
         secrets,
@@ -156,7 +157,7 @@ pub async fn run_experiment(
         dry: options.dry,
         interrupter: interrupter.clone(),
         references,
-        controls: Controls::new(control_registry, settings, &experiment),
+        controls,
         tolerance_values: Mutex::new(HashMap::new()),
     });
 
@@ -174,7 +175,9 @@ pub async fn run_experiment(
     if let Some(dry) = options.dry {
         log::warn!("Running experiment with dry {}", dry.name());
     }
-    ctx.controls.configure(&experiment);
+    ctx.controls
+        .configure(&experiment, &ctx.configuration, &ctx.secrets)
+        .await;
     let strategy = options.hypothesis_strategy;
     log::info!("Steady-state strategy: {}", strategy.log_name());
     log::info!("Rollbacks strategy: {}", options.rollback_strategy.name());
@@ -191,12 +194,18 @@ pub async fn run_experiment(
     let method_records: Records = Arc::new(Mutex::new(Vec::new()));
     let mut continuous: Option<(watch::Sender<bool>, JoinHandle<()>)> = None;
 
-    let lookup = ctx.lookup();
-    let hook = |result: Result<(), String>| {
-        result.map_err(|message| activity::interrupted_by_control(&ctx, message))
+    // A before-experiment control may change the experiment the rest of the run plays.
+    let started = match ctx.before_hooks(Level::Experiment, &experiment, None).await {
+        Ok(changes) => {
+            if let Some(changed) = changes.context {
+                experiment = changed;
+            }
+            Ok(())
+        }
+        Err(stop) => Err(stop),
     };
     let flow = async {
-        hook(ctx.controls.before(Level::Experiment, &experiment, None, &lookup, &ctx.configuration, &ctx.secrets))?;
+        started?;
         if with_hypothesis && strategy.before() {
             let state = hypothesis::run(&ctx, &experiment, Mode::Foreground).await?;
             let met = state.met == Some(true);
@@ -216,11 +225,11 @@ pub async fn run_experiment(
         if with_hypothesis && strategy.during() {
             continuous = Some(start_continuous(&ctx, &experiment, &options, &shared));
         }
-        hook(ctx.controls.before(Level::Method, &experiment, None, &lookup, &ctx.configuration, &ctx.secrets))?;
+        ctx.before_hooks(Level::Method, &experiment, None).await?;
         let method = run_method(&ctx, &experiment, &method_records, &shared).await;
         if method.is_ok() && ctx.controls.any(None) {
             let runs = records_json(&method_records);
-            hook(ctx.controls.after(Level::Method, &experiment, &runs, None, &lookup, &ctx.configuration, &ctx.secrets))?;
+            ctx.after_hooks(Level::Method, &experiment, &runs, None).await?;
         }
         if let Some((stop, task)) = continuous.take() {
             let _ = stop.send(true);
@@ -273,28 +282,19 @@ pub async fn run_experiment(
 
     if play_rollbacks_at_all && should_play_rollbacks(&options.rollback_strategy, &journal) {
         let records: Records = Arc::new(Mutex::new(Vec::new()));
-        let mut result = hook(ctx.controls.before(
-            Level::Rollback,
-            &experiment,
-            None,
-            &lookup,
-            &ctx.configuration,
-            &ctx.secrets,
-        ));
+        let mut result = ctx
+            .before_hooks(Level::Rollback, &experiment, None)
+            .await
+            .map(drop);
         if result.is_ok() {
             result = run_rollbacks(&ctx, &experiment, &records).await;
         }
         if result.is_ok() && ctx.controls.any(None) {
             let runs = records_json(&records);
-            result = hook(ctx.controls.after(
-                Level::Rollback,
-                &experiment,
-                &runs,
-                None,
-                &lookup,
-                &ctx.configuration,
-                &ctx.secrets,
-            ));
+            result = ctx
+                .after_hooks(Level::Rollback, &experiment, &runs, None)
+                .await
+                .map(drop);
         }
         journal.rollbacks = take_records(&records);
         if let Err(Stop::Interrupted) = result {
@@ -321,17 +321,11 @@ pub async fn run_experiment(
     if ctx.controls.any(None) {
         let state = journal.to_json();
         // As in the reference, the end of the run is past interrupting: errors are ignored.
-        let _ = ctx.controls.after(
-            Level::Experiment,
-            &experiment,
-            &state,
-            None,
-            &lookup,
-            &ctx.configuration,
-            &ctx.secrets,
-        );
+        let _ = ctx
+            .after_hooks(Level::Experiment, &experiment, &state, None)
+            .await;
     }
-    ctx.controls.cleanup();
+    ctx.controls.cleanup().await;
     Ok(journal)
 }
 

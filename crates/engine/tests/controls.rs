@@ -1,13 +1,14 @@
 //! Control hooks at every level, observed through a native control that records each call.
 //! Activities are real `process` providers (`true`).
 
-use engine::controls::{Control, ControlError, ControlRegistry, HookCall};
+use engine::controls::{Changes, ConfigureCall, Control, ControlError, HookCall, When};
 use engine::interrupt::Interrupter;
 use engine::journal::Status;
 use engine::run::{run_experiment, RunOptions};
 use engine::strategy::{HypothesisStrategy, RollbackStrategy};
-use experiment::{Map, Value};
+use experiment::Value;
 use providers::registry::Registry;
+use providers::BoxFuture;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 
@@ -28,26 +29,32 @@ impl Recorder {
 }
 
 impl Control for Recorder {
-    fn configure(&self, name: &str, _: &Map, _: &Value, _: &Value) -> Result<(), ControlError> {
-        self.push(format!("configure {name}"));
-        Ok(())
+    fn configure<'a>(&'a self, call: ConfigureCall<'a>) -> BoxFuture<'a, Result<(), ControlError>> {
+        self.push(format!("configure {}", call.name));
+        Box::pin(async { Ok(()) })
     }
-    fn before(&self, call: &HookCall<'_>) -> Result<(), ControlError> {
-        self.push(format!("before_{} {}", call.level.name(), call.name));
-        match (&self.interrupt_before_activity, call.context.get("name")) {
-            (Some(target), Some(name)) if name == target.as_str() => {
-                Err(ControlError::Interrupt(format!("stopped before {target}")))
+    fn hook<'a>(&'a self, call: HookCall<'a>) -> BoxFuture<'a, Result<Changes, ControlError>> {
+        let result = match call.when {
+            When::Before => {
+                self.push(format!("before_{} {}", call.level.name(), call.name));
+                match (&self.interrupt_before_activity, call.context.get("name")) {
+                    (Some(target), Some(name)) if name == target.as_str() => {
+                        Err(ControlError::Interrupt(format!("stopped before {target}")))
+                    }
+                    _ => Ok(Changes::default()),
+                }
             }
-            _ => Ok(()),
-        }
+            When::After => {
+                assert!(call.state.is_some(), "after hooks get a state");
+                self.push(format!("after_{} {}", call.level.name(), call.name));
+                Ok(Changes::default())
+            }
+        };
+        Box::pin(async move { result })
     }
-    fn after(&self, call: &HookCall<'_>) -> Result<(), ControlError> {
-        assert!(call.state.is_some(), "after hooks get a state");
-        self.push(format!("after_{} {}", call.level.name(), call.name));
-        Ok(())
-    }
-    fn cleanup(&self, name: &str) {
+    fn cleanup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, ()> {
         self.push(format!("cleanup {name}"));
+        Box::pin(async {})
     }
 }
 
@@ -69,8 +76,8 @@ fn experiment(controls: Value) -> Value {
 }
 
 fn run(experiment: Value, settings: Value, recorder: Arc<Recorder>) -> engine::journal::Journal {
-    let mut controls = ControlRegistry::new();
-    controls.register("test.record", recorder);
+    let mut registry = Registry::new();
+    registry.register_control("test.record", recorder);
     let options = RunOptions {
         dry: None,
         hypothesis_strategy: HypothesisStrategy::Default,
@@ -87,8 +94,7 @@ fn run(experiment: Value, settings: Value, recorder: Arc<Recorder>) -> engine::j
     rt.block_on(run_experiment(
         experiment,
         options,
-        Arc::new(Registry::new()),
-        controls,
+        Arc::new(registry),
         &settings,
         Arc::new(Interrupter::new()),
     ))

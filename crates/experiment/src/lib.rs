@@ -40,6 +40,8 @@ pub struct Param {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Signature {
     pub params: Vec<Param>,
+    /// The function takes `**kwargs`: any extra argument binds.
+    pub var_keyword: bool,
 }
 
 impl Signature {

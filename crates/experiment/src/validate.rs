@@ -515,7 +515,7 @@ fn check_python(
         }
     }
     for k in arguments.keys() {
-        if !sig.has(k) {
+        if !sig.has(k) && !sig.var_keyword {
             return fail(
                 format!(
                     "argument {} is not part of the function signature in activity '{func}'",

@@ -18,6 +18,7 @@ impl FunctionCatalog for Catalog {
                     default: None,
                     type_name: None,
                 }],
+                var_keyword: false,
             }),
             ("os.path", _) => FunctionLookup::FunctionNotFound,
             _ => FunctionLookup::ModuleNotFound,

@@ -12,6 +12,8 @@
 //! Driver crates describe their functions as [`table::Spec`] rows, which share one
 //! Python-style argument binding.
 
+pub mod bridge;
+pub mod control;
 pub mod http;
 pub mod process;
 pub mod registry;
@@ -34,6 +36,29 @@ pub enum ProviderError {
     /// An error the reference does not wrap: in a method it aborts the run.
     #[error("{0}")]
     Fatal(String),
+    /// The function ended the way a signal does (a bridged Python function raised
+    /// `KeyboardInterrupt` or `SystemExit`): the run is interrupted.
+    #[error("{0}")]
+    Interrupted(Exit),
+}
+
+/// How a function asked the run to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `KeyboardInterrupt`, as Ctrl-C.
+    KeyboardInterrupt,
+    /// `SystemExit(code)`: 30 is the reference's ungraceful exit, anything else graceful.
+    SystemExit(Option<i64>),
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::KeyboardInterrupt => write!(f, "KeyboardInterrupt"),
+            Exit::SystemExit(Some(code)) => write!(f, "SystemExit: {code}"),
+            Exit::SystemExit(None) => write!(f, "SystemExit"),
+        }
+    }
 }
 
 /// Everything a provider needs besides its own declaration.
@@ -44,8 +69,11 @@ pub struct Call<'a> {
     pub configuration: &'a Map,
     /// The resolved secrets, scope → map.
     pub secrets: &'a Map,
-    /// The native drivers that answer `python` providers.
+    /// The native drivers that answer `python` providers (and the Python bridge for the
+    /// modules they do not answer).
     pub registry: &'a registry::Registry,
+    /// A background activity or continuous-hypothesis probe: signals do not stop it.
+    pub background: bool,
 }
 
 impl Call<'_> {

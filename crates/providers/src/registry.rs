@@ -5,9 +5,12 @@
 //! that text and answers it with a [`Driver`] registered under the same names. The
 //! registry also answers validation ([`FunctionCatalog`]) and `chaos discover`.
 
+use crate::bridge::{Bridge, PythonControl};
+use crate::control::Control;
 use crate::{BoxFuture, Call, ProviderError};
 use experiment::{FunctionCatalog, FunctionLookup, Map, Signature, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Whether a function is listed as a probe or an action by `chaos discover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +33,16 @@ pub trait Driver: Send + Sync {
         &'a self,
         invocation: Invocation<'a>,
     ) -> BoxFuture<'a, Result<Value, ProviderError>>;
+}
+
+/// A native notification plugin (a `type: plugin` channel of the settings): called with
+/// the channel's settings and the event; errors are only logged.
+pub trait Notifier: Send + Sync {
+    fn notify<'a>(
+        &'a self,
+        channel: &'a Value,
+        event: &'a Value,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// A registered function: its driver plus what discovery and validation need to know.
@@ -56,6 +69,12 @@ pub struct Package {
 /// All native functions, by module then function name.
 #[derive(Default)]
 pub struct Registry {
+    /// Where `python` providers go when no native module answers them.
+    bridge: Option<Arc<Bridge>>,
+    /// Native control modules by module path.
+    controls: BTreeMap<&'static str, Arc<dyn Control>>,
+    /// Native notification plugins by module path.
+    notifiers: BTreeMap<&'static str, Arc<dyn Notifier>>,
     modules: BTreeMap<&'static str, BTreeMap<&'static str, Function>>,
     /// `(module, name)` of functions that run but are not discovered.
     hidden: BTreeSet<(&'static str, &'static str)>,
@@ -65,6 +84,51 @@ pub struct Registry {
 impl Registry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sends `python` providers whose module no native driver answers to `bridge`.
+    pub fn set_bridge(&mut self, bridge: Arc<Bridge>) {
+        self.bridge = Some(bridge);
+    }
+
+    /// The Python bridge, when the binary wired one.
+    pub fn bridge(&self) -> Option<&Bridge> {
+        self.bridge.as_deref()
+    }
+
+    /// Registers a native control module under its upstream module path.
+    pub fn register_control(&mut self, module: &'static str, control: Arc<dyn Control>) {
+        self.controls.insert(module, control);
+    }
+
+    /// The control answering `module`: the native one, else the Python bridge's (which may
+    /// still find the module missing), else none.
+    pub fn control(&self, module: &str) -> Option<Arc<dyn Control>> {
+        if !forced_to_python(module) {
+            if let Some(native) = self.controls.get(module) {
+                return Some(native.clone());
+            }
+        }
+        let bridge = self.bridge.clone()?;
+        Some(Arc::new(PythonControl::new(bridge, module)))
+    }
+
+    /// Whether `module` is a native control.
+    pub fn has_native_control(&self, module: &str) -> bool {
+        self.controls.contains_key(module) && !forced_to_python(module)
+    }
+
+    /// Registers a native notification plugin under its upstream module path.
+    pub fn register_notifier(&mut self, module: &'static str, notifier: Arc<dyn Notifier>) {
+        self.notifiers.insert(module, notifier);
+    }
+
+    /// The native notification plugin for `module`.
+    pub fn notifier(&self, module: &str) -> Option<Arc<dyn Notifier>> {
+        if forced_to_python(module) {
+            return None;
+        }
+        self.notifiers.get(module).cloned()
     }
 
     pub fn register(&mut self, function: Function) {
@@ -131,11 +195,6 @@ impl FunctionCatalog for Registry {
 pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError> {
     let module = provider.get("module").and_then(Value::as_str).unwrap_or("");
     let func = provider.get("func").and_then(Value::as_str).unwrap_or("");
-    let Some(function) = call.registry.function(module, func) else {
-        return Err(ProviderError::Failed(format!(
-            "could not find Python module '{module}' (Shakedown has no native driver for '{module}.{func}')"
-        )));
-    };
     let lookup = call.lookup();
     let arguments = match provider.get("arguments") {
         Some(a) => match crate::substitute_if_any(a, &lookup) {
@@ -145,6 +204,18 @@ pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value,
         None => Map::new(),
     };
     let secrets = merged_secrets(provider.get("secrets"), call.secrets);
+    let native = call.registry.function(module, func);
+    let Some(function) = native.filter(|_| !forced_to_python(module)) else {
+        return match call.registry.bridge() {
+            Some(bridge) if !call.registry.module_exists(module) || forced_to_python(module) => {
+                let secrets = provider.contains_key("secrets").then_some(secrets);
+                crate::bridge::call_activity(bridge, call, module, func, arguments, secrets).await
+            }
+            _ => Err(ProviderError::Failed(format!(
+                "could not find Python module '{module}' (Shakedown has no native driver for '{module}.{func}')"
+            ))),
+        };
+    };
     function
         .driver
         .call(Invocation {
@@ -154,6 +225,20 @@ pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value,
         })
         .await
 }
+
+/// Whether `CHAOS_PYTHON_MODULES` asks for `module` to run in Python even though a native
+/// driver answers it: a comma-separated list of module names or prefixes ending in `.`
+/// (`chaosk8s.` sends every chaosk8s module to Python).
+pub fn forced_to_python(module: &str) -> bool {
+    std::env::var(FORCE_PYTHON_ENV).is_ok_and(|list| {
+        list.split(',')
+            .map(str::trim)
+            .any(|m| !m.is_empty() && (m == module || (m.ends_with('.') && module.starts_with(m))))
+    })
+}
+
+/// The environment variable that sends native modules to the Python bridge.
+pub const FORCE_PYTHON_ENV: &str = "CHAOS_PYTHON_MODULES";
 
 /// The scopes an activity lists, merged into one flat map (later scopes win).
 fn merged_secrets(scopes: Option<&Value>, secrets: &Map) -> Map {

@@ -76,6 +76,7 @@ impl Spec {
                         type_name: *ty,
                     })
                     .collect(),
+                var_keyword: false,
             },
             return_type: self.return_type,
             driver: Box::new(SpecDriver {

@@ -5,25 +5,34 @@ use crate::args::DiscoverArgs;
 use engine::journal::{hostname, Timestamp};
 use engine::notifications::{notify, Phase};
 use experiment::{Map, Value};
+use providers::bridge::Bridge;
 use providers::registry::{Kind, Registry};
 use serde_json::json;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
+pub fn discover(args: DiscoverArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
     let settings = crate::settings::load(&settings_path);
     let Ok(rt) = super::runtime() else { return 1 };
     rt.block_on(async {
         let package_name = Value::String(args.package.clone());
+        let mut registry = crate::drivers::native();
+        registry.set_bridge(bridge);
         notify(
             &settings,
+            &registry,
             Phase::Discovery,
             "discovery-started",
             &package_name,
             None,
         )
         .await;
-        let registry = crate::drivers::registry();
-        let Some(discovery) = discovery(&registry, &args.package, !args.no_system_info) else {
+        let native = discovery(&registry, &args.package, !args.no_system_info);
+        let bridged = match native {
+            Some(_) => None,
+            None => bridged_discovery(&registry, &args.package, !args.no_system_info).await,
+        };
+        let Some(discovery) = native.or(bridged) else {
             let known: Vec<&str> = registry.packages().iter().map(|p| p.name).collect();
             let hint = if known.is_empty() {
                 "this build has no native drivers".to_string()
@@ -33,6 +42,7 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
             engine::critical!("Package {} not found ({hint})", args.package);
             notify(
                 &settings,
+                &registry,
                 Phase::Discovery,
                 "discovery-failed",
                 &package_name,
@@ -58,6 +68,7 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
         }
         notify(
             &settings,
+            &registry,
             Phase::Discovery,
             "discovery-completed",
             &discovery,
@@ -66,6 +77,21 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf) -> u8 {
         .await;
         0
     })
+}
+
+/// The discovery of a package installed for the Python bridge (its own `discover()`).
+async fn bridged_discovery(registry: &Registry, package: &str, with_system: bool) -> Option<Value> {
+    let bridge = registry.bridge()?;
+    let mut body = Map::new();
+    body.insert("package".into(), Value::String(package.into()));
+    body.insert("discover_system".into(), Value::Bool(with_system));
+    match bridge.request("discover", body, false).await {
+        Ok(discovery) => Some(discovery),
+        Err(e) => {
+            log::debug!("the Python bridge did not discover {package}: {e}");
+            None
+        }
+    }
 }
 
 /// The discovery document for `package`, or `None` if no such native package exists.

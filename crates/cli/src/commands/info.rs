@@ -1,9 +1,12 @@
 //! `chaos info core|settings|extensions`.
 
 use crate::args::{InfoArgs, InfoTarget};
+use experiment::Value;
+use providers::bridge::Bridge;
 use std::path::Path;
+use std::sync::Arc;
 
-pub fn info(args: InfoArgs, settings_path: &Path) -> u8 {
+pub fn info(args: InfoArgs, settings_path: &Path, bridge: Arc<Bridge>) -> u8 {
     match args.target {
         InfoTarget::Core => {
             println!("{:<20}{:<10}", "NAME", "VERSION");
@@ -30,7 +33,42 @@ pub fn info(args: InfoArgs, settings_path: &Path) -> u8 {
                     package.name, package.version, "Apache-2.0"
                 );
             }
+            // Extensions installed for the Python bridge, unless a native driver has the name.
+            for ext in bridged_extensions(&bridge) {
+                let field = |k: &str| ext.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let name = field("name");
+                if registry.package(&name).is_some() {
+                    continue;
+                }
+                println!(
+                    "{:<40}{:<10}{:<20}{} (Python)",
+                    name,
+                    field("version"),
+                    field("license"),
+                    field("summary")
+                );
+            }
         }
     }
     0
+}
+
+/// The `chaostoolkit-*` distributions the bridge's interpreter has, or none without one.
+fn bridged_extensions(bridge: &Bridge) -> Vec<Value> {
+    let Ok(rt) = super::runtime() else {
+        return Vec::new();
+    };
+    rt.block_on(async {
+        match bridge
+            .request("extensions", Default::default(), false)
+            .await
+        {
+            Ok(Value::Array(list)) => list,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                log::debug!("no Python extensions listed: {e}");
+                Vec::new()
+            }
+        }
+    })
 }

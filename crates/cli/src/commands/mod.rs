@@ -59,13 +59,20 @@ pub fn dispatch(cli: Cli) -> u8 {
     }
 
     match cli.command {
-        Command::Run(args) => run::run(args, settings_path),
-        Command::Validate(args) => validate::validate(args, settings_path),
-        Command::Discover(args) => discover::discover(args, settings_path),
+        Command::Run(args) => run::run(args, settings_path, bridge(&cli.python)),
+        Command::Validate(args) => validate::validate(args, settings_path, bridge(&cli.python)),
+        Command::Discover(args) => discover::discover(args, settings_path, bridge(&cli.python)),
         Command::Init(args) => init::init(args),
-        Command::Info(args) => info::info(args, &settings_path),
+        Command::Info(args) => info::info(args, &settings_path, bridge(&cli.python)),
         Command::Proxy(args) => proxy::proxy(args),
     }
+}
+
+/// The run's Python bridge; it starts an interpreter only when a module needs one.
+fn bridge(python: &Option<std::path::PathBuf>) -> std::sync::Arc<providers::bridge::Bridge> {
+    std::sync::Arc::new(providers::bridge::Bridge::new(
+        python.as_ref().map(|p| p.clone().into_os_string()),
+    ))
 }
 
 fn command_name(command: &Command) -> &'static str {

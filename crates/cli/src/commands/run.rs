@@ -10,10 +10,11 @@ use engine::run::{run_experiment, RunOptions};
 use engine::strategy::{Dry, HypothesisStrategy, RollbackStrategy};
 use experiment::vars::{self, Overrides, VarFile};
 use experiment::Value;
+use providers::bridge::{Bridge, BridgedCatalog};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn run(args: RunArgs, settings_path: PathBuf) -> u8 {
+pub fn run(args: RunArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
     if let Some(missing) = args.control_files.iter().find(|p| !p.exists()) {
         eprintln!(
             "Error: Invalid value for '--control-file': Path '{}' does not exist.",
@@ -28,7 +29,7 @@ pub fn run(args: RunArgs, settings_path: PathBuf) -> u8 {
         Err(code) => return code,
     };
     let Ok(rt) = runtime() else { return 1 };
-    rt.block_on(run_async(args, settings, overrides))
+    rt.block_on(run_async(args, settings, overrides, bridge))
 }
 
 /// `--var-file` then `--var`, as the reference merges them. Bad `--var` syntax is a usage
@@ -67,7 +68,12 @@ fn overrides(args: &RunArgs) -> Result<Overrides, u8> {
     Ok(vars::merge(files, parsed))
 }
 
-async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> u8 {
+async fn run_async(
+    args: RunArgs,
+    mut settings: Value,
+    overrides: Overrides,
+    bridge: Arc<Bridge>,
+) -> u8 {
     let source = match source::load_source(&args.source, &settings, !args.no_verify_tls).await {
         Ok(s) => s,
         Err(message) => {
@@ -76,11 +82,22 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
         }
     };
     let mut experiment = source.loaded.value.clone();
-    notify(&settings, Phase::Run, "run-started", &experiment, None).await;
+    let registry = crate::drivers::registry_for(&experiment, &settings, bridge);
+    notify(
+        &settings,
+        &registry,
+        Phase::Run,
+        "run-started",
+        &experiment,
+        None,
+    )
+    .await;
 
-    let registry = crate::drivers::registry_for(&experiment);
-    if !args.no_validation && super::validate::check(&source, &registry, &overrides).is_err() {
-        return 1;
+    if !args.no_validation {
+        let catalog = BridgedCatalog::resolve(&registry, registry.bridge(), &experiment).await;
+        if super::validate::check(&source, &catalog, &overrides).is_err() {
+            return 1;
+        }
     }
     let dry = args.dry.map(dry_mode);
     if let Some(map) = experiment.as_object_mut() {
@@ -122,12 +139,10 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
         fail_fast: args.fail_fast,
         overrides,
     };
-    let controls = crate::drivers::controls();
     let journal = match run_experiment(
         experiment,
         options,
-        registry,
-        controls,
+        registry.clone(),
         &settings,
         interrupter,
     )
@@ -148,12 +163,28 @@ async fn run_async(args: RunArgs, mut settings: Value, overrides: Overrides) -> 
     }
     let status = journal.status.map(|s| s.as_str()).unwrap_or("completed");
     if status == "completed" {
-        notify(&settings, Phase::Run, "run-completed", &json, None).await;
+        notify(
+            &settings,
+            &registry,
+            Phase::Run,
+            "run-completed",
+            &json,
+            None,
+        )
+        .await;
     } else {
-        notify(&settings, Phase::Run, "run-failed", &json, None).await;
+        notify(&settings, &registry, Phase::Run, "run-failed", &json, None).await;
     }
     if journal.deviated {
-        notify(&settings, Phase::Run, "run-deviated", &json, None).await;
+        notify(
+            &settings,
+            &registry,
+            Phase::Run,
+            "run-deviated",
+            &json,
+            None,
+        )
+        .await;
     }
     u8::from(status != "completed" || journal.deviated)
 }

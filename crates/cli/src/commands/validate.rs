@@ -7,10 +7,11 @@ use engine::notifications::{notify, Phase};
 use experiment::validate::ValidationError;
 use experiment::vars::Overrides;
 use experiment::Value;
-use providers::registry::Registry;
+use providers::bridge::{Bridge, BridgedCatalog};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
+pub fn validate(args: ValidateArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
     let settings = crate::settings::load(&settings_path);
     let Ok(rt) = runtime() else { return 1 };
     rt.block_on(async {
@@ -22,20 +23,23 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
             }
         };
         let experiment = source.loaded.value.clone();
+        let registry = crate::drivers::registry_for(&experiment, &settings, bridge);
         notify(
             &settings,
+            &registry,
             Phase::Validate,
             "validate-started",
             &experiment,
             None,
         )
         .await;
-        let registry = crate::drivers::registry_for(&experiment);
-        match check(&source, &registry, &Overrides::default()) {
+        let catalog = BridgedCatalog::resolve(&registry, registry.bridge(), &experiment).await;
+        match check(&source, &catalog, &Overrides::default()) {
             Ok(()) => {
                 log::info!("experiment syntax and semantic look valid");
                 notify(
                     &settings,
+                    &registry,
                     Phase::Validate,
                     "validate-completed",
                     &experiment,
@@ -47,6 +51,7 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
             Err(e) => {
                 notify(
                     &settings,
+                    &registry,
                     Phase::Validate,
                     "validate-failed",
                     &experiment,
@@ -62,12 +67,12 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf) -> u8 {
 /// Validates with the reference's log lines, and points at the offending line on failure.
 pub fn check(
     source: &Source,
-    registry: &Registry,
+    catalog: &BridgedCatalog<'_>,
     overrides: &Overrides,
 ) -> Result<(), ValidationError> {
     log::info!("Validating the experiment's syntax");
     let experiment: &Value = &source.loaded.value;
-    match experiment::validate::validate(experiment, registry, overrides) {
+    match experiment::validate::validate(experiment, catalog, overrides) {
         Ok(warnings) => {
             for w in warnings {
                 log::warn!("{}", w.message);
@@ -80,6 +85,11 @@ pub fn check(
             if let Some(path) = &e.path {
                 let place = source::locate(source, path).unwrap_or_else(|| source.origin.clone());
                 log::error!("  => at {place} ({path})");
+            }
+            if let Some(why) = catalog.unavailable() {
+                if e.message.starts_with("could not find Python module") {
+                    log::error!("  => {why}");
+                }
             }
             Err(e)
         }

@@ -1,0 +1,161 @@
+//! Controls: the hooks a Chaos Toolkit control module offers around the loading of the
+//! experiment, the experiment itself, the hypothesis, the method, the rollbacks and each
+//! activity (chaoslib's `before_*_control` / `after_*_control`, `configure_control` and
+//! `cleanup_control`).
+//!
+//! A control is declared by module path (`provider.module`). Driver crates register their
+//! native controls in the [`Registry`](crate::registry::Registry) next to their functions;
+//! a module nobody registered goes to the Python bridge. The engine only ever sees a
+//! [`Control`] and knows none by name.
+//!
+//! Hooks are asynchronous because real controls talk to the outside (a tracing collector,
+//! Slack, a Prometheus server, the Python worker). A hook may change what it was handed, as
+//! a Python control mutates its arguments in place: it says so in its [`Changes`].
+
+use crate::BoxFuture;
+use experiment::{Map, Value};
+
+/// Where a hook is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Loader,
+    Experiment,
+    Hypothesis,
+    Method,
+    Rollback,
+    Activity,
+}
+
+impl Level {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Level::Loader => "loader",
+            Level::Experiment => "experiment",
+            Level::Hypothesis => "hypothesis",
+            Level::Method => "method",
+            Level::Rollback => "rollback",
+            Level::Activity => "activity",
+        }
+    }
+}
+
+/// Before or after the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Before,
+    After,
+}
+
+impl When {
+    pub fn name(&self) -> &'static str {
+        match self {
+            When::Before => "before",
+            When::After => "after",
+        }
+    }
+}
+
+/// The Python function chaoslib calls for a hook.
+pub fn hook_function(level: Level, when: When) -> String {
+    match level {
+        Level::Loader => format!("{}_loading_experiment_control", when.name()),
+        _ => format!("{}_{}_control", when.name(), level.name()),
+    }
+}
+
+/// Everything a hook receives (chaoslib's keyword arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct HookCall<'a> {
+    pub level: Level,
+    pub when: When,
+    /// The control's name as declared.
+    pub name: &'a str,
+    /// The source (loader), the experiment, the hypothesis map, or the activity.
+    pub context: &'a Value,
+    /// After hooks only: the experiment (loader), the journal, the hypothesis state, the
+    /// list of runs, or the run.
+    pub state: Option<&'a Value>,
+    /// The control's `provider.arguments`, substituted.
+    pub arguments: &'a Map,
+    pub configuration: &'a Map,
+    /// Every secret scope (controls get all of them, unlike activities).
+    pub secrets: &'a Map,
+    pub settings: &'a Value,
+    /// The experiment being run (`Null` at the loader level).
+    pub experiment: &'a Value,
+}
+
+/// What `configure_control` receives. The arguments are not substituted, and experiment
+/// controls get no settings, as in the reference.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigureCall<'a> {
+    pub name: &'a str,
+    pub arguments: &'a Map,
+    pub experiment: &'a Value,
+    pub configuration: &'a Map,
+    pub secrets: &'a Map,
+    pub settings: Option<&'a Value>,
+}
+
+/// What a hook changed in what it was handed. The engine applies a changed context to the
+/// step about to run (the activity, the experiment) and a changed loader state to the
+/// loaded experiment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    pub context: Option<Value>,
+    pub state: Option<Value>,
+}
+
+/// How a hook can end badly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The reference's `InterruptExecution`: the run stops as `interrupted`.
+    #[error("{0}")]
+    Interrupt(String),
+    /// Any other error: logged at debug level and ignored, as the reference does.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A control module. Every hook has a default that does nothing, as a Python module may
+/// define only some of the functions.
+pub trait Control: Send + Sync {
+    /// `configure_control`, once per run (global controls first).
+    fn configure<'a>(
+        &'a self,
+        _call: ConfigureCall<'a>,
+    ) -> BoxFuture<'a, Result<(), ControlError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// A `before_*` or `after_*` hook.
+    fn hook<'a>(&'a self, _call: HookCall<'a>) -> BoxFuture<'a, Result<Changes, ControlError>> {
+        Box::pin(async { Ok(Changes::default()) })
+    }
+
+    /// `cleanup_control`, once at the end of the run.
+    fn cleanup<'a>(&'a self, _name: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_functions_are_chaoslibs_names() {
+        assert_eq!(
+            hook_function(Level::Loader, When::Before),
+            "before_loading_experiment_control"
+        );
+        assert_eq!(
+            hook_function(Level::Activity, When::After),
+            "after_activity_control"
+        );
+        assert_eq!(
+            hook_function(Level::Rollback, When::Before),
+            "before_rollback_control"
+        );
+    }
+}
