@@ -29,6 +29,10 @@ pub struct RunContext {
     /// The last value each probe tolerance (by hypothesis probe index) was called with; the
     /// reference writes it into the experiment, so the journal shows it.
     pub tolerance_values: Mutex<HashMap<usize, Value>>,
+    /// Activities a before-activity control changed, as (declared, changed). A Python
+    /// control changes the activity in place, so the reference's journal shows the change
+    /// in its copy of the experiment too; the run applies these to the journal at the end.
+    pub edited_activities: Mutex<Vec<(Value, Value)>>,
 }
 
 impl RunContext {
@@ -158,10 +162,27 @@ pub async fn execute(
     let lookup = ctx.lookup();
     let local_controls = declared.get("controls");
     // A before-activity control may change the activity it is handed, as in the reference.
-    let changed = ctx
+    let changed = match ctx
         .before_hooks(Level::Activity, declared, local_controls)
-        .await?
-        .context;
+        .await
+    {
+        Ok(changes) => {
+            if let Some(changed) = &changes.context {
+                ctx.edited_activities
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((declared.clone(), changed.clone()));
+            }
+            changes.context
+        }
+        Err(stop) => {
+            // chaoslib's `with controls(...)` still calls the after hooks, without a state.
+            let _ = ctx
+                .after_hooks(Level::Activity, declared, &Value::Null, local_controls)
+                .await;
+            return Err(stop);
+        }
+    };
     let activity = changed.as_ref().unwrap_or(declared);
     let pauses = activity
         .get("pauses")
@@ -262,6 +283,11 @@ pub async fn execute(
         }
     }
     if let Some(stop) = stop {
+        if ctx.controls.any(local_controls) {
+            let _ = ctx
+                .after_hooks(Level::Activity, activity, &Value::Null, local_controls)
+                .await;
+        }
         return Err(stop);
     }
     if ctx.controls.any(local_controls) {

@@ -159,6 +159,7 @@ pub async fn run_experiment(
         references,
         controls,
         tolerance_values: Mutex::new(HashMap::new()),
+        edited_activities: Mutex::new(Vec::new()),
     });
 
     if let Some(title) = experiment.get("title").cloned() {
@@ -199,6 +200,7 @@ pub async fn run_experiment(
         Ok(changes) => {
             if let Some(changed) = changes.context {
                 experiment = changed;
+                journal.experiment = journal_copy(&experiment, &ctx.secrets);
             }
             Ok(())
         }
@@ -225,17 +227,23 @@ pub async fn run_experiment(
         if with_hypothesis && strategy.during() {
             continuous = Some(start_continuous(&ctx, &experiment, &options, &shared));
         }
-        ctx.before_hooks(Level::Method, &experiment, None).await?;
-        let method = run_method(&ctx, &experiment, &method_records, &shared).await;
-        if method.is_ok() && ctx.controls.any(None) {
+        log::info!("Playing your experiment's method now...");
+        let method = match ctx.before_hooks(Level::Method, &experiment, None).await {
+            Ok(_) => run_method(&ctx, &experiment, &method_records, &shared).await,
+            Err(stop) => Err(stop),
+        };
+        // As chaoslib's `with controls(...)`, the after hooks run however the method ended.
+        let after = if ctx.controls.any(None) {
             let runs = records_json(&method_records);
-            ctx.after_hooks(Level::Method, &experiment, &runs, None).await?;
-        }
+            ctx.after_hooks(Level::Method, &experiment, &runs, None).await.map(drop)
+        } else {
+            Ok(())
+        };
         if let Some((stop, task)) = continuous.take() {
             let _ = stop.send(true);
             let _ = task.await;
         }
-        method?;
+        method.and(after)?;
         let cut_short = matches!(shared.status(), Some(Status::Interrupted | Status::Aborted));
         if !cut_short && with_hypothesis && strategy.after() {
             {
@@ -282,6 +290,7 @@ pub async fn run_experiment(
 
     if play_rollbacks_at_all && should_play_rollbacks(&options.rollback_strategy, &journal) {
         let records: Records = Arc::new(Mutex::new(Vec::new()));
+        log::info!("Let's rollback...");
         let mut result = ctx
             .before_hooks(Level::Rollback, &experiment, None)
             .await
@@ -289,12 +298,13 @@ pub async fn run_experiment(
         if result.is_ok() {
             result = run_rollbacks(&ctx, &experiment, &records).await;
         }
-        if result.is_ok() && ctx.controls.any(None) {
+        if ctx.controls.any(None) {
             let runs = records_json(&records);
-            result = ctx
+            let after = ctx
                 .after_hooks(Level::Rollback, &experiment, &runs, None)
                 .await
                 .map(drop);
+            result = result.and(after);
         }
         journal.rollbacks = take_records(&records);
         if let Err(Stop::Interrupted) = result {
@@ -307,6 +317,7 @@ pub async fn run_experiment(
     }
 
     hypothesis::record_tolerance_values(&ctx, &mut journal);
+    apply_activity_edits(&ctx, &mut journal.experiment);
     journal.end = Some(Timestamp::now());
     let status = *journal.status.get_or_insert(Status::Completed);
     let shown = if journal.deviated {
@@ -344,6 +355,37 @@ fn journal_copy(experiment: &Value, secrets: &Map) -> Value {
         }
     }
     copy
+}
+
+/// Writes the activities controls changed into the journal's experiment, wherever the
+/// declared activity stands (a `ref` shares the activity in the reference, so every copy).
+fn apply_activity_edits(ctx: &RunContext, experiment: &mut Value) {
+    let edits = ctx
+        .edited_activities
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if edits.is_empty() {
+        return;
+    }
+    for key in ["method", "rollbacks"] {
+        if let Some(Value::Array(list)) = experiment.get_mut(key) {
+            replace_edited(list, &edits);
+        }
+    }
+    if let Some(Value::Array(probes)) = experiment
+        .get_mut("steady-state-hypothesis")
+        .and_then(|h| h.get_mut("probes"))
+    {
+        replace_edited(probes, &edits);
+    }
+}
+
+fn replace_edited(list: &mut [Value], edits: &[(Value, Value)]) {
+    for item in list {
+        if let Some((_, changed)) = edits.iter().rev().find(|(declared, _)| declared == item) {
+            *item = changed.clone();
+        }
+    }
 }
 
 /// The same tree with every leaf value replaced by `***`.
@@ -397,7 +439,6 @@ async fn run_method(
     records: &Records,
     shared: &Arc<Shared>,
 ) -> Result<(), Stop> {
-    log::info!("Playing your experiment's method now...");
     let method = activity_list(experiment, "method");
     if method.is_empty() {
         log::info!("No declared activities, let's move on.");
@@ -410,7 +451,6 @@ async fn run_rollbacks(
     experiment: &Value,
     records: &Records,
 ) -> Result<(), Stop> {
-    log::info!("Let's rollback...");
     let rollbacks = activity_list(experiment, "rollbacks");
     if rollbacks.is_empty() {
         log::info!("No declared rollbacks, let's move on.");
