@@ -85,6 +85,8 @@ pub enum Command {
     Info(InfoArgs),
     /// The Toxiproxy-compatible fault-injection proxy: `serve`, and toxiproxy-cli's commands.
     Proxy(ProxyArgs),
+    /// Read, write or remove from your settings file.
+    Settings(SettingsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +317,68 @@ pub enum InfoTarget {
 pub struct InfoArgs {
     #[arg(value_enum)]
     pub target: InfoTarget,
+}
+
+// `chaos settings`: the reference's `settings` group (chaostoolkit 1.19.0).
+
+#[derive(Debug, Args)]
+#[command(arg_required_else_help = true)]
+pub struct SettingsArgs {
+    #[command(subcommand)]
+    pub command: SettingsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the entire content of the settings file.
+    ///
+    /// Be aware this will not obfuscate secret data.
+    Show {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: ShowFormat,
+    },
+    /// Show a settings value.
+    ///
+    /// The key must be dotted path to its location in the settings file.
+    Get {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: GetFormat,
+        /// Dotted path, e.g. runtime.rollbacks.strategy, auths.example\.com, controls[0].name.
+        key: String,
+    },
+    /// Set a settings value.
+    ///
+    /// The value must be a valid JSON string so that it can be interpreted with the
+    /// appropriate type. The key must be dotted path to its location in the settings file;
+    /// only existing entries can be set.
+    Set {
+        /// Dotted path, e.g. runtime.rollbacks.strategy, auths.example\.com, controls[0].name.
+        key: String,
+        /// A JSON value: 2, true, null, '"text"', '{"a": 1}'.
+        value: String,
+    },
+    /// Remove a settings key and its children.
+    ///
+    /// The key must be dotted path to its location in the settings file.
+    Remove {
+        /// Dotted path, e.g. runtime.rollbacks.strategy, auths.example\.com, controls[0].name.
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ShowFormat {
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GetFormat {
+    String,
+    Json,
+    Yaml,
 }
 
 #[cfg(test)]

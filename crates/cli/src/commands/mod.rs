@@ -6,6 +6,7 @@ mod info;
 mod init;
 mod proxy;
 mod run;
+mod settings;
 mod validate;
 
 use crate::args::{Cli, ColorChoice, Command, FileLevel, LogFormat};
@@ -65,6 +66,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Init(args) => init::init(args),
         Command::Info(args) => info::info(args, &settings_path, bridge(&cli.python)),
         Command::Proxy(args) => proxy::proxy(args),
+        Command::Settings(args) => settings::settings(args, &settings_path),
     }
 }
 
@@ -83,6 +85,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Init(_) => "init",
         Command::Info(_) => "info",
         Command::Proxy(_) => "proxy",
+        Command::Settings(_) => "settings",
     }
 }
 
