@@ -345,7 +345,7 @@ pub enum SettingsCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "yaml")]
         format: GetFormat,
-        /// Dotted path, e.g. runtime.rollbacks.strategy, auths.example\.com, controls[0].name.
+        /// Dotted path, e.g. `runtime.rollbacks.strategy`, `auths.example\.com`, `controls[0].name`.
         key: String,
     },
     /// Set a settings value.
@@ -354,7 +354,7 @@ pub enum SettingsCommand {
     /// appropriate type. The key must be dotted path to its location in the settings file;
     /// only existing entries can be set.
     Set {
-        /// Dotted path, e.g. runtime.rollbacks.strategy, auths.example\.com, controls[0].name.
+        /// Dotted path, e.g. `runtime.rollbacks.strategy`, `auths.example\.com`, `controls[0].name`.
         key: String,
         /// A JSON value: 2, true, null, '"text"', '{"a": 1}'.
         value: String,
@@ -363,7 +363,7 @@ pub enum SettingsCommand {
     ///
     /// The key must be dotted path to its location in the settings file.
     Remove {
-        /// Dotted path, e.g. runtime.rollbacks.strategy, auths.example\.com, controls[0].name.
+        /// Dotted path, e.g. `runtime.rollbacks.strategy`, `auths.example\.com`, `controls[0].name`.
         key: String,
     },
 }

@@ -5,7 +5,8 @@
 //! steady-state hypothesis and its tolerances, [`strategy`] holds the hypothesis and
 //! rollback strategies, [`interrupt`] turns signals into the reference's interruptions,
 //! [`journal`] owns the journal's shape and timestamps, [`notifications`] sends run events,
-//! and [`logging`] prints the reference's log lines. No driver is known here by name.
+//! [`logging`] prints the reference's log lines, and [`settings`] reads and edits the settings
+//! file. No driver is known here by name.
 
 pub mod activity;
 pub mod controls;
@@ -15,6 +16,7 @@ pub mod journal;
 pub mod logging;
 pub mod notifications;
 pub mod run;
+pub mod settings;
 pub mod strategy;
 
 /// The engine version written into journals as `chaoslib-version`.

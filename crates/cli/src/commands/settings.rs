@@ -1,8 +1,10 @@
 //! `chaos settings show|get|set|remove`, the reference's `settings` group. Reading the file,
-//! addressing an entry and writing the file back live in `crate::settings`.
+//! addressing an entry and writing the file back live in [`engine::settings`], the
+//! reference's YAML and JSON text in [`experiment::pyyaml`].
 
 use crate::args::{GetFormat, SettingsArgs, SettingsCommand, ShowFormat};
-use crate::settings::{self, Located};
+use engine::settings::{self, Located};
+use experiment::pyyaml::{to_json, to_yaml};
 use experiment::Value;
 use std::io::Write;
 use std::path::Path;
@@ -22,8 +24,8 @@ pub fn settings(args: SettingsArgs, path: &Path) -> u8 {
     let mut doc = loaded.settings;
     match args.command {
         SettingsCommand::Show { format } => print(&match format {
-            ShowFormat::Json => settings::to_json(&doc),
-            ShowFormat::Yaml => settings::to_yaml(&doc),
+            ShowFormat::Json => to_json(&doc),
+            ShowFormat::Yaml => to_yaml(&doc),
         }),
         SettingsCommand::Get { format, key } => {
             let Some(found) = locate(&doc, &key) else {
@@ -31,8 +33,8 @@ pub fn settings(args: SettingsArgs, path: &Path) -> u8 {
             };
             print(&match format {
                 GetFormat::String => experiment::pyrepr::py_str(&found.entry),
-                GetFormat::Json => settings::to_json(&found.entry),
-                GetFormat::Yaml => settings::to_yaml(&found.entry),
+                GetFormat::Json => to_json(&found.entry),
+                GetFormat::Yaml => to_yaml(&found.entry),
             })
         }
         SettingsCommand::Set { key, value } => {
@@ -70,7 +72,7 @@ fn save(changed: Result<(), settings::EditError>, doc: &Value, path: &Path) -> u
         log::error!("{e}");
         return 1;
     }
-    match settings::write_atomically(path, &settings::to_yaml(doc)) {
+    match settings::write_atomically(path, &to_yaml(doc)) {
         Ok(()) => 0,
         Err(e) => {
             log::error!("cannot write the settings file {}: {e}", path.display());
