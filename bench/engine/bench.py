@@ -17,7 +17,7 @@ REF = os.path.join(ROOT, "target", "reference-venv", "bin", "chaos")
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "spawn_floor")
 
 
-def measure(argv, cwd):
+def measure(argv, cwd, env=None):
     """Wall seconds and peak RSS (MiB) of one run of argv.
 
     The RSS comes from GNU time, a small C parent: a child forked from this Python process
@@ -27,7 +27,7 @@ def measure(argv, cwd):
     start = time.perf_counter()
     code = subprocess.call(
         ["/usr/bin/time", "-o", report, "-f", "%M"] + argv,
-        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )
     wall = time.perf_counter() - start
     if code != 0:
@@ -37,8 +37,8 @@ def measure(argv, cwd):
     return wall, rss_kib / 1024.0
 
 
-def median_of(argv, cwd, n):
-    runs = [measure(argv, cwd) for _ in range(n)]
+def median_of(argv, cwd, n, env=None):
+    runs = [measure(argv, cwd, env) for _ in range(n)]
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
@@ -51,6 +51,49 @@ def experiment(n_actions):
             for i in range(n_actions)
         ],
     }
+
+
+BRIDGED_MODULE = """
+def noop(value=0):
+    return {"value": value}
+"""
+
+
+def python_experiment(n_probes):
+    return {
+        "title": f"{n_probes} Python probes",
+        "description": "benchmark",
+        "method": [
+            {"type": "probe", "name": f"p{i}", "provider": {
+                "type": "python", "module": "bridgebench", "func": "noop", "arguments": {"value": i}}}
+            for i in range(n_probes)
+        ],
+    }
+
+
+def bridged(work, ref, ours, n):
+    """Per-call cost of a Python probe Shakedown does not ship natively: ours goes through the
+    bridge's worker, the reference calls the function in-process. Both use the reference
+    venv's interpreter (real chaoslib), and the cost of one call is the difference between a
+    run of 301 probes and a run of 1, over 300."""
+    with open(os.path.join(work, "bridgebench.py"), "w") as f:
+        f.write(BRIDGED_MODULE)
+    one = os.path.join(work, "py1.json")
+    many = os.path.join(work, "py301.json")
+    with open(one, "w") as f:
+        json.dump(python_experiment(1), f)
+    with open(many, "w") as f:
+        json.dump(python_experiment(301), f)
+    env = dict(os.environ, PYTHONPATH=work, CHAOS_PYTHON=os.path.join(os.path.dirname(REF), "python"))
+    r1, _ = median_of(ref + ["--no-version-check", "run", one], work, n, env)
+    r301, _ = median_of(ref + ["--no-version-check", "run", many], work, n, env)
+    o1, _ = median_of(ours + ["run", one], work, n, env)
+    o301, _ = median_of(ours + ["run", many], work, n, env)
+    ref_call = (r301 - r1) / 300
+    our_call = (o301 - o1) / 300
+    print(f"bridged Python probe: per call reference {ref_call*1e6:.0f} µs, shakedown {our_call*1e6:.0f} µs,"
+          f" ratio {our_call/ref_call:.2f}x (goal: <= 1.0x); run of 1 probe: reference {r1*1000:.0f} ms,"
+          f" shakedown {o1*1000:.0f} ms (interpreter start included)")
 
 
 def main():
@@ -98,6 +141,7 @@ def main():
     print()
     print(f"per-activity cost: shakedown {per_activity*1e6:.0f} µs, bare fork/exec {floor*1e6:.0f} µs,"
           f" overhead {100*(per_activity/floor - 1):+.0f}% (goal: within +20%)")
+    bridged(work, ref, ours, n)
     print("goals: validate >= 50x faster and <= 0.2x memory (no version check); run 300 >= 2.5x faster")
 
 

@@ -7,7 +7,6 @@ mod args;
 mod commands;
 mod drivers;
 mod settings;
-mod source;
 
 use clap::Parser;
 use std::process::ExitCode;

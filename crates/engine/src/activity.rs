@@ -2,6 +2,7 @@
 //! record, in the order the reference logs them.
 
 use crate::controls::{Changes, Level, Point};
+use crate::events::{ActivityPhase, RunEvent};
 use crate::interrupt::Interrupter;
 use crate::journal::{ActivityStatus, Record, Timestamp};
 use crate::strategy::Dry;
@@ -29,10 +30,13 @@ pub struct RunContext {
     /// The last value each probe tolerance (by hypothesis probe index) was called with; the
     /// reference writes it into the experiment, so the journal shows it.
     pub tolerance_values: Mutex<HashMap<usize, Value>>,
-    /// Activities a before-activity control changed, as (declared, changed). A Python
-    /// control changes the activity in place, so the reference's journal shows the change
-    /// in its copy of the experiment too; the run applies these to the journal at the end.
-    pub edited_activities: Mutex<Vec<(Value, Value)>>,
+    /// The experiment as the run plays it: controls may change it (an activity they are
+    /// handed, activities they insert). The method, rollbacks and hypothesis probes are read
+    /// from it one at a time, as the reference's loops read its live lists, and the
+    /// journal's copy of the experiment shows it at the end, as the reference's does.
+    pub live: Mutex<Value>,
+    /// Who hears the run's events.
+    pub events: crate::events::Events,
 }
 
 impl RunContext {
@@ -48,15 +52,7 @@ impl RunContext {
         context: &Value,
         local: Option<&Value>,
     ) -> Result<Changes, Stop> {
-        let point = Point {
-            level,
-            context,
-            local,
-        };
-        self.controls
-            .before(point, &self.lookup(), &self.configuration, &self.secrets)
-            .await
-            .map_err(|message| interrupted_by_control(self, message))
+        self.hooks(level, context, None, local).await
     }
 
     /// The after hooks, handed the level's `state`.
@@ -67,22 +63,110 @@ impl RunContext {
         state: &Value,
         local: Option<&Value>,
     ) -> Result<Changes, Stop> {
+        self.hooks(level, context, Some(state), local).await
+    }
+
+    async fn hooks(
+        &self,
+        level: Level,
+        context: &Value,
+        state: Option<&Value>,
+        local: Option<&Value>,
+    ) -> Result<Changes, Stop> {
+        if !self.controls.any(local) {
+            return Ok(Changes::default());
+        }
+        let experiment = self.live_experiment();
         let point = Point {
             level,
             context,
             local,
+            experiment: Some(&experiment),
         };
-        self.controls
-            .after(
-                point,
-                state,
-                &self.lookup(),
-                &self.configuration,
-                &self.secrets,
-            )
-            .await
-            .map_err(|message| interrupted_by_control(self, message))
+        let lookup = self.lookup();
+        let result = match state {
+            None => {
+                self.controls
+                    .before(point, &lookup, &self.configuration, &self.secrets)
+                    .await
+            }
+            Some(state) => {
+                self.controls
+                    .after(point, state, &lookup, &self.configuration, &self.secrets)
+                    .await
+            }
+        };
+        let changes = result.map_err(|message| interrupted_by_control(self, message))?;
+        if let Some(changed) = &changes.experiment {
+            *lock(&self.live) = changed.clone();
+        }
+        Ok(changes)
     }
+
+    /// A copy of the experiment as the run plays it now.
+    pub fn live_experiment(&self) -> Value {
+        lock(&self.live).clone()
+    }
+
+    /// Entry `index` of the live `method`, `rollbacks` (`key`) or hypothesis probes.
+    pub fn live_entry(&self, list: LiveList, index: usize) -> Option<Value> {
+        let live = lock(&self.live);
+        list.of(&live)?.get(index).cloned()
+    }
+
+    /// A control changed an activity it was handed: the live experiment keeps the change
+    /// wherever that activity stands (a `ref` shares the activity in the reference).
+    fn activity_changed(&self, declared: &Value, changed: &Value) {
+        let mut live = lock(&self.live);
+        for list in [LiveList::Probes, LiveList::Method, LiveList::Rollbacks] {
+            if let Some(items) = list.of_mut(&mut live) {
+                for item in items.iter_mut().filter(|item| *item == declared) {
+                    *item = changed.clone();
+                }
+            }
+        }
+    }
+}
+
+/// The lists of activities a run plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveList {
+    Probes,
+    Method,
+    Rollbacks,
+}
+
+impl LiveList {
+    fn of(self, experiment: &Value) -> Option<&Vec<Value>> {
+        match self {
+            LiveList::Probes => experiment.get("steady-state-hypothesis")?.get("probes"),
+            LiveList::Method => experiment.get("method"),
+            LiveList::Rollbacks => experiment.get("rollbacks"),
+        }?
+        .as_array()
+    }
+
+    fn of_mut(self, experiment: &mut Value) -> Option<&mut Vec<Value>> {
+        match self {
+            LiveList::Probes => experiment
+                .get_mut("steady-state-hypothesis")?
+                .get_mut("probes"),
+            LiveList::Method => experiment.get_mut("method"),
+            LiveList::Rollbacks => experiment.get_mut("rollbacks"),
+        }?
+        .as_array_mut()
+    }
+
+    /// Copies this list from `from` into `to` (the journal's experiment at the end).
+    pub fn copy(self, from: &Value, to: &mut Value) {
+        if let (Some(source), Some(target)) = (self.of(from), self.of_mut(to)) {
+            target.clone_from(source);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why an activity stopped the flow it runs in.
@@ -157,6 +241,7 @@ pub async fn execute(
     entry: &Value,
     mode: Mode,
     records: Option<&Records>,
+    phase: ActivityPhase,
 ) -> Result<Record, Stop> {
     let declared = resolve(ctx, entry)?;
     let lookup = ctx.lookup();
@@ -168,10 +253,7 @@ pub async fn execute(
     {
         Ok(changes) => {
             if let Some(changed) = &changes.context {
-                ctx.edited_activities
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((declared.clone(), changed.clone()));
+                ctx.activity_changed(declared, changed);
             }
             changes.context
         }
@@ -207,6 +289,9 @@ pub async fn execute(
         log::info!("{label}: {name}");
     }
 
+    ctx.events
+        .emit(RunEvent::ActivityStarted { phase, activity })
+        .await;
     let mut record = Record::started(activity.clone());
     let index = records.map(|list| {
         let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
@@ -276,6 +361,13 @@ pub async fn execute(
         }
     }
 
+    ctx.events
+        .emit(RunEvent::ActivityCompleted {
+            phase,
+            record: &record,
+        })
+        .await;
+
     if let Some(after) = pauses.get("after").filter(|v| py_truthy(v)) {
         log::info!("Pausing after activity for {}s...", py_str(after));
         if sleeps && stop.is_none() {
@@ -291,9 +383,14 @@ pub async fn execute(
         return Err(stop);
     }
     if ctx.controls.any(local_controls) {
-        ctx.after_hooks(Level::Activity, activity, &record.to_json(), local_controls)
+        let changes = ctx
+            .after_hooks(Level::Activity, activity, &record.to_json(), local_controls)
             .await?;
+        if let Some(changed) = &changes.context {
+            ctx.activity_changed(activity, changed);
+        }
     }
+
     Ok(record)
 }
 

@@ -68,6 +68,9 @@ pub struct Point<'a> {
     pub context: &'a Value,
     /// The `controls` of the hypothesis or activity.
     pub local: Option<&'a Value>,
+    /// The experiment as the run plays it now (controls may have changed it); `None` for
+    /// the one the run started with.
+    pub experiment: Option<&'a Value>,
 }
 
 impl Controls {
@@ -305,6 +308,7 @@ impl Controls {
         }
         let mut context = point.context.clone();
         let mut state = state.cloned();
+        let mut experiment = point.experiment.unwrap_or(&self.experiment).clone();
         for d in self.applicable(point.level, point.local).await {
             let wanted = match d.scope {
                 Scope::Both => true,
@@ -330,7 +334,7 @@ impl Controls {
                 configuration,
                 secrets,
                 settings: &self.settings,
-                experiment: &self.experiment,
+                experiment: &experiment,
             };
             match d.control.hook(call).await {
                 Ok(changed) => {
@@ -341,6 +345,10 @@ impl Controls {
                     if let Some(s) = changed.state {
                         state = Some(s.clone());
                         changes.state = Some(s);
+                    }
+                    if let Some(e) = changed.experiment {
+                        experiment = e.clone();
+                        changes.experiment = Some(e);
                     }
                 }
                 Err(ControlError::Failed(e)) => log::debug!(

@@ -1,8 +1,9 @@
 //! The steady-state hypothesis: its probes in order, each judged by its tolerance, stopping
 //! at the first probe that errors or is out of tolerance.
 
-use crate::activity::{self, Mode, RunContext, Stop};
+use crate::activity::{self, LiveList, Mode, RunContext, Stop};
 use crate::controls::Level;
+use crate::events::{ActivityPhase, HypothesisPhase, RunEvent};
 use crate::journal::{ActivityStatus, HypothesisState, Record, Timestamp};
 use experiment::pyrepr::py_truthy;
 use experiment::tolerance::{self, Outcome};
@@ -30,6 +31,7 @@ pub async fn run(
     ctx: &RunContext,
     experiment: &Value,
     mode: Mode,
+    phase: HypothesisPhase,
 ) -> Result<HypothesisState, Stop> {
     let hypothesis = experiment.get("steady-state-hypothesis");
     let title = hypothesis
@@ -37,39 +39,49 @@ pub async fn run(
         .map(experiment::pyrepr::py_str)
         .unwrap_or_else(|| "None".into());
     log::info!("Steady state hypothesis: {title}");
+    ctx.events.emit(RunEvent::HypothesisStarted { phase }).await;
     let context = hypothesis.cloned().unwrap_or(Value::Null);
     let local_controls = context.get("controls");
     ctx.before_hooks(Level::Hypothesis, &context, local_controls)
         .await?;
-    let state = probe_all(ctx, experiment, mode).await?;
+    let state = probe_all(ctx, mode).await;
+    // As chaoslib's `with controls(...)`, the after hooks run however the probes ended.
     if ctx.controls.any(local_controls) {
-        ctx.after_hooks(
-            Level::Hypothesis,
-            &context,
-            &state.to_json(),
-            local_controls,
-        )
-        .await?;
+        let json = state.as_ref().map_or(Value::Null, HypothesisState::to_json);
+        let after = ctx
+            .after_hooks(Level::Hypothesis, &context, &json, local_controls)
+            .await;
+        if state.is_ok() {
+            after?;
+        }
     }
+    let state = state?;
+    ctx.events
+        .emit(RunEvent::HypothesisCompleted {
+            phase,
+            state: &state,
+        })
+        .await;
     Ok(state)
 }
 
 /// The probes in order, stopping at the first one that errors or is out of tolerance.
-async fn probe_all(
-    ctx: &RunContext,
-    experiment: &Value,
-    mode: Mode,
-) -> Result<HypothesisState, Stop> {
+async fn probe_all(ctx: &RunContext, mode: Mode) -> Result<HypothesisState, Stop> {
     let mut state = HypothesisState::default();
     let dry_skips_tolerance = ctx.dry.is_some_and(|d| d.skips("probe"));
 
-    for (index, entry) in probes(experiment).into_iter().flatten().enumerate() {
-        let mut record = match activity::execute(ctx, entry, mode, None).await {
-            Ok(record) => record,
-            Err(Stop::Interrupted) => return Err(Stop::Interrupted),
-            // The reference crashes here (no journal); a failed probe is the sensible reading.
-            Err(Stop::Fatal(message)) => failed_record(ctx, entry, message),
-        };
+    // One probe at a time from the live list, which controls may change as the run goes.
+    let mut next = 0;
+    while let Some(entry) = ctx.live_entry(LiveList::Probes, next) {
+        let (index, entry) = (next, &entry);
+        next += 1;
+        let mut record =
+            match activity::execute(ctx, entry, mode, None, ActivityPhase::Hypothesis).await {
+                Ok(record) => record,
+                Err(Stop::Interrupted) => return Err(Stop::Interrupted),
+                // The reference crashes here (no journal); a failed probe is the sensible reading.
+                Err(Stop::Fatal(message)) => failed_record(ctx, entry, message),
+            };
         if !record.succeeded() {
             record.tolerance_met = Some(false);
             state.probes.push(record);

@@ -1,6 +1,9 @@
 //! The experiment run loop, as the reference engine (chaostoolkit-lib 1.44.0) plays it.
 //!
-//! [`run::run_experiment`] takes a loaded experiment and returns its journal. Around it:
+//! [`api::run`] is the Run API: source, settings and overrides in; run events out to
+//! subscribers ([`events`]: the journal file, the notification channels); journal and exit
+//! code back. [`source`] loads an experiment from a file or URL. [`run::run_experiment`]
+//! takes a loaded experiment and returns its journal. Around it:
 //! [`activity`] runs one activity (pauses, dry mode, run record), [`hypothesis`] runs the
 //! steady-state hypothesis and its tolerances, [`strategy`] holds the hypothesis and
 //! rollback strategies, [`interrupt`] turns signals into the reference's interruptions,
@@ -9,7 +12,9 @@
 //! file. No driver is known here by name.
 
 pub mod activity;
+pub mod api;
 pub mod controls;
+pub mod events;
 pub mod hypothesis;
 pub mod interrupt;
 pub mod journal;
@@ -17,6 +22,7 @@ pub mod logging;
 pub mod notifications;
 pub mod run;
 pub mod settings;
+pub mod source;
 pub mod strategy;
 
 /// The engine version written into journals as `chaoslib-version`.

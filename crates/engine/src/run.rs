@@ -1,8 +1,9 @@
 //! The run loop: configuration, the hypothesis before, the method (with the continuous
 //! hypothesis alongside), the hypothesis after, rollbacks, and the final status.
 
-use crate::activity::{self, Mode, Records, RunContext, Stop};
+use crate::activity::{self, LiveList, Mode, Records, RunContext, Stop};
 use crate::controls::{Controls, Level};
+use crate::events::{ActivityPhase, Events, HypothesisPhase, RunEvent};
 use crate::hypothesis;
 use crate::interrupt::{Interrupter, Interruption};
 use crate::journal::{HypothesisState, Journal, Record, Status, Timestamp};
@@ -145,6 +146,7 @@ pub async fn run_experiment(
     registry: Arc<Registry>,
     settings: &Value,
     interrupter: Arc<Interrupter>,
+    events: Events,
 ) -> Result<Journal, RunError> {
     let (configuration, secrets) =
         resolve_configuration(&experiment, &options.overrides, &registry).await?;
@@ -159,7 +161,8 @@ pub async fn run_experiment(
         references,
         controls,
         tolerance_values: Mutex::new(HashMap::new()),
-        edited_activities: Mutex::new(Vec::new()),
+        live: Mutex::new(experiment.clone()),
+        events,
     });
 
     if let Some(title) = experiment.get("title").cloned() {
@@ -201,6 +204,7 @@ pub async fn run_experiment(
             if let Some(changed) = changes.context {
                 experiment = changed;
                 journal.experiment = journal_copy(&experiment, &ctx.secrets);
+                *ctx.live.lock().unwrap_or_else(|e| e.into_inner()) = experiment.clone();
             }
             Ok(())
         }
@@ -209,7 +213,9 @@ pub async fn run_experiment(
     let flow = async {
         started?;
         if with_hypothesis && strategy.before() {
-            let state = hypothesis::run(&ctx, &experiment, Mode::Foreground).await?;
+            let state =
+                hypothesis::run(&ctx, &experiment, Mode::Foreground, HypothesisPhase::Before)
+                    .await?;
             let met = state.met == Some(true);
             if !met {
                 let status = if state.has_failed_probe() { Status::Failed } else { Status::Completed };
@@ -228,10 +234,15 @@ pub async fn run_experiment(
             continuous = Some(start_continuous(&ctx, &experiment, &options, &shared));
         }
         log::info!("Playing your experiment's method now...");
+        ctx.events.emit(RunEvent::MethodStarted).await;
         let method = match ctx.before_hooks(Level::Method, &experiment, None).await {
             Ok(_) => run_method(&ctx, &experiment, &method_records, &shared).await,
             Err(stop) => Err(stop),
         };
+        if !ctx.events.is_empty() {
+            let runs = take_copy(&method_records);
+            ctx.events.emit(RunEvent::MethodCompleted { runs: &runs }).await;
+        }
         // As chaoslib's `with controls(...)`, the after hooks run however the method ended.
         let after = if ctx.controls.any(None) {
             let runs = records_json(&method_records);
@@ -247,7 +258,9 @@ pub async fn run_experiment(
         let cut_short = matches!(shared.status(), Some(Status::Interrupted | Status::Aborted));
         if !cut_short && with_hypothesis && strategy.after() {
             {
-                let state = hypothesis::run(&ctx, &experiment, Mode::Foreground).await?;
+                let state =
+                    hypothesis::run(&ctx, &experiment, Mode::Foreground, HypothesisPhase::After)
+                        .await?;
                 if state.met != Some(true) {
                     journal.deviated = true;
                     let status = if state.has_failed_probe() { Status::Failed } else { Status::Completed };
@@ -291,6 +304,7 @@ pub async fn run_experiment(
     if play_rollbacks_at_all && should_play_rollbacks(&options.rollback_strategy, &journal) {
         let records: Records = Arc::new(Mutex::new(Vec::new()));
         log::info!("Let's rollback...");
+        ctx.events.emit(RunEvent::RollbacksStarted).await;
         let mut result = ctx
             .before_hooks(Level::Rollback, &experiment, None)
             .await
@@ -307,6 +321,11 @@ pub async fn run_experiment(
             result = result.and(after);
         }
         journal.rollbacks = take_records(&records);
+        ctx.events
+            .emit(RunEvent::RollbacksCompleted {
+                runs: &journal.rollbacks,
+            })
+            .await;
         if let Err(Stop::Interrupted) = result {
             journal.status = Some(Status::Interrupted);
             match interrupter.take() {
@@ -316,8 +335,13 @@ pub async fn run_experiment(
         }
     }
 
+    // The reference's journal holds a shallow copy of the experiment: its lists are the ones
+    // the run played, with whatever controls changed in them.
+    let live = ctx.live_experiment();
+    for list in [LiveList::Probes, LiveList::Method, LiveList::Rollbacks] {
+        list.copy(&live, &mut journal.experiment);
+    }
     hypothesis::record_tolerance_values(&ctx, &mut journal);
-    apply_activity_edits(&ctx, &mut journal.experiment);
     journal.end = Some(Timestamp::now());
     let status = *journal.status.get_or_insert(Status::Completed);
     let shown = if journal.deviated {
@@ -357,37 +381,6 @@ fn journal_copy(experiment: &Value, secrets: &Map) -> Value {
     copy
 }
 
-/// Writes the activities controls changed into the journal's experiment, wherever the
-/// declared activity stands (a `ref` shares the activity in the reference, so every copy).
-fn apply_activity_edits(ctx: &RunContext, experiment: &mut Value) {
-    let edits = ctx
-        .edited_activities
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if edits.is_empty() {
-        return;
-    }
-    for key in ["method", "rollbacks"] {
-        if let Some(Value::Array(list)) = experiment.get_mut(key) {
-            replace_edited(list, &edits);
-        }
-    }
-    if let Some(Value::Array(probes)) = experiment
-        .get_mut("steady-state-hypothesis")
-        .and_then(|h| h.get_mut("probes"))
-    {
-        replace_edited(probes, &edits);
-    }
-}
-
-fn replace_edited(list: &mut [Value], edits: &[(Value, Value)]) {
-    for item in list {
-        if let Some((_, changed)) = edits.iter().rev().find(|(declared, _)| declared == item) {
-            *item = changed.clone();
-        }
-    }
-}
-
 /// The same tree with every leaf value replaced by `***`.
 fn mask(value: &Value) -> Value {
     match value {
@@ -401,6 +394,10 @@ fn mask(value: &Value) -> Value {
 fn records_json(records: &Records) -> Value {
     let list = records.lock().unwrap_or_else(|e| e.into_inner());
     Value::Array(list.iter().map(Record::to_json).collect())
+}
+
+fn take_copy(records: &Records) -> Vec<Record> {
+    records.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 fn take_records(records: &Records) -> Vec<Record> {
@@ -439,11 +436,10 @@ async fn run_method(
     records: &Records,
     shared: &Arc<Shared>,
 ) -> Result<(), Stop> {
-    let method = activity_list(experiment, "method");
-    if method.is_empty() {
+    if activity_list(experiment, "method").is_empty() {
         log::info!("No declared activities, let's move on.");
     }
-    play(ctx, method, records, Phase::Method(shared)).await
+    play(ctx, records, Phase::Method(shared)).await
 }
 
 async fn run_rollbacks(
@@ -451,11 +447,10 @@ async fn run_rollbacks(
     experiment: &Value,
     records: &Records,
 ) -> Result<(), Stop> {
-    let rollbacks = activity_list(experiment, "rollbacks");
-    if rollbacks.is_empty() {
+    if activity_list(experiment, "rollbacks").is_empty() {
         log::info!("No declared rollbacks, let's move on.");
     }
-    play(ctx, rollbacks, records, Phase::Rollbacks).await
+    play(ctx, records, Phase::Rollbacks).await
 }
 
 fn activity_list(experiment: &Value, key: &str) -> Vec<Value> {
@@ -472,24 +467,48 @@ enum Phase<'a> {
     Rollbacks,
 }
 
+impl Phase<'_> {
+    fn list(&self) -> LiveList {
+        match self {
+            Phase::Method(_) => LiveList::Method,
+            Phase::Rollbacks => LiveList::Rollbacks,
+        }
+    }
+
+    fn activity(&self) -> ActivityPhase {
+        match self {
+            Phase::Method(_) => ActivityPhase::Method,
+            Phase::Rollbacks => ActivityPhase::Rollback,
+        }
+    }
+}
+
 /// Runs activities in order, background ones alongside, then waits for the background ones.
-async fn play(
-    ctx: &Arc<RunContext>,
-    activities: Vec<Value>,
-    records: &Records,
-    phase: Phase<'_>,
-) -> Result<(), Stop> {
+async fn play(ctx: &Arc<RunContext>, records: &Records, phase: Phase<'_>) -> Result<(), Stop> {
     let mut background = Vec::new();
     let mut outcome = Ok(());
-    for entry in activities {
+    // Read one entry at a time from the live list: a control may insert activities after
+    // the one it is handed, and the reference's loop plays them.
+    let list = phase.list();
+    let mut index = 0;
+    while let Some(entry) = ctx.live_entry(list, index) {
+        index += 1;
         if let Phase::Rollbacks = phase {
             let name = entry.get("name").map(py_str);
             log::info!("Rollback: {}", name.unwrap_or_else(|| "None".into()));
         }
         if entry.get("background").and_then(Value::as_bool) == Some(true) {
-            background.push(spawn_background(ctx, entry, records));
+            background.push(spawn_background(ctx, entry, records, phase.activity()));
         } else {
-            match activity::execute(ctx, &entry, Mode::Foreground, Some(records)).await {
+            match activity::execute(
+                ctx,
+                &entry,
+                Mode::Foreground,
+                Some(records),
+                phase.activity(),
+            )
+            .await
+            {
                 Ok(_) => {}
                 Err(Stop::Interrupted) => {
                     outcome = Err(Stop::Interrupted);
@@ -523,13 +542,18 @@ async fn play(
     outcome
 }
 
-fn spawn_background(ctx: &Arc<RunContext>, entry: Value, records: &Records) -> JoinHandle<()> {
+fn spawn_background(
+    ctx: &Arc<RunContext>,
+    entry: Value,
+    records: &Records,
+    phase: ActivityPhase,
+) -> JoinHandle<()> {
     let ctx = ctx.clone();
     let records = records.clone();
     tokio::spawn(async move {
         // Failures are in the record; a fatal error leaves the record without a status,
         // as the reference does for background activities.
-        let _ = activity::execute(&ctx, &entry, Mode::Background, Some(&records)).await;
+        let _ = activity::execute(&ctx, &entry, Mode::Background, Some(&records), phase).await;
     })
 }
 
@@ -593,7 +617,8 @@ async fn continuous(
         if shared.stopped() {
             break;
         }
-        let Ok(state) = hypothesis::run(&ctx, &experiment, Mode::Background).await else {
+        let phase = HypothesisPhase::During(iteration);
+        let Ok(state) = hypothesis::run(&ctx, &experiment, Mode::Background, phase).await else {
             break;
         };
         let met = state.met == Some(true);

@@ -97,6 +97,7 @@ fn run(experiment: Value, settings: Value, recorder: Arc<Recorder>) -> engine::j
         Arc::new(registry),
         &settings,
         Arc::new(Interrupter::new()),
+        Default::default(),
     ))
     .expect("the run starts")
 }

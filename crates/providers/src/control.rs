@@ -97,13 +97,15 @@ pub struct ConfigureCall<'a> {
     pub settings: Option<&'a Value>,
 }
 
-/// What a hook changed in what it was handed. The engine applies a changed context to the
-/// step about to run (the activity, the experiment) and a changed loader state to the
-/// loaded experiment.
+/// What a hook changed in what it was handed, as a Python control changes its arguments in
+/// place. The engine applies a changed context to the step about to run (the activity, the
+/// experiment), a changed loader state to the loaded experiment, and a changed experiment
+/// to the lists still to play (chaosaddons' `repeat` inserts activities that way).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     pub context: Option<Value>,
     pub state: Option<Value>,
+    pub experiment: Option<Value>,
 }
 
 /// How a hook can end badly.

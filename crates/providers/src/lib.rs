@@ -3,14 +3,18 @@
 //! The reference has three provider types. `http` and `process` are implemented here
 //! natively ([`http`], [`process`]). `python` providers name a `module.func`; Shakedown
 //! answers them from a [`registry::Registry`] of native drivers, so experiments keep their
-//! upstream module and function names while no Python is involved.
+//! upstream module and function names while no Python is involved, and sends the modules
+//! no native driver answers to the Python [`bridge`].
 //!
 //! A provider either returns the activity's output, fails the activity
-//! ([`ProviderError::Failed`], the reference's `ActivityFailed`), or fails in a way the
-//! reference does not catch ([`ProviderError::Fatal`]), which aborts a method.
+//! ([`ProviderError::Failed`], the reference's `ActivityFailed`), fails in a way the
+//! reference does not catch ([`ProviderError::Fatal`]), which aborts a method, or ends the
+//! run the way a signal does ([`ProviderError::Interrupted`]).
 //!
 //! Driver crates describe their functions as [`table::Spec`] rows, which share one
-//! Python-style argument binding.
+//! Python-style argument binding, and register native [`control::Control`]s and
+//! notification plugins ([`registry::Notifier`]) in the same registry. docs/extending.md
+//! says how to add each.
 
 pub mod bridge;
 pub mod control;

@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import traceback
+import types
 
 _proto = os.fdopen(3, "w", encoding="utf-8", newline="\n")
 _write_lock = threading.Lock()
@@ -423,6 +424,11 @@ def main():
     sources = init.get("shim") or {}
     sys.meta_path.append(_ShimFinder(sources))
     log = logging.getLogger("chaostoolkit")
+    # As the reference CLI does: `from logzero import logger` gets the chaostoolkit logger.
+    logzero = types.ModuleType("logzero")
+    logzero.__path__ = []
+    logzero.logger = log
+    sys.modules["logzero"] = logzero
     log.setLevel(init.get("log_level", logging.DEBUG))
     log.addHandler(_ForwardHandler())
     log.propagate = False

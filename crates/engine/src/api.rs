@@ -1,0 +1,661 @@
+//! The Run API: one experiment from its source to its journal and exit code.
+//!
+//! `chaos run` is this plus argument parsing; the operator, a CronJob or a test harness call
+//! the same function. Everything a run needs arrives in a [`RunRequest`] (the source, the
+//! settings, the command-line overrides) and everything it produces leaves as [`RunEvent`]s
+//! to the [`Subscriber`]s (the journal file, the notification channels) and as the
+//! [`RunOutcome`]. The sequence is the reference CLI's (chaostoolkit 1.19.0 `run`):
+//! global controls' loader hooks, load, `run-started`, validation, the `dry` key, the
+//! strategies, the engine, the journal, the end notifications, the exit code.
+
+use crate::controls::{Controls, Level};
+use crate::events::{Events, RunEvent, Subscriber};
+use crate::interrupt::Interrupter;
+use crate::journal::{Journal, Status};
+use crate::notifications::{notify, Phase};
+use crate::run::{run_experiment, RunOptions};
+use crate::source::{self, Source, SourceError};
+use crate::strategy::{Dry, HypothesisStrategy, RollbackStrategy};
+use experiment::validate::ValidationError;
+use experiment::vars::Overrides;
+use experiment::{FunctionCatalog, Value};
+use providers::bridge::BridgedCatalog;
+use providers::registry::Registry;
+use providers::BoxFuture;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What to run and how, as the command line and the settings say it.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// A file path or an http(s) URL.
+    pub source: String,
+    /// The loaded settings (`{}` when there is no settings file).
+    pub settings: Value,
+    /// `--var` and `--var-file` values.
+    pub overrides: Overrides,
+    /// `--hypothesis-strategy`, as written (`continously` included).
+    pub hypothesis_strategy: Option<String>,
+    /// `--rollback-strategy`.
+    pub rollback_strategy: Option<String>,
+    pub dry: Option<Dry>,
+    /// `--hypothesis-frequency`, seconds.
+    pub hypothesis_frequency: f64,
+    pub fail_fast: bool,
+    /// `false` for `--no-validation`.
+    pub validate: bool,
+    /// `false` for `--no-verify-tls`.
+    pub verify_tls: bool,
+    /// `--control-file` files: global controls, a name → definition map each.
+    pub control_files: Vec<PathBuf>,
+    /// Turn SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 into interruptions once the engine starts
+    /// (what a CLI wants; an embedding process may handle signals itself and use the
+    /// interrupter directly).
+    pub handle_signals: bool,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The journal, when the engine ran (not when loading or validation failed).
+    pub journal: Option<Journal>,
+    /// The process exit code, as the reference's: 0 only for a completed, non-deviated run.
+    pub exit_code: u8,
+}
+
+/// Why a run did not reach the engine. The `Display` is the ERROR line the CLI logs.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("Unknown hypothesis strategy '{0}': use default, before-method-only, after-method-only, during-method-only, continuously or skip")]
+    Strategy(String),
+    #[error("{origin}: {message}")]
+    ControlFile { origin: String, message: String },
+    /// A control file that is not JSON or YAML (the message names the file and line).
+    #[error("{0}")]
+    ControlFileSyntax(String),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error("{0}")]
+    Configuration(#[from] crate::run::RunError),
+}
+
+impl StartError {
+    /// A stable name for the kind of failure, to group failures by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StartError::Source(_) => "source",
+            StartError::Invalid(_) => "validation",
+            StartError::Strategy(_) => "strategy",
+            StartError::ControlFile { .. } | StartError::ControlFileSyntax(_) => "control-file",
+            StartError::Signals(_) => "signals",
+            StartError::Configuration(_) => "configuration",
+        }
+    }
+}
+
+/// Builds the driver registry a document needs (the CLI loads its native drivers only when
+/// something in the experiment or the settings names a Python module). Called with `Null`
+/// for the loader hooks, then with the loaded experiment.
+pub type RegistryFor<'a> = dyn Fn(&Value) -> Arc<Registry> + Send + Sync + 'a;
+
+/// Runs one experiment. Log lines are the reference's; `subscribers` hear every event.
+pub async fn run(
+    request: RunRequest,
+    registry_for: &RegistryFor<'_>,
+    interrupter: Arc<Interrupter>,
+    subscribers: Vec<Arc<dyn Subscriber>>,
+) -> RunOutcome {
+    let events = Events::new(subscribers);
+    match run_inner(request, registry_for, interrupter, &events).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            if !matches!(error, StartError::Invalid(_)) {
+                log::error!("{error}");
+            }
+            RunOutcome {
+                journal: None,
+                exit_code: 1,
+            }
+        }
+    }
+}
+
+async fn run_inner(
+    request: RunRequest,
+    registry_for: &RegistryFor<'_>,
+    interrupter: Arc<Interrupter>,
+    events: &Events,
+) -> Result<RunOutcome, StartError> {
+    let mut settings = request.settings.clone();
+    add_control_files(&mut settings, &request.control_files)?;
+    let loader = has_global_controls(&settings).then(|| registry_for(&Value::Null));
+    let (source, mut experiment) =
+        load_with_controls(&request.source, &settings, request.verify_tls, loader).await?;
+    let registry = registry_for(&experiment);
+    events
+        .emit(RunEvent::Started {
+            experiment: &experiment,
+        })
+        .await;
+
+    if request.validate {
+        let catalog = BridgedCatalog::resolve(&registry, registry.bridge(), &experiment).await;
+        if let Err(error) = check(
+            &source,
+            &experiment,
+            &catalog,
+            catalog.unavailable(),
+            &request.overrides,
+        ) {
+            events.emit(RunEvent::Invalid { error: &error }).await;
+            return Err(StartError::Invalid(error));
+        }
+    }
+    if let Some(map) = experiment.as_object_mut() {
+        let dry = request.dry.map(|d| Value::String(d.name().into()));
+        map.insert("dry".into(), dry.unwrap_or(Value::Null));
+    }
+
+    let strategies = Strategies::resolve(
+        request.hypothesis_strategy.as_deref(),
+        request.rollback_strategy.as_deref(),
+        &settings,
+        &experiment,
+    );
+    let Some(hypothesis_strategy) = HypothesisStrategy::parse(&strategies.hypothesis) else {
+        return Err(StartError::Strategy(strategies.hypothesis));
+    };
+    if strategies.hypothesis == "continously" {
+        log::warn!(
+            "\nThe \"--hypothesis-strategy=continously\" command is depreciating and will be removed in a future version\nInstead, please use \"--hypothesis-strategy=continuously\""
+        );
+    }
+    strategies.record_in(&mut settings);
+
+    let options = RunOptions {
+        dry: request.dry,
+        hypothesis_strategy,
+        rollback_strategy: RollbackStrategy::parse(&strategies.rollbacks),
+        hypothesis_frequency: request.hypothesis_frequency,
+        fail_fast: request.fail_fast,
+        overrides: request.overrides,
+    };
+    if request.handle_signals {
+        crate::interrupt::install(interrupter.clone()).map_err(StartError::Signals)?;
+    }
+    let journal = run_experiment(
+        experiment,
+        options,
+        registry,
+        &settings,
+        interrupter,
+        events.clone(),
+    )
+    .await?;
+    let json = journal.to_json();
+    let exit_code = exit_code(&journal);
+    events
+        .emit(RunEvent::Finished {
+            journal: &journal,
+            json: &json,
+            exit_code,
+        })
+        .await;
+    Ok(RunOutcome {
+        journal: Some(journal),
+        exit_code,
+    })
+}
+
+/// `chaos validate`: load, validate, and the `validate-*` notifications; the exit code.
+pub async fn validate(
+    source: &str,
+    settings: &Value,
+    verify_tls: bool,
+    registry_for: &RegistryFor<'_>,
+) -> u8 {
+    let loader = has_global_controls(settings).then(|| registry_for(&Value::Null));
+    let (source, experiment) = match load_with_controls(source, settings, verify_tls, loader).await
+    {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            log::error!("{error}");
+            return 1;
+        }
+    };
+    let registry = registry_for(&experiment);
+    let send = |name: &'static str, error: Option<String>| {
+        let registry = registry.clone();
+        let experiment = &experiment;
+        async move {
+            notify(
+                settings,
+                &registry,
+                Phase::Validate,
+                name,
+                experiment,
+                error.as_deref(),
+            )
+            .await
+        }
+    };
+    send("validate-started", None).await;
+    let catalog = BridgedCatalog::resolve(&registry, registry.bridge(), &experiment).await;
+    match check(
+        &source,
+        &experiment,
+        &catalog,
+        catalog.unavailable(),
+        &Overrides::default(),
+    ) {
+        Ok(()) => {
+            log::info!("experiment syntax and semantic look valid");
+            send("validate-completed", None).await;
+            0
+        }
+        Err(e) => {
+            send("validate-failed", Some(e.message)).await;
+            1
+        }
+    }
+}
+
+/// The reference's exit code: 0 only when the run completed and did not deviate.
+pub fn exit_code(journal: &Journal) -> u8 {
+    let completed = journal.status.unwrap_or(Status::Completed) == Status::Completed;
+    u8::from(!completed || journal.deviated)
+}
+
+/// Loads SOURCE between the global controls' loader hooks: `before_loading_experiment`
+/// gets the source, `after_loading_experiment` the parsed experiment, which it may change.
+pub async fn load_with_controls(
+    source: &str,
+    settings: &Value,
+    verify_tls: bool,
+    registry: Option<Arc<Registry>>,
+) -> Result<(Source, Value), SourceError> {
+    let controls = match registry {
+        Some(registry) => Controls::global_only(registry, settings).await,
+        None => Controls::default(),
+    };
+    let context = Value::String(source.to_string());
+    let empty = experiment::Map::new();
+    let lookup = experiment::substitute::Lookup::new(&empty, &empty);
+    let point = |context| crate::controls::Point {
+        level: Level::Loader,
+        context,
+        local: None,
+        experiment: None,
+    };
+    if !controls.is_empty() {
+        if let Err(message) = controls
+            .before(point(&context), &lookup, &empty, &empty)
+            .await
+        {
+            log::debug!("a loader control interrupted loading: {message}");
+        }
+    }
+    let loaded = source::load_source(source, settings, verify_tls).await?;
+    let mut experiment = loaded.loaded.value.clone();
+    if !controls.is_empty() {
+        match controls
+            .after(point(&context), &experiment, &lookup, &empty, &empty)
+            .await
+        {
+            Ok(changes) => {
+                if let Some(changed) = changes.state {
+                    experiment = changed;
+                }
+            }
+            Err(message) => log::debug!("a loader control interrupted loading: {message}"),
+        }
+    }
+    Ok((loaded, experiment))
+}
+
+fn has_global_controls(settings: &Value) -> bool {
+    settings
+        .get("controls")
+        .and_then(Value::as_object)
+        .is_some_and(|c| !c.is_empty())
+}
+
+/// Validates with the reference's log lines, and points at the offending line on failure.
+/// `unavailable` says why non-native Python modules could not be looked up, if they could not.
+pub fn check(
+    source: &Source,
+    experiment: &Value,
+    catalog: &dyn FunctionCatalog,
+    unavailable: Option<&str>,
+    overrides: &Overrides,
+) -> Result<(), ValidationError> {
+    log::info!("Validating the experiment's syntax");
+    match experiment::validate::validate(experiment, catalog, overrides) {
+        Ok(warnings) => {
+            for w in warnings {
+                log::warn!("{}", w.message);
+            }
+            log::info!("Experiment looks valid");
+            Ok(())
+        }
+        Err(e) => {
+            log::error!("{}", e.message);
+            if let Some(path) = &e.path {
+                let place = source::locate(source, path).unwrap_or_else(|| source.origin.clone());
+                log::error!("  => at {place} ({path})");
+            }
+            if let Some(why) = unavailable {
+                if e.message.starts_with("could not find Python module") {
+                    log::error!("  => {why}");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The hypothesis and rollback strategies, by name, after every source had its say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strategies {
+    pub hypothesis: String,
+    pub rollbacks: String,
+}
+
+impl Strategies {
+    /// Precedence, lowest first: `default`, the settings' `runtime`, the experiment's
+    /// `runtime`, the command line. As in the reference, a non-empty experiment `runtime`
+    /// sets both strategies (each falling back to `default`), so it also resets a rollback
+    /// strategy that came from the settings.
+    pub fn resolve(
+        hypothesis_flag: Option<&str>,
+        rollback_flag: Option<&str>,
+        settings: &Value,
+        experiment: &Value,
+    ) -> Self {
+        let from_settings = |section| crate::settings::runtime_strategy(settings, section);
+        let mut hypothesis = from_settings("hypothesis").unwrap_or_else(|| "default".into());
+        let mut rollbacks = from_settings("rollbacks").unwrap_or_else(|| "default".into());
+        if let Some(runtime) = experiment
+            .get("runtime")
+            .filter(|r| r.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            let pick = |section: &str| {
+                runtime
+                    .get(section)
+                    .and_then(|s| s.get("strategy"))
+                    .map(experiment::pyrepr::py_str)
+                    .unwrap_or_else(|| "default".into())
+            };
+            hypothesis = pick("hypothesis");
+            rollbacks = pick("rollbacks");
+        }
+        if let Some(flag) = hypothesis_flag {
+            hypothesis = flag.to_string();
+        }
+        if let Some(flag) = rollback_flag {
+            rollbacks = flag.to_string();
+        }
+        Self {
+            hypothesis,
+            rollbacks,
+        }
+    }
+
+    /// The reference records the resolved strategies in the settings handed to controls.
+    fn record_in(&self, settings: &mut Value) {
+        let Some(map) = settings.as_object_mut() else {
+            return;
+        };
+        let runtime = map
+            .entry("runtime")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(runtime) = runtime.as_object_mut() {
+            runtime.insert(
+                "hypothesis".into(),
+                serde_json::json!({"strategy": self.hypothesis}),
+            );
+            runtime.insert(
+                "rollbacks".into(),
+                serde_json::json!({"strategy": self.rollbacks}),
+            );
+        }
+    }
+}
+
+/// `--control-file`: each file maps control names to definitions, like the settings'
+/// `controls`; they join the global controls (a later file wins on a name).
+fn add_control_files(settings: &mut Value, files: &[PathBuf]) -> Result<(), StartError> {
+    for file in files {
+        let origin = file.display().to_string();
+        let error = |message: String| StartError::ControlFile {
+            origin: origin.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| error(format!("cannot read the control file: {e}")))?;
+        let format = experiment::load::format_from_path(&origin).map_err(|e| error(e.message))?;
+        let loaded = experiment::load::parse(&text, format, &origin)
+            .map_err(|e| StartError::ControlFileSyntax(e.to_string()))?;
+        let Value::Object(controls) = loaded.value else {
+            return Err(error(
+                "a control file must map control names to their definitions".into(),
+            ));
+        };
+        let Some(settings) = settings.as_object_mut() else {
+            continue;
+        };
+        let global = settings
+            .entry("controls")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(global) = global.as_object_mut() {
+            global.extend(controls);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the journal at the end of the run, with two-space indentation and non-ASCII kept,
+/// like the reference.
+pub struct JournalFile {
+    pub path: PathBuf,
+}
+
+impl Subscriber for JournalFile {
+    fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let RunEvent::Finished { json, .. } = event {
+                if let Err(e) = write_journal(&self.path, json) {
+                    log::error!("cannot write the journal to '{}': {e}", self.path.display());
+                }
+            }
+        })
+    }
+}
+
+fn write_journal(path: &Path, journal: &Value) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(journal).map_err(std::io::Error::other)?;
+    std::fs::write(path, text)
+}
+
+/// The settings' notification channels: `run-started`, then `run-completed` or
+/// `run-failed`, and `run-deviated` in addition when the run deviated.
+pub struct Notifications {
+    settings: Value,
+    registry: Arc<Registry>,
+}
+
+impl Notifications {
+    /// The channels of `settings`; `plugin` channels are answered by the registry that
+    /// `registry_for` builds for the settings alone.
+    pub fn new(settings: Value, registry_for: &RegistryFor<'_>) -> Self {
+        Self {
+            settings,
+            registry: registry_for(&Value::Null),
+        }
+    }
+}
+
+impl Subscriber for Notifications {
+    fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let send = |name: &'static str, payload: &'a Value| {
+                notify(
+                    &self.settings,
+                    &self.registry,
+                    Phase::Run,
+                    name,
+                    payload,
+                    None,
+                )
+            };
+            match event {
+                RunEvent::Started { experiment } => send("run-started", experiment).await,
+                RunEvent::Finished { journal, json, .. } => {
+                    let completed =
+                        journal.status.unwrap_or(Status::Completed) == Status::Completed;
+                    if completed {
+                        send("run-completed", json).await;
+                    } else {
+                        send("run-failed", json).await;
+                    }
+                    if journal.deviated {
+                        send("run-deviated", json).await;
+                    }
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolve(
+        h: Option<&str>,
+        r: Option<&str>,
+        settings: Value,
+        experiment: Value,
+    ) -> (String, String) {
+        let s = Strategies::resolve(h, r, &settings, &experiment);
+        (s.hypothesis, s.rollbacks)
+    }
+
+    fn pair(h: &str, r: &str) -> (String, String) {
+        (h.to_string(), r.to_string())
+    }
+
+    #[test]
+    fn nothing_said_means_default() {
+        assert_eq!(
+            resolve(None, None, json!({}), json!({})),
+            pair("default", "default")
+        );
+    }
+
+    #[test]
+    fn settings_override_the_default() {
+        let settings = json!({"runtime": {"hypothesis": {"strategy": "skip"}, "rollbacks": {"strategy": "always"}}});
+        assert_eq!(
+            resolve(None, None, settings, json!({})),
+            pair("skip", "always")
+        );
+    }
+
+    #[test]
+    fn the_experiment_runtime_overrides_the_settings_and_resets_both() {
+        let settings = json!({"runtime": {"rollbacks": {"strategy": "always"}}});
+        let experiment = json!({"runtime": {"hypothesis": {"strategy": "continuously"}}});
+        // The experiment names no rollback strategy: it falls back to default, not to the settings.
+        assert_eq!(
+            resolve(None, None, settings, experiment),
+            pair("continuously", "default")
+        );
+    }
+
+    #[test]
+    fn an_empty_experiment_runtime_leaves_the_settings_alone() {
+        let settings = json!({"runtime": {"rollbacks": {"strategy": "never"}}});
+        assert_eq!(
+            resolve(None, None, settings, json!({"runtime": {}})),
+            pair("default", "never")
+        );
+    }
+
+    #[test]
+    fn the_command_line_overrides_everything() {
+        let settings = json!({"runtime": {"hypothesis": {"strategy": "skip"}, "rollbacks": {"strategy": "never"}}});
+        let experiment = json!({"runtime": {"hypothesis": {"strategy": "before-method-only"}, "rollbacks": {"strategy": "deviated"}}});
+        assert_eq!(
+            resolve(
+                Some("after-method-only"),
+                Some("always"),
+                settings.clone(),
+                experiment.clone()
+            ),
+            pair("after-method-only", "always")
+        );
+        // Each flag overrides only its own strategy.
+        assert_eq!(
+            resolve(None, Some("always"), settings, experiment),
+            pair("before-method-only", "always")
+        );
+    }
+
+    #[test]
+    fn non_string_experiment_strategies_print_as_python_would() {
+        let experiment = json!({"runtime": {"rollbacks": {"strategy": null}}});
+        assert_eq!(
+            resolve(None, None, json!({}), experiment),
+            pair("default", "None")
+        );
+    }
+
+    #[test]
+    fn resolved_strategies_are_recorded_in_the_settings() {
+        let mut settings = json!({"runtime": {"other": 1}});
+        Strategies {
+            hypothesis: "skip".into(),
+            rollbacks: "never".into(),
+        }
+        .record_in(&mut settings);
+        assert_eq!(
+            settings,
+            json!({"runtime": {"other": 1, "hypothesis": {"strategy": "skip"}, "rollbacks": {"strategy": "never"}}})
+        );
+    }
+
+    #[test]
+    fn control_files_join_the_global_controls_and_bad_ones_name_the_file() {
+        let dir =
+            std::env::temp_dir().join(format!("shakedown-control-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let good = dir.join("c.yaml");
+        std::fs::write(&good, "c:\n  provider: {type: python, module: m}\n").expect("write");
+        let list = dir.join("l.yaml");
+        std::fs::write(&list, "- a\n").expect("write");
+        let mut settings = json!({"controls": {"g": {}}});
+        add_control_files(&mut settings, std::slice::from_ref(&good)).expect("loads");
+        assert_eq!(settings["controls"].as_object().map(|c| c.len()), Some(2));
+        let err = add_control_files(&mut settings, std::slice::from_ref(&list))
+            .expect_err("a list is refused");
+        assert_eq!(err.kind(), "control-file");
+        assert!(
+            err.to_string().starts_with(&list.display().to_string()),
+            "{err}"
+        );
+        let missing = dir.join("missing.yaml");
+        let err = add_control_files(&mut settings, &[missing]).expect_err("missing");
+        assert!(
+            err.to_string().contains("cannot read the control file"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
