@@ -476,11 +476,12 @@ impl Subscriber for JournalFile {
     }
 }
 
-fn write_journal(path: &Path, journal: &Value) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(journal).map_err(std::io::Error::other)?;
-    std::fs::write(path, text)
+/// Through the typed journal crate, which checks the shape and writes floats the way
+/// Python's `json.dump` does (`7e-06`, not `7e-6`).
+fn write_journal(path: &Path, journal: &Value) -> Result<(), journal::JournalError> {
+    let typed = journal::from_value(journal.clone())?;
+    journal::write_file(path, &typed)
 }
-
 /// The settings' notification channels: `run-started`, then `run-completed` or
 /// `run-failed`, and `run-deviated` in addition when the run deviated.
 pub struct Notifications {

@@ -14,9 +14,14 @@ impl Timestamp {
     }
 
     /// Seconds elapsed from `earlier`, with microsecond resolution like `timedelta.total_seconds()`.
+    /// Like the reference, the difference of the two instants as written (microseconds).
     pub fn seconds_since(&self, earlier: Timestamp) -> f64 {
-        let d = self.0.duration_since(earlier.0).unwrap_or(Duration::ZERO);
-        d.as_micros() as f64 / 1_000_000.0
+        let micros = |t: &Timestamp| {
+            t.0.duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_micros()
+        };
+        micros(self).saturating_sub(micros(&earlier)) as f64 / 1_000_000.0
     }
 
     pub fn iso(&self) -> String {
