@@ -1,7 +1,12 @@
 //! Differential tests: every case under `tests/differential/cases/` is run
-//! through the Python reference (`target/reference-venv/bin/chaos`, see
-//! `scripts/reference-venv`) and through our `chaos`, and the normalised
-//! results (exit code, journal, console log) are compared.
+//! through our `chaos` and compared with two Python references, the *oracles*:
+//! the pinned one (chaostoolkit 1.19.0 / lib 1.44.0, `target/reference-venv`,
+//! `scripts/reference-venv`; golden `reference.json`) and the newest one
+//! (chaostoolkit 1.21.4 / lib 1.45.1, `target/reference-venv-latest`,
+//! `scripts/reference-venv-latest`; golden `reference-latest.json`). By default
+//! the pinned oracle runs live and the newest one is compared through its
+//! recorded golden; `SHAKEDOWN_DIFF_ORACLE=latest|both` runs the newest live.
+//! The normalised results (exit code, journal, console log) are compared.
 //!
 //! The case format, the normalisation rules and the environment switches are
 //! documented in `tests/differential/README.md`.
@@ -35,16 +40,72 @@ fn env_flag(name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A Python reference the results are compared with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Oracle {
+    /// chaostoolkit 1.19.0 / chaostoolkit-lib 1.44.0: what Shakedown emulates.
+    Pinned,
+    /// chaostoolkit 1.21.4 / chaostoolkit-lib 1.45.1 (Python 3.12): the newest on PyPI.
+    Latest,
+}
+
+const ORACLES: [Oracle; 2] = [Oracle::Pinned, Oracle::Latest];
+
+impl Oracle {
+    /// The name used by `SHAKEDOWN_DIFF_ORACLE` and as the key under `differs_from`.
+    fn key(self) -> &'static str {
+        match self {
+            Oracle::Pinned => "pinned",
+            Oracle::Latest => "latest",
+        }
+    }
+    fn versions(self) -> &'static str {
+        match self {
+            Oracle::Pinned => "chaostoolkit 1.19.0 / lib 1.44.0",
+            Oracle::Latest => "chaostoolkit 1.21.4 / lib 1.45.1",
+        }
+    }
+    fn bin(self) -> PathBuf {
+        match self {
+            Oracle::Pinned => reference_bin(),
+            Oracle::Latest => workspace_root().join("target/reference-venv-latest/bin/chaos"),
+        }
+    }
+    fn venv_dir(self) -> PathBuf {
+        self.bin()
+            .parent()
+            .and_then(Path::parent)
+            .expect("<venv>/bin/chaos")
+            .to_path_buf()
+    }
+    fn script(self) -> &'static str {
+        match self {
+            Oracle::Pinned => "scripts/reference-venv",
+            Oracle::Latest => "scripts/reference-venv-latest",
+        }
+    }
+    fn golden_file(self) -> &'static str {
+        match self {
+            Oracle::Pinned => "reference.json",
+            Oracle::Latest => "reference-latest.json",
+        }
+    }
+}
+
+/// Files of a case directory that are not copied into the run directory.
+const CASE_META_FILES: [&str; 3] = ["case.json", "reference.json", "reference-latest.json"];
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Side {
-    Reference,
+    Reference(Oracle),
     Ours,
 }
 
 impl Side {
     fn name(self) -> &'static str {
         match self {
-            Side::Reference => "reference",
+            Side::Reference(Oracle::Pinned) => "reference",
+            Side::Reference(Oracle::Latest) => "reference-latest",
             Side::Ours => "ours",
         }
     }
@@ -142,7 +203,7 @@ fn copy_case_files(case: &Case, tmp: &Path) {
         for entry in entries.filter_map(Result::ok) {
             let p = entry.path();
             let fname = entry.file_name().to_string_lossy().to_string();
-            if top && (fname == "case.json" || fname == "reference.json") {
+            if top && CASE_META_FILES.contains(&fname.as_str()) {
                 continue;
             }
             if p.is_dir() {
@@ -360,6 +421,7 @@ fn normalize_text(s: &str, ph: &Placeholders) -> String {
         )
         .replace(&format!("port={}", ph.port), "port={port}")
         .replace(&format!("port={}", ph.closed_port), "port={closed_port}");
+    s = normalize_python_incidentals(&s);
     // Regex engine error texts (Python `re` vs ours) cannot match.
     if let Some(idx) = s.find(" seems invalid: ") {
         if s.starts_with("hypothesis probe tolerance pattern ") {
@@ -390,6 +452,38 @@ fn normalize_text(s: &str, ph: &Placeholders) -> String {
         }
     }
     s
+}
+
+/// What differs between the two oracles only because they run on different Python
+/// installations (3.11 and 3.12 in different virtualenvs): the virtualenv directories
+/// become `{venv}` and `python3.<minor>` in a path becomes `python3.X`. (Traceback frames
+/// are already dropped: `exception` keeps its last line, log messages stop at
+/// `Traceback (most recent call last):`.)
+fn normalize_python_incidentals(s: &str) -> String {
+    let mut s = s.to_string();
+    // The newest's directory first: the pinned one is a prefix of it.
+    for oracle in [Oracle::Latest, Oracle::Pinned] {
+        let venv = oracle.venv_dir().to_string_lossy().to_string();
+        if s.contains(&venv) {
+            s = s.replace(&venv, "{venv}");
+        }
+    }
+    const MARK: &str = "/python3.";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(idx) = rest.find(MARK) {
+        let after = &rest[idx + MARK.len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&rest[..idx + MARK.len()]);
+        if digits > 0 && after[digits..].starts_with('/') {
+            out.push('X');
+            rest = &after[digits..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 const ABORT_MESSAGE: &str = "Experiment ran into an un expected fatal error, aborting now.";
@@ -758,17 +852,6 @@ fn compare(reference: &Value, ours: &Value, aspects: &[String]) -> Vec<String> {
     diffs
 }
 
-/// `ignore_journal`: JSON pointers into the journal where Shakedown differs on purpose
-/// (each one is explained by the case's `description` and in docs/compatibility.md).
-fn ignored_pointers(spec: &Value) -> Vec<String> {
-    spec.get("ignore_journal")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.as_str().map(str::to_string))
-        .collect()
-}
-
 /// A copy of a normalised result with the given journal pointers removed.
 fn without(result: &Value, pointers: &[String]) -> Value {
     let mut copy = result.clone();
@@ -858,87 +941,354 @@ fn check_expectations(side: Side, result: &Value, spec: Option<&Value>) -> Vec<S
     errs
 }
 
+// ---------------------------------------------------------------- per-oracle plans
+
+const ALL_ASPECTS: [&str; 3] = ["exit", "journal", "log"];
+
+/// How our result is compared with one oracle's.
+struct Plan {
+    /// The aspects compared and the journal pointers ignored, `differs_from.<oracle>`
+    /// applied.
+    aspects: Vec<String>,
+    ignored: Vec<String>,
+    /// The same without `differs_from.<oracle>` (to tell a stale entry).
+    base_aspects: Vec<String>,
+    base_ignored: Vec<String>,
+    /// `differs_from.<oracle>.why`: the declared difference.
+    why: Option<String>,
+    /// The expectation block checked on this oracle's live result.
+    reference_expect: Option<Value>,
+    /// `skip_oracle.<oracle>`: why this oracle cannot run the case at all (it is then
+    /// neither run nor recorded nor compared).
+    skipped: Option<String>,
+}
+
+fn string_list(v: &Value, what: &str) -> Result<Vec<String>, String> {
+    v.as_array()
+        .and_then(|a| {
+            a.iter()
+                .map(|x| x.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| format!("{what} must be a list of strings"))
+}
+
+fn check_aspects(list: &[String], what: &str) -> Result<(), String> {
+    match list.iter().find(|a| !ALL_ASPECTS.contains(&a.as_str())) {
+        Some(a) => Err(format!(
+            "{what}: unknown aspect {a:?} (exit, journal or log)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The comparison plan of `case` against `oracle`: the top-level `compare`,
+/// `expect_difference`, `ignore_journal` and `reference` keys apply to both oracles;
+/// `differs_from.<oracle>` (`why`, required; `compare`, replacing the aspects;
+/// `ignore_journal`, added pointers; `reference`, replacing the expectations) declares
+/// where our binary knowingly differs from that oracle only.
+fn plan(case: &Case, oracle: Oracle) -> Result<Plan, String> {
+    let base_aspects: Vec<String> = match case.spec.get("compare") {
+        Some(v) => string_list(v, "compare")?,
+        None if case.spec.get("expect_difference").is_some() => vec![],
+        None => ALL_ASPECTS.iter().map(|a| a.to_string()).collect(),
+    };
+    check_aspects(&base_aspects, "compare")?;
+    let base_ignored = match case.spec.get("ignore_journal") {
+        Some(v) => string_list(v, "ignore_journal")?,
+        None => vec![],
+    };
+    let mut p = Plan {
+        aspects: base_aspects.clone(),
+        ignored: base_ignored.clone(),
+        base_aspects,
+        base_ignored,
+        why: None,
+        reference_expect: case.spec.get("reference").cloned(),
+        skipped: None,
+    };
+    if let Some(skip) = case.spec.get("skip_oracle") {
+        let skip = skip
+            .as_object()
+            .ok_or("`skip_oracle` must be an object: {\"<oracle>\": \"why\"}")?;
+        for (k, v) in skip {
+            if !ORACLES.iter().any(|o| o.key() == k.as_str()) {
+                return Err(format!(
+                    "skip_oracle: unknown oracle {k:?} (`pinned` or `latest`)"
+                ));
+            }
+            if v.as_str().is_none_or(|w| w.trim().is_empty()) {
+                return Err(format!(
+                    "skip_oracle.{k} must say why that reference cannot run the case"
+                ));
+            }
+        }
+        if skip.len() == ORACLES.len() {
+            return Err("skip_oracle: a case must run through at least one reference".into());
+        }
+        p.skipped = skip
+            .get(oracle.key())
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    let Some(differs) = case.spec.get("differs_from") else {
+        return Ok(p);
+    };
+    let differs = differs
+        .as_object()
+        .ok_or("`differs_from` must be an object keyed by oracle (`pinned`, `latest`)")?;
+    if let Some(k) = differs
+        .keys()
+        .find(|k| !ORACLES.iter().any(|o| o.key() == k.as_str()))
+    {
+        return Err(format!(
+            "differs_from: unknown oracle {k:?} (`pinned` or `latest`)"
+        ));
+    }
+    let Some(entry) = differs.get(oracle.key()) else {
+        return Ok(p);
+    };
+    let what = format!("differs_from.{}", oracle.key());
+    let entry = entry
+        .as_object()
+        .ok_or_else(|| format!("{what} must be an object with at least `why`"))?;
+    for (k, v) in entry {
+        match k.as_str() {
+            "why" => {
+                p.why = v
+                    .as_str()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::to_string);
+            }
+            "compare" => {
+                p.aspects = string_list(v, &format!("{what}.compare"))?;
+                check_aspects(&p.aspects, &format!("{what}.compare"))?;
+            }
+            "ignore_journal" => p
+                .ignored
+                .extend(string_list(v, &format!("{what}.ignore_journal"))?),
+            "reference" => p.reference_expect = Some(v.clone()),
+            other => {
+                return Err(format!(
+                    "{what}: unknown key {other:?} (why, compare, ignore_journal, reference)"
+                ))
+            }
+        }
+    }
+    if p.why.is_none() {
+        return Err(format!(
+            "{what}.why must say why we differ and what will close the difference"
+        ));
+    }
+    Ok(p)
+}
+
 // ---------------------------------------------------------------- driver
 
 struct Outcome {
     name: String,
     ok: bool,
     lines: Vec<String>,
+    /// The aspects on which the two oracles' results (live or recorded) differ, when both
+    /// were at hand.
+    oracle_diff: Option<Vec<String>>,
+    /// The declared differences (`differs_from`), by oracle.
+    declared: Vec<(Oracle, String)>,
+    /// The oracles this case skips (`skip_oracle`), with the reason.
+    skipped: Vec<(Oracle, String)>,
 }
 
 #[derive(Clone, Copy)]
 struct Mode {
-    run_reference: bool,
+    /// Which oracles run live (indexed by `Oracle as usize`); the others are compared
+    /// through their recorded golden when our binary runs.
+    live: [bool; 2],
     run_ours: bool,
     update_golden: bool,
+}
+
+impl Mode {
+    fn live(self, o: Oracle) -> bool {
+        self.live[o as usize]
+    }
+}
+
+fn read_golden(path: &Path) -> Option<Value> {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// `compare`'s lines, relabelled for `oracle` and indented one more level.
+fn labelled(diffs: Vec<String>, oracle: Oracle, ours: &str) -> Vec<String> {
+    let key = oracle.key();
+    diffs
+        .into_iter()
+        .map(|l| {
+            format!(
+                "  {}",
+                l.replace("reference=", &format!("{key}="))
+                    .replace("ours=", &format!("{ours}="))
+                    .replace("- reference only", &format!("- {key} only"))
+                    .replace("+ ours only", &format!("+ {ours} only"))
+            )
+        })
+        .collect()
+}
+
+/// Our result against one oracle's under `plan`: the differences, and a stale
+/// `differs_from` entry (one that no longer hides any difference) as an error too.
+fn compare_with_oracle(
+    reference: &Value,
+    ours: &Value,
+    plan: &Plan,
+    oracle: Oracle,
+    how: &str,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let d = compare(
+        &without(reference, &plan.ignored),
+        &without(ours, &plan.ignored),
+        &plan.aspects,
+    );
+    if !d.is_empty() {
+        lines.push(format!(
+            "  ours vs the {} reference ({}, {how}):",
+            oracle.key(),
+            oracle.versions()
+        ));
+        lines.extend(labelled(d, oracle, "ours"));
+    }
+    if plan.why.is_some() && !plan.base_aspects.is_empty() {
+        let base = compare(
+            &without(reference, &plan.base_ignored),
+            &without(ours, &plan.base_ignored),
+            &plan.base_aspects,
+        );
+        if base.is_empty() {
+            lines.push(format!(
+                "  differs_from.{key} is stale: ours now matches the {key} reference ({}) on every \
+                 aspect the case compares; remove the entry (and its row in docs/compatibility.md)",
+                oracle.versions(),
+                key = oracle.key(),
+            ));
+        }
+    }
+    lines
 }
 
 fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
     let mut lines = Vec::new();
     let mut ok = true;
-    let golden_path = case.dir.join("reference.json");
-    let golden: Option<Value> = fs::read_to_string(&golden_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let expect_difference = case.spec.get("expect_difference").and_then(Value::as_str);
-    let default_aspects: Vec<String> = if expect_difference.is_some() {
-        vec![]
-    } else {
-        vec!["exit".into(), "journal".into(), "log".into()]
-    };
-    let aspects: Vec<String> = case
-        .spec
-        .get("compare")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or(default_aspects);
-
-    let reference;
-    if mode.run_reference {
-        let (raw, ph) = run_side(case, Side::Reference, &reference_bin());
-        if raw.timed_out {
-            ok = false;
-            lines.push("  reference: timed out".into());
-        }
-        if let Some(n) = &raw.signal_note {
-            ok = false;
-            lines.push(format!("  reference: {n}"));
-        }
-        let norm = normalize(case, &raw, &ph);
-        let errs = check_expectations(Side::Reference, &norm, case.spec.get("reference"));
-        if !errs.is_empty() {
-            ok = false;
-            lines.extend(errs);
-        }
-        if mode.update_golden {
-            let text = serde_json::to_string_pretty(&norm).expect("journal JSON") + "\n";
-            fs::write(&golden_path, text)
-                .unwrap_or_else(|e| panic!("write {}: {e}", golden_path.display()));
-        } else if let Some(g) = &golden {
-            let d = compare(g, &norm, &["exit".into(), "journal".into(), "log".into()]);
-            if !d.is_empty() {
-                lines.push("  note: the reference no longer matches reference.json (run with SHAKEDOWN_UPDATE_GOLDEN=1 to refresh):".into());
-                lines.extend(d.into_iter().map(|l| l.replace("ours=", "now=")));
-                if !mode.run_ours {
-                    ok = false;
+    let mut plans = Vec::new();
+    for o in ORACLES {
+        match plan(case, o) {
+            Ok(p) => plans.push(p),
+            Err(e) => {
+                return Outcome {
+                    name: case.name.clone(),
+                    ok: false,
+                    lines: vec![format!("  case.json: {e}")],
+                    oracle_diff: None,
+                    declared: vec![],
+                    skipped: vec![],
                 }
             }
-        } else if !mode.run_ours {
-            lines
-                .push("  note: no reference.json yet (SHAKEDOWN_UPDATE_GOLDEN=1 writes it)".into());
-        }
-        reference = Some(norm);
-    } else {
-        reference = golden.clone();
-        if reference.is_none() {
-            ok = false;
-            lines.push("  no reference.json golden for this case".into());
         }
     }
+    let declared: Vec<(Oracle, String)> = ORACLES
+        .iter()
+        .filter_map(|&o| plans[o as usize].why.clone().map(|w| (o, w)))
+        .collect();
+    let skipped: Vec<(Oracle, String)> = ORACLES
+        .iter()
+        .filter_map(|&o| plans[o as usize].skipped.clone().map(|w| (o, w)))
+        .collect();
+
+    // Each oracle's result: live, or its recorded golden when our binary runs.
+    let mut results: Vec<Option<(Value, &'static str)>> = vec![None, None];
+    for o in ORACLES {
+        if plans[o as usize].skipped.is_some() {
+            continue;
+        }
+        let golden_path = case.dir.join(o.golden_file());
+        let golden = read_golden(&golden_path);
+        let key = o.key();
+        if mode.live(o) {
+            let side = Side::Reference(o);
+            let (raw, ph) = run_side(case, side, &o.bin());
+            if raw.timed_out {
+                ok = false;
+                lines.push(format!("  {}: timed out", side.name()));
+            }
+            if let Some(n) = &raw.signal_note {
+                ok = false;
+                lines.push(format!("  {}: {n}", side.name()));
+            }
+            let norm = normalize(case, &raw, &ph);
+            let errs = check_expectations(side, &norm, plans[o as usize].reference_expect.as_ref());
+            if !errs.is_empty() {
+                ok = false;
+                lines.extend(errs);
+            }
+            if mode.update_golden {
+                let text = serde_json::to_string_pretty(&norm).expect("journal JSON") + "\n";
+                fs::write(&golden_path, text)
+                    .unwrap_or_else(|e| panic!("write {}: {e}", golden_path.display()));
+            } else if let Some(g) = &golden {
+                let d = compare(g, &norm, &ALL_ASPECTS.map(String::from));
+                if !d.is_empty() {
+                    lines.push(format!(
+                        "  note: the {key} reference ({}) no longer matches {} \
+                         (SHAKEDOWN_DIFF_ORACLE={key} SHAKEDOWN_UPDATE_GOLDEN=1 refreshes it):",
+                        o.versions(),
+                        o.golden_file()
+                    ));
+                    lines.extend(
+                        d.into_iter()
+                            .map(|l| l.replace("reference=", "golden=").replace("ours=", "now=")),
+                    );
+                    if !mode.run_ours {
+                        ok = false;
+                    }
+                }
+            } else if !mode.run_ours {
+                lines.push(format!(
+                    "  note: no {} yet (SHAKEDOWN_DIFF_ORACLE={key} SHAKEDOWN_UPDATE_GOLDEN=1 writes it)",
+                    o.golden_file()
+                ));
+            }
+            results[o as usize] = Some((norm, "live"));
+        } else if mode.run_ours {
+            match golden {
+                Some(g) => results[o as usize] = Some((g, "recorded")),
+                None => {
+                    ok = false;
+                    lines.push(format!(
+                        "  no {} golden for the {key} reference ({}): record it with \
+                         SHAKEDOWN_DIFF_ORACLE={key} SHAKEDOWN_UPDATE_GOLDEN=1 SHAKEDOWN_DIFF_CASES={} \
+                         (or, if that reference cannot run the case, say why in case.json: \
+                         \"skip_oracle\": {{\"{key}\": \"why\"}})",
+                        o.golden_file(),
+                        o.versions(),
+                        case.name
+                    ));
+                }
+            }
+        }
+    }
+
+    // Where the two references disagree (for the summary).
+    let oracle_diff = match (&results[0], &results[1]) {
+        (Some((p, _)), Some((l, _))) => Some(
+            ALL_ASPECTS
+                .iter()
+                .filter(|a| !compare(p, l, &[a.to_string()]).is_empty())
+                .map(|a| a.to_string())
+                .collect(),
+        ),
+        _ => None,
+    };
 
     if mode.run_ours {
         let (raw, ph) = run_side(case, Side::Ours, ours_bin);
@@ -955,9 +1305,11 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
             ok = false;
             lines.extend(errs);
         }
-        if let Some(r) = &reference {
-            let ignored = ignored_pointers(&case.spec);
-            let d = compare(&without(r, &ignored), &without(&norm, &ignored), &aspects);
+        for o in ORACLES {
+            let Some((r, how)) = &results[o as usize] else {
+                continue;
+            };
+            let d = compare_with_oracle(r, &norm, &plans[o as usize], o, how);
             if !d.is_empty() {
                 ok = false;
                 lines.extend(d);
@@ -968,25 +1320,81 @@ fn run_case(case: &Case, mode: Mode, ours_bin: &Path) -> Outcome {
         name: case.name.clone(),
         ok,
         lines,
+        oracle_diff,
+        declared,
+        skipped,
     }
+}
+
+/// Fails, with the command that fixes it, when a live oracle's venv is missing or holds
+/// another version.
+fn check_oracle_installed(o: Oracle, bin: &Path) -> Result<(), String> {
+    let fix = format!(
+        "run {} first, or set SHAKEDOWN_DIFF_GOLDEN_ONLY=1 to compare with the recorded goldens only",
+        o.script()
+    );
+    if !bin.is_file() {
+        return Err(format!(
+            "the {} reference ({}) is missing: {} does not exist; {fix}",
+            o.key(),
+            o.versions(),
+            bin.display()
+        ));
+    }
+    let want = o
+        .versions()
+        .split_whitespace()
+        .nth(1)
+        .expect("versions() starts with `chaostoolkit X`");
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}; {fix}", bin.display()))?;
+    let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if got != format!("chaos, version {want}") {
+        return Err(format!(
+            "{} reports {got:?}, not chaostoolkit {want}; {fix}",
+            bin.display()
+        ));
+    }
+    Ok(())
 }
 
 #[test]
 fn differential() {
+    let started = Instant::now();
     let golden_only = env_flag("SHAKEDOWN_DIFF_GOLDEN_ONLY");
     let only_reference = env_flag("SHAKEDOWN_DIFF_ONLY_REFERENCE");
     let update_golden = env_flag("SHAKEDOWN_UPDATE_GOLDEN");
+    let oracle_choice = std::env::var("SHAKEDOWN_DIFF_ORACLE").unwrap_or_default();
+    let mut live = match oracle_choice.trim() {
+        "" | "pinned" => [true, false],
+        "latest" => [false, true],
+        "both" => [true, true],
+        other => panic!(
+            "SHAKEDOWN_DIFF_ORACLE={other:?}: use `pinned` (the default), `latest` or `both`"
+        ),
+    };
+    assert!(
+        !(golden_only && only_reference),
+        "SHAKEDOWN_DIFF_GOLDEN_ONLY and SHAKEDOWN_DIFF_ONLY_REFERENCE together would run nothing"
+    );
+    if golden_only {
+        live = [false, false];
+    }
     let mode = Mode {
-        run_reference: !golden_only,
+        live,
         run_ours: !only_reference,
         update_golden: update_golden && !golden_only,
     };
-    if mode.run_reference && !reference_bin().is_file() {
-        panic!(
-            "the Python reference is missing ({}): run scripts/reference-venv first \
-             (or set SHAKEDOWN_DIFF_GOLDEN_ONLY=1 to compare against the recorded reference.json goldens)",
-            reference_bin().display()
-        );
+    let problems: Vec<String> = ORACLES
+        .iter()
+        .filter(|&&o| mode.live(o))
+        .filter_map(|&o| check_oracle_installed(o, &o.bin()).err())
+        .collect();
+    if !problems.is_empty() {
+        panic!("{}", problems.join("\n"));
     }
     let ours_bin = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
     let cases = load_cases();
@@ -994,10 +1402,22 @@ fn differential() {
         !cases.is_empty(),
         "no differential cases found (check SHAKEDOWN_DIFF_CASES)"
     );
+    let describe = |o: Oracle| {
+        if mode.live(o) {
+            "live"
+        } else if mode.run_ours {
+            "recorded"
+        } else {
+            "unused"
+        }
+    };
     eprintln!(
-        "differential: {} case(s), reference={} ours={} update_golden={}",
+        "differential: {} case(s); pinned reference ({}): {}; newest reference ({}): {}; ours={} update_golden={}",
         cases.len(),
-        mode.run_reference,
+        Oracle::Pinned.versions(),
+        describe(Oracle::Pinned),
+        Oracle::Latest.versions(),
+        describe(Oracle::Latest),
         mode.run_ours,
         mode.update_golden
     );
@@ -1036,14 +1456,82 @@ fn differential() {
     for w in workers {
         w.join().expect("worker panicked");
     }
-    let results = results.lock().unwrap();
+    let mut results = results.lock().unwrap();
+    results.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Where the two references disagree, and what the cases declare.
+    let compared: Vec<&Outcome> = results.iter().filter(|o| o.oracle_diff.is_some()).collect();
+    if !compared.is_empty() {
+        let differing: Vec<&&Outcome> = compared
+            .iter()
+            .filter(|o| o.oracle_diff.as_ref().is_some_and(|d| !d.is_empty()))
+            .collect();
+        eprintln!(
+            "\nthe two references differ on {} of {} case(s):",
+            differing.len(),
+            compared.len()
+        );
+        for o in differing {
+            let declared: Vec<&str> = o.declared.iter().map(|(k, _)| k.key()).collect();
+            eprintln!(
+                "  {:<48} {:<20} declared: {}",
+                o.name,
+                o.oracle_diff
+                    .as_ref()
+                    .map(|d| d.join(","))
+                    .unwrap_or_default(),
+                if declared.is_empty() {
+                    "-".to_string()
+                } else {
+                    format!("differs_from.{}", declared.join(", differs_from."))
+                }
+            );
+        }
+    }
+    let declared: Vec<(&str, Oracle, &str)> = results
+        .iter()
+        .flat_map(|o| {
+            o.declared
+                .iter()
+                .map(|(k, w)| (o.name.as_str(), *k, w.as_str()))
+        })
+        .collect();
+    if !declared.is_empty() {
+        eprintln!("\ndeclared differences (differs_from), {}:", declared.len());
+        for (name, o, why) in declared {
+            eprintln!("  {name} (vs {}): {why}", o.key());
+        }
+    }
+
+    let skipped: Vec<(&str, Oracle, &str)> = results
+        .iter()
+        .flat_map(|o| {
+            o.skipped
+                .iter()
+                .map(|(k, w)| (o.name.as_str(), *k, w.as_str()))
+        })
+        .collect();
+    if !skipped.is_empty() {
+        eprintln!(
+            "\nnot run through one reference (skip_oracle), {}:",
+            skipped.len()
+        );
+        for (name, o, why) in skipped {
+            eprintln!("  {name} (not vs {}): {why}", o.key());
+        }
+    }
+
     let failed: Vec<&str> = results
         .iter()
         .filter(|o| !o.ok)
         .map(|o| o.name.as_str())
         .collect();
     let passed = results.len() - failed.len();
-    eprintln!("{passed} passed, {} failed", failed.len());
+    eprintln!(
+        "\n{passed} passed, {} failed in {:.1} s",
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
     if !failed.is_empty() {
         panic!(
             "{} differential case(s) failed: {}",
@@ -1051,4 +1539,97 @@ fn differential() {
             failed.join(", ")
         );
     }
+}
+
+/// A missing virtualenv fails the tier with the script that installs it (never a skip).
+#[test]
+fn missing_oracle_names_its_install_script() {
+    let nowhere = Path::new("/nonexistent/reference-venv-latest/bin/chaos");
+    let err = check_oracle_installed(Oracle::Latest, nowhere).unwrap_err();
+    assert!(err.contains("scripts/reference-venv-latest"), "{err}");
+    assert!(err.contains("chaostoolkit 1.21.4"), "{err}");
+    let err = check_oracle_installed(Oracle::Pinned, nowhere).unwrap_err();
+    assert!(err.contains("run scripts/reference-venv first"), "{err}");
+}
+
+/// What differs only because the oracles run on different Pythons is normalised away.
+#[test]
+fn python_incidentals_are_normalised() {
+    let venv = Oracle::Latest.venv_dir().to_string_lossy().to_string();
+    let pinned = Oracle::Pinned.venv_dir().to_string_lossy().to_string();
+    assert_eq!(
+        normalize_python_incidentals(&format!("{venv}/lib/python3.12/site-packages/x.py")),
+        "{venv}/lib/python3.X/site-packages/x.py"
+    );
+    assert_eq!(
+        normalize_python_incidentals(&format!("{pinned}/lib/python3.11/site-packages/x.py")),
+        "{venv}/lib/python3.X/site-packages/x.py"
+    );
+    assert_eq!(
+        normalize_python_incidentals("/usr/lib/python3.12/json/decoder.py and python3.12"),
+        "/usr/lib/python3.X/json/decoder.py and python3.12"
+    );
+}
+
+fn test_case(spec: Value) -> Case {
+    Case {
+        name: "t".into(),
+        dir: PathBuf::from("/nonexistent"),
+        spec,
+    }
+}
+
+/// `differs_from.<oracle>` narrows the comparison with that oracle only, needs a `why`,
+/// and is reported as stale once it hides nothing.
+#[test]
+fn differs_from_applies_to_one_oracle() {
+    let case = test_case(json!({
+        "description": "d",
+        "differs_from": {"latest": {"why": "newer key", "ignore_journal": ["/interruption"]}}
+    }));
+    let pinned = plan(&case, Oracle::Pinned).unwrap();
+    let latest = plan(&case, Oracle::Latest).unwrap();
+    assert!(pinned.why.is_none() && pinned.ignored.is_empty());
+    assert_eq!(latest.ignored, vec!["/interruption".to_string()]);
+    assert_eq!(latest.aspects, ALL_ASPECTS.map(String::from).to_vec());
+
+    let ours = json!({"exit": 1, "log": [], "journal": {"status": "interrupted"}});
+    let newest = json!({"exit": 1, "log": [], "journal": {"status": "interrupted",
+        "interruption": {"kind": "signal", "name": "SIGINT", "reason": "received SIGINT"}}});
+    assert!(compare_with_oracle(&newest, &ours, &latest, Oracle::Latest, "live").is_empty());
+    // The same difference, undeclared against the pinned oracle, fails.
+    let d = compare_with_oracle(&newest, &ours, &pinned, Oracle::Pinned, "live");
+    assert!(
+        d.iter().any(|l| l.contains("journal.interruption")),
+        "{d:?}"
+    );
+    // Once ours matches, the declaration is stale.
+    let d = compare_with_oracle(&ours, &ours, &latest, Oracle::Latest, "live");
+    assert!(d.iter().any(|l| l.contains("is stale")), "{d:?}");
+    // Any other difference still shows.
+    let other = json!({"exit": 0, "log": [], "journal": {"status": "interrupted"}});
+    let d = compare_with_oracle(&other, &ours, &latest, Oracle::Latest, "recorded");
+    assert!(
+        d.iter().any(|l| l.contains("exit code: latest=0 ours=1")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn malformed_oracle_keys_are_errors() {
+    for spec in [
+        json!({"differs_from": {"latest": {"ignore_journal": ["/x"]}}}),
+        json!({"differs_from": {"latest": {"why": "w", "compare": ["stdout"]}}}),
+        json!({"differs_from": {"latest": {"why": "w", "extra": 1}}}),
+        json!({"differs_from": {"newest": {"why": "w"}}}),
+        json!({"differs_from": {"latest": "just text"}}),
+        json!({"skip_oracle": {"latest": ""}}),
+        json!({"skip_oracle": {"pinned": "a", "latest": "b"}}),
+    ] {
+        let case = test_case(spec.clone());
+        assert!(plan(&case, Oracle::Latest).is_err(), "accepted: {spec}");
+    }
+    let case = test_case(json!({"skip_oracle": {"latest": "extension not installed there"}}));
+    assert!(plan(&case, Oracle::Latest).unwrap().skipped.is_some());
+    assert!(plan(&case, Oracle::Pinned).unwrap().skipped.is_none());
 }
