@@ -35,8 +35,10 @@ _proto = os.fdopen(3, "w", encoding="utf-8", newline="\n")
 _write_lock = threading.Lock()
 _MAX_FRAME = 64 * 1024 * 1024
 
-# The console-script `chaos` does not put the working directory on sys.path; neither do we.
-sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+# The console-script `chaos` does not put the working directory on sys.path; neither do we
+# (`python -c` puts it first, as ''). PYTHONPATH entries stay, `.` included.
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
 
 
 def _send(frame):
