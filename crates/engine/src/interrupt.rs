@@ -45,6 +45,9 @@ pub struct Interrupter {
     ungraceful: Mutex<bool>,
     /// The message of a control's interruption.
     control_message: Mutex<Option<String>>,
+    /// The first SIGINT or SIGTERM the process received (not a control, not a Python
+    /// function's KeyboardInterrupt): what the journal's `interruption` key names.
+    first_signal: Mutex<Option<Interruption>>,
     notify: Notify,
 }
 
@@ -67,6 +70,27 @@ impl Interrupter {
             p.get_or_insert(what);
         }
         self.notify.notify_waiters();
+    }
+
+    /// A signal the process received: recorded (SIGINT and SIGTERM, the first one) for the
+    /// journal, then an interruption like any other.
+    pub fn signal(&self, what: Interruption) {
+        if matches!(what, Interruption::Int | Interruption::Term) {
+            if let Ok(mut first) = self.first_signal.lock() {
+                first.get_or_insert(what);
+            }
+        }
+        self.trigger(what);
+    }
+
+    /// The journal's `interruption` value (chaostoolkit 1.21's), when SIGINT or SIGTERM was
+    /// received: `{"kind": "signal", "name": "SIGINT", "reason": "received SIGINT"}`.
+    pub fn recorded_signal(&self) -> Option<&'static str> {
+        match self.first_signal.lock().ok().and_then(|f| *f) {
+            Some(Interruption::Int) => Some("SIGINT"),
+            Some(Interruption::Term) => Some("SIGTERM"),
+            _ => None,
+        }
     }
 
     /// A control interrupting the run with `message`.
@@ -153,7 +177,7 @@ pub fn install(interrupter: std::sync::Arc<Interrupter>) -> std::io::Result<()> 
         let interrupter = interrupter.clone();
         tokio::spawn(async move {
             while stream.recv().await.is_some() {
-                interrupter.trigger(what);
+                interrupter.signal(what);
             }
         });
     }

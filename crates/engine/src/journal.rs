@@ -214,6 +214,9 @@ pub struct Journal {
     pub run: Vec<Record>,
     pub rollbacks: Vec<Record>,
     pub end: Option<Timestamp>,
+    /// The signal that interrupted the run (SIGINT or SIGTERM), written last as
+    /// chaostoolkit 1.21 writes it.
+    pub interruption: Option<&'static str>,
 }
 
 impl Journal {
@@ -231,6 +234,7 @@ impl Journal {
             run: Vec::new(),
             rollbacks: Vec::new(),
             end: None,
+            interruption: None,
         }
     }
 
@@ -277,6 +281,12 @@ impl Journal {
             m.insert(
                 "duration".into(),
                 Value::from(end.seconds_since(self.start)),
+            );
+        }
+        if let Some(name) = self.interruption {
+            m.insert(
+                "interruption".into(),
+                serde_json::json!({"kind": "signal", "name": name, "reason": format!("received {name}")}),
             );
         }
         Value::Object(m)

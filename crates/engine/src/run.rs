@@ -344,6 +344,9 @@ pub async fn run_experiment(
     hypothesis::record_tolerance_values(&ctx, &mut journal);
     journal.end = Some(Timestamp::now());
     let status = *journal.status.get_or_insert(Status::Completed);
+    if status == Status::Interrupted {
+        journal.interruption = interrupter.recorded_signal();
+    }
     let shown = if journal.deviated {
         "deviated"
     } else {
