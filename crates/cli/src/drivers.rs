@@ -16,11 +16,12 @@ pub fn registry_for(
     settings: &experiment::Value,
     bridge: Arc<Bridge>,
 ) -> Arc<Registry> {
-    let mut registry = if uses_python(experiment) || uses_python_settings(settings) {
-        native()
-    } else {
-        Registry::new()
-    };
+    let mut registry =
+        if experiment::provider::uses_python(experiment) || uses_python_settings(settings) {
+            native()
+        } else {
+            Registry::new()
+        };
     registry.set_bridge(bridge);
     Arc::new(registry)
 }
@@ -38,21 +39,6 @@ fn uses_python_settings(settings: &experiment::Value) -> bool {
             .get("notifications")
             .and_then(|n| n.as_array())
             .is_some_and(|n| n.iter().any(plugin))
-}
-
-fn uses_python(value: &experiment::Value) -> bool {
-    match value {
-        experiment::Value::Object(map) => {
-            let python_provider = map
-                .get("provider")
-                .and_then(|p| p.get("type"))
-                .and_then(|t| t.as_str())
-                == Some("python");
-            python_provider || map.values().any(uses_python)
-        }
-        experiment::Value::Array(items) => items.iter().any(uses_python),
-        _ => false,
-    }
 }
 
 /// Every native driver.
@@ -78,14 +64,14 @@ mod tests {
     #[test]
     fn drivers_are_loaded_only_for_python_providers() {
         let http_only = json!({"method": [{"provider": {"type": "http", "url": "x"}}]});
-        assert!(!uses_python(&http_only));
+        assert!(!experiment::provider::uses_python(&http_only));
         let tolerance_probe = json!({"steady-state-hypothesis": {"probes": [
             {"tolerance": {"type": "probe", "provider": {"type": "python", "module": "m", "func": "f"}}}
         ]}});
-        assert!(uses_python(&tolerance_probe));
+        assert!(experiment::provider::uses_python(&tolerance_probe));
         let control =
             json!({"controls": [{"name": "c", "provider": {"type": "python", "module": "m"}}]});
-        assert!(uses_python(&control));
+        assert!(experiment::provider::uses_python(&control));
         let k8s =
             json!({"method": [{"provider": {"type": "python", "module": "chaosk8s.pod.actions"}}]});
         let bridge = || Arc::new(Bridge::new(None));

@@ -15,6 +15,7 @@
 pub mod config;
 pub mod jsonpath;
 pub mod load;
+pub mod provider;
 pub mod pyrepr;
 pub mod pyyaml;
 pub mod substitute;

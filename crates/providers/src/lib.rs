@@ -23,6 +23,7 @@ pub mod process;
 pub mod registry;
 pub mod table;
 
+use experiment::provider::ProviderKind;
 use experiment::substitute::Lookup;
 use experiment::{Map, Value};
 use std::future::Future;
@@ -103,14 +104,16 @@ pub async fn run(call: &Call<'_>) -> Result<Value, ProviderError> {
             "an activity requires a provider".to_string(),
         ));
     };
-    match provider.get("type").and_then(Value::as_str) {
-        Some("process") => process::run(call, provider).await,
-        Some("http") => http::run(call, provider).await,
-        Some("python") => registry::run_python(call, provider).await,
-        Some(other) => Err(ProviderError::Fatal(format!(
-            "unknown provider type '{other}'"
-        ))),
-        None => Err(ProviderError::Fatal("a provider must have a type".into())),
+    match ProviderKind::of(provider) {
+        Some(ProviderKind::Process) => process::run(call, provider).await,
+        Some(ProviderKind::Http) => http::run(call, provider).await,
+        Some(ProviderKind::Python) => registry::run_python(call, provider).await,
+        None => Err(ProviderError::Fatal(
+            match provider.get("type").and_then(Value::as_str) {
+                Some(other) => format!("unknown provider type '{other}'"),
+                None => "a provider must have a type".into(),
+            },
+        )),
     }
 }
 

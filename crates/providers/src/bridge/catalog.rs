@@ -4,6 +4,7 @@
 
 use super::{Bridge, BridgeError, RemoteKind};
 use crate::registry::{forced_to_python, Registry};
+use experiment::provider::{providers, ProviderKind};
 use experiment::{FunctionCatalog, FunctionLookup, Map, Param, Signature, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -131,32 +132,19 @@ fn parse_lookup(answer: &Value) -> FunctionLookup {
 pub fn python_references(document: &Value) -> Vec<(String, String)> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    walk(document, &mut |module, func| {
-        if seen.insert((module.to_string(), func.to_string())) {
+    for (kind, provider) in providers(document) {
+        if kind != Some(ProviderKind::Python) {
+            continue;
+        }
+        let Some(module) = provider.get("module").and_then(Value::as_str) else {
+            continue;
+        };
+        let func = provider.get("func").and_then(Value::as_str).unwrap_or("");
+        if !module.is_empty() && seen.insert((module.to_string(), func.to_string())) {
             out.push((module.to_string(), func.to_string()));
         }
-    });
-    out
-}
-
-fn walk(value: &Value, found: &mut dyn FnMut(&str, &str)) {
-    match value {
-        Value::Object(map) => {
-            if let Some(provider) = map.get("provider").and_then(Value::as_object) {
-                if provider.get("type").and_then(Value::as_str) == Some("python") {
-                    if let Some(module) = provider.get("module").and_then(Value::as_str) {
-                        let func = provider.get("func").and_then(Value::as_str).unwrap_or("");
-                        if !module.is_empty() {
-                            found(module, func);
-                        }
-                    }
-                }
-            }
-            map.values().for_each(|v| walk(v, found));
-        }
-        Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
-        _ => {}
     }
+    out
 }
 
 #[cfg(test)]
