@@ -269,8 +269,23 @@ pub struct RunArgs {
     /// When running the hypothesis continuously, stop at its first failure.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Output on stdout. With agent, a single JSON report is written once the run is over.
+    /// The exit code is not affected.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputArg,
+    /// Stream the run's progress as newline-delimited JSON events to this file, for
+    /// instance to follow a long run.
+    #[arg(long, value_name = "FILE")]
+    pub events_file: Option<PathBuf>,
     /// The experiment: a JSON or YAML file, or an http(s) URL.
     pub source: String,
+}
+
+/// `--output` of `run` and `validate`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputArg {
+    Text,
+    Agent,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +293,10 @@ pub struct ValidateArgs {
     /// Do not verify TLS certificates when fetching the experiment.
     #[arg(long)]
     pub no_verify_tls: bool,
+    /// Output on stdout. With agent, a single JSON report is written. Only the first error
+    /// found is reported.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputArg,
     pub source: String,
 }
 

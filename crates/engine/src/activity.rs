@@ -45,14 +45,17 @@ impl RunContext {
     }
 
     /// The before hooks of the controls that apply at this point; a control's
-    /// `InterruptExecution` becomes the pending interruption.
+    /// `InterruptExecution` becomes the pending interruption. In the foreground a signal
+    /// that arrives while a hook runs interrupts it, as the reference's signal handlers
+    /// raise in whatever runs on its main thread.
     pub async fn before_hooks(
         &self,
         level: Level,
         context: &Value,
         local: Option<&Value>,
+        mode: Mode,
     ) -> Result<Changes, Stop> {
-        self.hooks(level, context, None, local).await
+        self.hooks(level, context, None, local, mode).await
     }
 
     /// The after hooks, handed the level's `state`.
@@ -62,8 +65,9 @@ impl RunContext {
         context: &Value,
         state: &Value,
         local: Option<&Value>,
+        mode: Mode,
     ) -> Result<Changes, Stop> {
-        self.hooks(level, context, Some(state), local).await
+        self.hooks(level, context, Some(state), local, mode).await
     }
 
     async fn hooks(
@@ -72,6 +76,7 @@ impl RunContext {
         context: &Value,
         state: Option<&Value>,
         local: Option<&Value>,
+        mode: Mode,
     ) -> Result<Changes, Stop> {
         if !self.controls.any(local) {
             return Ok(Changes::default());
@@ -84,19 +89,37 @@ impl RunContext {
             experiment: Some(&experiment),
         };
         let lookup = self.lookup();
-        let result = match state {
-            None => {
-                self.controls
-                    .before(point, &lookup, &self.configuration, &self.secrets)
-                    .await
-            }
-            Some(state) => {
-                self.controls
-                    .after(point, state, &lookup, &self.configuration, &self.secrets)
-                    .await
+        let call = async {
+            match state {
+                None => {
+                    self.controls
+                        .before(point, &lookup, &self.configuration, &self.secrets)
+                        .await
+                }
+                Some(state) => {
+                    self.controls
+                        .after(point, state, &lookup, &self.configuration, &self.secrets)
+                        .await
+                }
             }
         };
+        // Only a signal that arrives during the hooks interrupts them: after hooks that run
+        // because the step was interrupted still run to their end.
+        let interruptible = mode == Mode::Foreground && self.interrupter.pending().is_none();
+        let result = if interruptible {
+            tokio::select! {
+                result = call => result,
+                _ = self.interrupter.wait() => return Err(Stop::Interrupted),
+            }
+        } else {
+            call.await
+        };
         let changes = result.map_err(|message| interrupted_by_control(self, message))?;
+        if interruptible && self.interrupter.pending().is_some() {
+            // The signal reached the Python worker too (Ctrl-C in a terminal), and its
+            // answer came first.
+            return Err(Stop::Interrupted);
+        }
         if let Some(changed) = &changes.experiment {
             *lock(&self.live) = changed.clone();
         }
@@ -248,7 +271,7 @@ pub async fn execute(
     let local_controls = declared.get("controls");
     // A before-activity control may change the activity it is handed, as in the reference.
     let changed = match ctx
-        .before_hooks(Level::Activity, declared, local_controls)
+        .before_hooks(Level::Activity, declared, local_controls, mode)
         .await
     {
         Ok(changes) => {
@@ -260,7 +283,13 @@ pub async fn execute(
         Err(stop) => {
             // chaoslib's `with controls(...)` still calls the after hooks, without a state.
             let _ = ctx
-                .after_hooks(Level::Activity, declared, &Value::Null, local_controls)
+                .after_hooks(
+                    Level::Activity,
+                    declared,
+                    &Value::Null,
+                    local_controls,
+                    mode,
+                )
                 .await;
             return Err(stop);
         }
@@ -377,14 +406,26 @@ pub async fn execute(
     if let Some(stop) = stop {
         if ctx.controls.any(local_controls) {
             let _ = ctx
-                .after_hooks(Level::Activity, activity, &Value::Null, local_controls)
+                .after_hooks(
+                    Level::Activity,
+                    activity,
+                    &Value::Null,
+                    local_controls,
+                    mode,
+                )
                 .await;
         }
         return Err(stop);
     }
     if ctx.controls.any(local_controls) {
         let changes = ctx
-            .after_hooks(Level::Activity, activity, &record.to_json(), local_controls)
+            .after_hooks(
+                Level::Activity,
+                activity,
+                &record.to_json(),
+                local_controls,
+                mode,
+            )
             .await?;
         if let Some(changed) = &changes.context {
             ctx.activity_changed(activity, changed);

@@ -9,14 +9,14 @@
 //! strategies, the engine, the journal, the end notifications, the exit code.
 
 use crate::controls::{Controls, Level};
-use crate::events::{Events, RunEvent, Subscriber};
+use crate::events::{Events, NotReady, RunEvent, Subscriber};
 use crate::interrupt::Interrupter;
 use crate::journal::{Journal, Status};
 use crate::notifications::{notify, Phase};
 use crate::run::{run_experiment, RunOptions};
 use crate::source::{self, Source, SourceError};
 use crate::strategy::{Dry, HypothesisStrategy, RollbackStrategy};
-use experiment::validate::ValidationError;
+use experiment::validate::{PythonRuntime, PythonRuntimeError, ValidationError};
 use experiment::vars::Overrides;
 use experiment::{FunctionCatalog, Value};
 use providers::bridge::BridgedCatalog;
@@ -81,6 +81,12 @@ pub enum StartError {
     Signals(#[source] std::io::Error),
     #[error("{0}")]
     Configuration(#[from] crate::run::RunError),
+    /// `runtime.python` is malformed (chaostoolkit 1.21's check, before validation).
+    #[error("{0}")]
+    Runtime(#[from] PythonRuntimeError),
+    /// A subscriber could not get ready (the events file could not be created).
+    #[error("{0}")]
+    NotReady(#[from] NotReady),
 }
 
 impl StartError {
@@ -93,6 +99,8 @@ impl StartError {
             StartError::ControlFile { .. } | StartError::ControlFileSyntax(_) => "control-file",
             StartError::Signals(_) => "signals",
             StartError::Configuration(_) => "configuration",
+            StartError::Runtime(_) => "runtime",
+            StartError::NotReady(_) => "subscriber",
         }
     }
 }
@@ -116,6 +124,7 @@ pub async fn run(
             if !matches!(error, StartError::Invalid(_)) {
                 log::error!("{error}");
             }
+            events.emit(RunEvent::StartFailed { error: &error }).await;
             RunOutcome {
                 journal: None,
                 exit_code: 1,
@@ -135,6 +144,7 @@ async fn run_inner(
     let loader = has_global_controls(&settings).then(|| registry_for(&Value::Null));
     let (source, mut experiment) =
         load_with_controls(&request.source, &settings, request.verify_tls, loader).await?;
+    check_python_runtime(&experiment)?;
     let registry = registry_for(&experiment);
     events
         .emit(RunEvent::Started {
@@ -184,6 +194,7 @@ async fn run_inner(
         fail_fast: request.fail_fast,
         overrides: request.overrides,
     };
+    events.ready()?;
     if request.handle_signals {
         crate::interrupt::install(interrupter.clone()).map_err(StartError::Signals)?;
     }
@@ -218,15 +229,50 @@ pub async fn validate(
     verify_tls: bool,
     registry_for: &RegistryFor<'_>,
 ) -> u8 {
+    validate_outcome(source, settings, verify_tls, registry_for)
+        .await
+        .exit_code
+}
+
+/// What `chaos validate` found: enough for a report.
+#[derive(Debug)]
+pub struct ValidateOutcome {
+    /// 0 when the experiment is valid, else 1.
+    pub exit_code: u8,
+    /// The experiment's `title` as loaded (`None` when it could not be loaded; `Null` when
+    /// the experiment has none).
+    pub title: Option<Value>,
+    /// The first error found: [`StartError::Source`], [`StartError::Runtime`] or
+    /// [`StartError::Invalid`].
+    pub error: Option<StartError>,
+}
+
+/// [`validate`], with the title and the error.
+pub async fn validate_outcome(
+    source: &str,
+    settings: &Value,
+    verify_tls: bool,
+    registry_for: &RegistryFor<'_>,
+) -> ValidateOutcome {
+    let failed = |title: Option<Value>, error: StartError| ValidateOutcome {
+        exit_code: 1,
+        title,
+        error: Some(error),
+    };
     let loader = has_global_controls(settings).then(|| registry_for(&Value::Null));
     let (source, experiment) = match load_with_controls(source, settings, verify_tls, loader).await
     {
         Ok(loaded) => loaded,
         Err(error) => {
             log::error!("{error}");
-            return 1;
+            return failed(None, error.into());
         }
     };
+    let title = Some(experiment.get("title").cloned().unwrap_or(Value::Null));
+    if let Err(error) = check_python_runtime(&experiment) {
+        log::error!("{error}");
+        return failed(title, error);
+    }
     let registry = registry_for(&experiment);
     let send = |name: &'static str, error: Option<String>| {
         let registry = registry.clone();
@@ -255,13 +301,44 @@ pub async fn validate(
         Ok(()) => {
             log::info!("experiment syntax and semantic look valid");
             send("validate-completed", None).await;
-            0
+            ValidateOutcome {
+                exit_code: 0,
+                title,
+                error: None,
+            }
         }
         Err(e) => {
-            send("validate-failed", Some(e.message)).await;
-            1
+            send("validate-failed", Some(e.message.clone())).await;
+            failed(title, e.into())
         }
     }
+}
+
+/// `runtime.python` (chaostoolkit 1.21): a malformed one stops the run before validation,
+/// as in the reference. The reference then re-runs the command under `uv run` with the
+/// dependencies (and Python version) installed; Shakedown does not, and says so: the
+/// Python modules an experiment names run in the interpreter of `--python`/`CHAOS_PYTHON`.
+fn check_python_runtime(experiment: &Value) -> Result<(), StartError> {
+    let Some(PythonRuntime {
+        dependencies,
+        version,
+        ..
+    }) = experiment::validate::python_runtime(experiment)?
+    else {
+        return Ok(());
+    };
+    if !dependencies.is_empty() {
+        log::warn!(
+            "runtime.python.dependencies are not installed by Shakedown (chaostoolkit 1.21 runs the experiment under `uv run`): install {} into the Python interpreter given by --python or CHAOS_PYTHON",
+            dependencies.join(", ")
+        );
+    }
+    if let Some(version) = version {
+        log::warn!(
+            "runtime.python.version {version} is not enforced by Shakedown (chaostoolkit 1.21 runs the experiment under `uv run`): the Python interpreter given by --python or CHAOS_PYTHON runs the experiment's Python modules"
+        );
+    }
+    Ok(())
 }
 
 /// The reference's exit code: 0 only when the run completed and did not deviate.

@@ -1,9 +1,10 @@
 //! Run events: what happens during a run, as it happens, for whoever subscribed.
 //!
-//! The journal writer, the notification channels, and (later) the events file, the
-//! agent report and the operator's status updates are all subscribers: the engine emits
-//! events in order and awaits each subscriber in turn, so a subscriber sees the run exactly
-//! as the log tells it. With no subscriber an event costs a length check.
+//! The journal writer, the notification channels, the events file ([`crate::events_file`]),
+//! the agent report ([`crate::agent`]) and the operator's status updates are all
+//! subscribers: the engine emits events in order and awaits each subscriber in turn, so a
+//! subscriber sees the run exactly as the log tells it. With no subscriber an event costs a
+//! length check. The events mirror chaoslib's run event handlers where it has one.
 
 use crate::journal::{HypothesisState, Journal, Record};
 use experiment::validate::ValidationError;
@@ -39,6 +40,16 @@ pub enum RunEvent<'a> {
     Invalid {
         error: &'a ValidationError,
     },
+    /// The run could not start (loading, `runtime.python`, validation, configuration, a
+    /// subscriber not ready, …): exit code 1, no journal, no other event follows.
+    StartFailed {
+        error: &'a crate::api::StartError,
+    },
+    /// The engine starts playing the experiment, right after `Running experiment: <title>`
+    /// (the title substituted): chaoslib's `started` run event.
+    ExperimentStarted {
+        experiment: &'a Value,
+    },
     HypothesisStarted {
         phase: HypothesisPhase,
     },
@@ -46,7 +57,15 @@ pub enum RunEvent<'a> {
         phase: HypothesisPhase,
         state: &'a HypothesisState,
     },
+    /// The continuous hypothesis starts, once, before its first iteration; `frequency` is
+    /// the seconds between two iterations.
+    ContinuousHypothesisStarted {
+        frequency: f64,
+    },
     MethodStarted,
+    /// The method is over, as chaoslib's `method_completed`: also when it was aborted or
+    /// interrupted by SIGTERM or a control, but not when SIGINT, SIGUSR1, SIGUSR2 or an
+    /// activity's `SystemExit` cut it short (see [`RunEvent::SignalExit`]).
     MethodCompleted {
         runs: &'a [Record],
     },
@@ -62,6 +81,12 @@ pub enum RunEvent<'a> {
     RollbacksCompleted {
         runs: &'a [Record],
     },
+    /// The run loop caught the reference's `InterruptExecution` (SIGTERM, a control, an
+    /// activity raising it) before the rollbacks.
+    Interrupted,
+    /// The run loop caught the reference's `KeyboardInterrupt` or `SystemExit` (SIGINT,
+    /// SIGUSR1, SIGUSR2, an activity's `SystemExit`) before the rollbacks.
+    SignalExit,
     /// The run is over: the journal is final. `json` is its reference shape.
     Finished {
         journal: &'a Journal,
@@ -70,11 +95,23 @@ pub enum RunEvent<'a> {
     },
 }
 
-/// Something that wants to know. Subscribers are awaited in turn and cannot fail the run:
-/// a subscriber logs its own failures.
+/// Something that wants to know. Subscribers are awaited in turn and cannot fail the run
+/// once it started: a subscriber logs its own failures.
 pub trait Subscriber: Send + Sync {
+    /// Called once the experiment is loaded and valid, just before the engine starts (no
+    /// call when the run cannot start): a subscriber acquires what it needs here (the
+    /// events file is created). An error stops the run there: exit code 1, no journal.
+    fn ready(&self) -> Result<(), NotReady> {
+        Ok(())
+    }
+
     fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()>;
 }
+
+/// A subscriber that could not get ready for the run; the message names what and where.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct NotReady(pub Box<dyn std::error::Error + Send + Sync>);
 
 /// The subscribers of one run, in the order they are told.
 #[derive(Clone, Default)]
@@ -89,6 +126,11 @@ impl Events {
 
     pub fn is_empty(&self) -> bool {
         self.subscribers.is_empty()
+    }
+
+    /// Every subscriber's [`Subscriber::ready`], in order; the first error stops.
+    pub fn ready(&self) -> Result<(), NotReady> {
+        self.subscribers.iter().try_for_each(|s| s.ready())
     }
 
     pub async fn emit(&self, event: RunEvent<'_>) {

@@ -42,14 +42,14 @@ pub async fn run(
     ctx.events.emit(RunEvent::HypothesisStarted { phase }).await;
     let context = hypothesis.cloned().unwrap_or(Value::Null);
     let local_controls = context.get("controls");
-    ctx.before_hooks(Level::Hypothesis, &context, local_controls)
+    ctx.before_hooks(Level::Hypothesis, &context, local_controls, mode)
         .await?;
     let state = probe_all(ctx, mode).await;
     // As chaoslib's `with controls(...)`, the after hooks run however the probes ended.
     if ctx.controls.any(local_controls) {
         let json = state.as_ref().map_or(Value::Null, HypothesisState::to_json);
         let after = ctx
-            .after_hooks(Level::Hypothesis, &context, &json, local_controls)
+            .after_hooks(Level::Hypothesis, &context, &json, local_controls, mode)
             .await;
         if state.is_ok() {
             after?;

@@ -9,12 +9,17 @@
 //! rollback strategies, [`interrupt`] turns signals into the reference's interruptions,
 //! [`journal`] owns the journal's shape and timestamps, [`notifications`] sends run events,
 //! [`logging`] prints the reference's log lines, and [`settings`] reads and edits the settings
-//! file. No driver is known here by name.
+//! file. Two more subscribers follow a run for programs: [`events_file`] streams its
+//! progress as newline-delimited JSON (`--events-file`) and [`agent`] writes one JSON report
+//! at the end (`--output agent`), both as chaostoolkit 1.21.4 does. No driver is known here
+//! by name.
 
 pub mod activity;
+pub mod agent;
 pub mod api;
 pub mod controls;
 pub mod events;
+pub mod events_file;
 pub mod hypothesis;
 pub mod interrupt;
 pub mod journal;

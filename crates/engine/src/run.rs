@@ -9,6 +9,7 @@ use crate::interrupt::{Interrupter, Interruption};
 use crate::journal::{HypothesisState, Journal, Record, Status, Timestamp};
 use crate::strategy::{Dry, HypothesisStrategy, RollbackStrategy};
 use experiment::config::{self, ConfigError};
+use experiment::provider::ProviderKind;
 use experiment::pyrepr::{py_float, py_str};
 use experiment::substitute::substitute;
 use experiment::vars::Overrides;
@@ -89,12 +90,10 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
             continue;
         }
         let name = value.get("name").map(py_str).unwrap_or_default();
-        let provider_type = value
+        let kind = value
             .get("provider")
-            .and_then(|p| p.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+            .and_then(Value::as_object)
+            .and_then(ProviderKind::of);
         let call = Call {
             activity: &value,
             configuration: &resolved,
@@ -110,8 +109,8 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
                 continue;
             }
         };
-        match provider_type.as_str() {
-            "process" => {
+        match kind {
+            Some(ProviderKind::Process) => {
                 if output.get("status").and_then(Value::as_i64) != Some(0) {
                     had_errors = true;
                     log::debug!(
@@ -123,7 +122,7 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
                     resolved.insert(key, Value::String(stdout.trim().to_string()));
                 }
             }
-            "http" => {
+            Some(ProviderKind::Http) => {
                 resolved.insert(key, output.get("body").cloned().unwrap_or(Value::Null));
             }
             _ => {
@@ -175,6 +174,11 @@ pub async fn run_experiment(
         "Running experiment: {}",
         experiment.get("title").map(py_str).unwrap_or_default()
     );
+    ctx.events
+        .emit(RunEvent::ExperimentStarted {
+            experiment: &experiment,
+        })
+        .await;
     let mut journal = Journal::new(journal_copy(&experiment, &ctx.secrets));
     if let Some(dry) = options.dry {
         log::warn!("Running experiment with dry {}", dry.name());
@@ -199,7 +203,10 @@ pub async fn run_experiment(
     let mut continuous: Option<(watch::Sender<bool>, JoinHandle<()>)> = None;
 
     // A before-experiment control may change the experiment the rest of the run plays.
-    let started = match ctx.before_hooks(Level::Experiment, &experiment, None).await {
+    let started = match ctx
+        .before_hooks(Level::Experiment, &experiment, None, Mode::Foreground)
+        .await
+    {
         Ok(changes) => {
             if let Some(changed) = changes.context {
                 experiment = changed;
@@ -235,18 +242,21 @@ pub async fn run_experiment(
         }
         log::info!("Playing your experiment's method now...");
         ctx.events.emit(RunEvent::MethodStarted).await;
-        let method = match ctx.before_hooks(Level::Method, &experiment, None).await {
+        let method = match ctx.before_hooks(Level::Method, &experiment, None, Mode::Foreground).await {
             Ok(_) => run_method(&ctx, &experiment, &method_records, &shared).await,
             Err(stop) => Err(stop),
         };
-        if !ctx.events.is_empty() {
+        // As chaoslib's `run_method`, which lets KeyboardInterrupt and SystemExit through.
+        let signal_exit = method == Err(Stop::Interrupted)
+            && interrupter.pending().is_some_and(is_signal_exit);
+        if !ctx.events.is_empty() && !signal_exit {
             let runs = take_copy(&method_records);
             ctx.events.emit(RunEvent::MethodCompleted { runs: &runs }).await;
         }
         // As chaoslib's `with controls(...)`, the after hooks run however the method ended.
         let after = if ctx.controls.any(None) {
             let runs = records_json(&method_records);
-            ctx.after_hooks(Level::Method, &experiment, &runs, None).await.map(drop)
+            ctx.after_hooks(Level::Method, &experiment, &runs, None, Mode::Foreground).await.map(drop)
         } else {
             Ok(())
         };
@@ -285,13 +295,20 @@ pub async fn run_experiment(
     let mut play_rollbacks_at_all = true;
     if let Err(Stop::Interrupted) = flow {
         shared.set_status(Status::Interrupted);
-        if let Some(what) = interrupter.take() {
+        let caught = interrupter.take();
+        let event = if caught.is_some_and(is_signal_exit) {
+            RunEvent::SignalExit
+        } else {
+            RunEvent::Interrupted
+        };
+        if let Some(what) = caught {
             interrupter.log_caught(what);
             if what == Interruption::Usr2 {
                 log::warn!("Ignoring rollbacks as per signal");
                 play_rollbacks_at_all = false;
             }
         }
+        ctx.events.emit(event).await;
     }
     if interrupter.ungraceful() {
         play_rollbacks_at_all = false;
@@ -306,7 +323,7 @@ pub async fn run_experiment(
         log::info!("Let's rollback...");
         ctx.events.emit(RunEvent::RollbacksStarted).await;
         let mut result = ctx
-            .before_hooks(Level::Rollback, &experiment, None)
+            .before_hooks(Level::Rollback, &experiment, None, Mode::Foreground)
             .await
             .map(drop);
         if result.is_ok() {
@@ -315,7 +332,7 @@ pub async fn run_experiment(
         if ctx.controls.any(None) {
             let runs = records_json(&records);
             let after = ctx
-                .after_hooks(Level::Rollback, &experiment, &runs, None)
+                .after_hooks(Level::Rollback, &experiment, &runs, None, Mode::Foreground)
                 .await
                 .map(drop);
             result = result.and(after);
@@ -360,7 +377,13 @@ pub async fn run_experiment(
         let state = journal.to_json();
         // As in the reference, the end of the run is past interrupting: errors are ignored.
         let _ = ctx
-            .after_hooks(Level::Experiment, &experiment, &state, None)
+            .after_hooks(
+                Level::Experiment,
+                &experiment,
+                &state,
+                None,
+                Mode::Foreground,
+            )
             .await;
     }
     ctx.controls.cleanup().await;
@@ -405,6 +428,15 @@ fn take_copy(records: &Records) -> Vec<Record> {
 
 fn take_records(records: &Records) -> Vec<Record> {
     std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The interruptions the reference raises as `KeyboardInterrupt` or `SystemExit`, as
+/// opposed to its `InterruptExecution` (SIGTERM, a control).
+fn is_signal_exit(what: Interruption) -> bool {
+    matches!(
+        what,
+        Interruption::Int | Interruption::Usr1 | Interruption::Usr2 | Interruption::Exit(_)
+    )
 }
 
 /// The reference's rollback decision, with its warnings.
@@ -610,6 +642,9 @@ async fn continuous(
     mut stop: watch::Receiver<bool>,
     shared: Arc<Shared>,
 ) {
+    ctx.events
+        .emit(RunEvent::ContinuousHypothesisStarted { frequency })
+        .await;
     log::info!(
         "Executing the steady-state hypothesis continuously every {} seconds",
         py_float(frequency)

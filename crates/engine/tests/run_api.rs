@@ -19,6 +19,15 @@ impl Subscriber for Recorder {
         let line = match event {
             RunEvent::Started { experiment } => format!("started {}", experiment["title"]),
             RunEvent::Invalid { error } => format!("invalid {}", error.message),
+            RunEvent::StartFailed { error } => format!("not started: {}", error.kind()),
+            RunEvent::ExperimentStarted { experiment } => {
+                format!("running {}", experiment["title"])
+            }
+            RunEvent::ContinuousHypothesisStarted { frequency } => {
+                format!("continuous every {frequency}")
+            }
+            RunEvent::Interrupted => "interrupted".into(),
+            RunEvent::SignalExit => "signal exit".into(),
             RunEvent::HypothesisStarted { phase } => format!("hypothesis {}", name(phase)),
             RunEvent::HypothesisCompleted { phase, state } => {
                 format!("hypothesis {} met={:?}", name(phase), state.met)
@@ -137,6 +146,7 @@ fn a_subscriber_hears_the_run_in_order_and_the_journal_file_is_written() {
     let r = ActivityPhase::Rollback;
     let expected = vec![
         "started \"t\"".to_string(),
+        "running \"t\"".into(),
         "hypothesis before".into(),
         format!("{p:?} p"),
         format!("{p:?} p done Some(Succeeded)"),
@@ -180,7 +190,11 @@ fn an_invalid_experiment_is_an_event_and_exit_code_one_without_a_journal() {
     let events = recorder.0.lock().expect("lock").clone();
     assert_eq!(
         events,
-        ["started \"t\"", "invalid experiment requires a description"]
+        [
+            "started \"t\"",
+            "invalid experiment requires a description",
+            "not started: validation"
+        ]
     );
 }
 
@@ -192,7 +206,7 @@ fn a_missing_source_names_it_and_exits_one() {
         vec![recorder.clone()],
     );
     assert_eq!(outcome.exit_code, 1);
-    assert!(recorder.0.lock().expect("lock").is_empty());
+    assert_eq!(*recorder.0.lock().expect("lock"), ["not started: source"]);
 }
 
 #[test]
@@ -217,4 +231,47 @@ fn a_deviated_run_exits_one() {
     let journal = outcome.journal.expect("a journal");
     assert!(journal.deviated);
     assert_eq!(outcome.exit_code, 1);
+}
+
+/// A subscriber that cannot get ready (as an events file in a missing directory).
+struct NeverReady;
+
+impl Subscriber for NeverReady {
+    fn ready(&self) -> Result<(), engine::events::NotReady> {
+        Err(engine::events::NotReady(
+            "cannot create the events file 'x': no".into(),
+        ))
+    }
+
+    fn on_event<'a>(&'a self, _: RunEvent<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[test]
+fn a_subscriber_that_is_not_ready_stops_a_valid_run_before_the_engine_starts() {
+    let dir = Dir::new("not-ready");
+    let experiment =
+        json!({"title": "t", "description": "d", "method": [process("action", "a", "true")]});
+    let source = dir.0.join("experiment.json");
+    std::fs::write(&source, experiment.to_string()).expect("write");
+    let journal_path = dir.0.join("journal.json");
+    let recorder = Arc::new(Recorder::default());
+    let outcome = run(
+        request(&source),
+        vec![
+            recorder.clone(),
+            Arc::new(NeverReady),
+            Arc::new(JournalFile {
+                path: journal_path.clone(),
+            }),
+        ],
+    );
+    assert_eq!(outcome.exit_code, 1);
+    assert!(outcome.journal.is_none());
+    assert!(!journal_path.exists());
+    assert_eq!(
+        *recorder.0.lock().expect("lock"),
+        ["started \"t\"", "not started: subscriber"]
+    );
 }

@@ -26,6 +26,34 @@ impl std::fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
+impl ValidationError {
+    /// The name of the chaoslib exception class the reference raises for this error
+    /// (`InvalidExperiment`, `InvalidActivity` or `InvalidControl`), as reports show it.
+    /// Errors the reference has no message for take the class of their place.
+    pub fn exception_type(&self) -> &'static str {
+        let path = self.path.as_deref().unwrap_or("");
+        let in_controls = path == "controls"
+            || path.ends_with(".controls")
+            || path.starts_with("controls[")
+            || path.contains(".controls[");
+        if in_controls {
+            // chaoslib's control/python.py raises InvalidActivity for this one.
+            if self.message.ends_with("must have a module path") {
+                return "InvalidActivity";
+            }
+            return "InvalidControl";
+        }
+        let in_activity = ["method[", "rollbacks[", "steady-state-hypothesis.probes["]
+            .iter()
+            .any(|prefix| path.starts_with(prefix));
+        if in_activity {
+            "InvalidActivity"
+        } else {
+            "InvalidExperiment"
+        }
+    }
+}
+
 /// A non-fatal finding, logged at WARNING by the CLI.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Warning {
@@ -889,6 +917,80 @@ pub fn resolve_process_path(path: &str) -> Option<PathBuf> {
     which(&expanded)
 }
 
+/// The experiment's `runtime.python` (chaostoolkit 1.21's `get_python_runtime_info`): the
+/// dependencies and Python version the reference prepares with `uv run` before running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonRuntime {
+    /// Package requirements, stripped, in order.
+    pub dependencies: Vec<String>,
+    /// `isolated: true`, or a `version` (which implies isolation).
+    pub isolated: bool,
+    pub version: Option<String>,
+}
+
+/// Why `runtime.python` is refused; the messages are chaostoolkit 1.21.4's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PythonRuntimeError {
+    #[error("runtime.python.dependencies must be a list")]
+    DependenciesNotAList,
+    #[error("runtime.python.dependencies must contain package names")]
+    NotAPackageName,
+    #[error("runtime.python.isolated must be a boolean")]
+    IsolatedNotABoolean,
+    #[error("runtime.python.version must be a Python version")]
+    NotAVersion,
+}
+
+/// Reads `runtime.python` as chaostoolkit 1.21.4 does, before validation (and also with
+/// `--no-validation`). `Ok(None)` when there is nothing to prepare: no `runtime` or
+/// `python` mapping (anything else there is ignored), or no dependencies and no version.
+pub fn python_runtime(experiment: &Value) -> Result<Option<PythonRuntime>, PythonRuntimeError> {
+    let Some(python) = experiment
+        .get("runtime")
+        .filter(|r| r.is_object())
+        .and_then(|r| r.get("python"))
+        .and_then(Value::as_object)
+    else {
+        return Ok(None);
+    };
+    let dependencies = match python.get("dependencies") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) if !py_strip(s).is_empty() => Ok(py_strip(s).to_string()),
+                _ => Err(PythonRuntimeError::NotAPackageName),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(PythonRuntimeError::DependenciesNotAList),
+    };
+    let isolated = match python.get("isolated") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        // `isolated: null` is not a boolean either.
+        Some(_) => return Err(PythonRuntimeError::IsolatedNotABoolean),
+    };
+    let version = match python.get("version") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !py_strip(s).is_empty() => Some(py_strip(s).to_string()),
+        Some(_) => return Err(PythonRuntimeError::NotAVersion),
+    };
+    if dependencies.is_empty() && version.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(PythonRuntime {
+        dependencies,
+        isolated: isolated || version.is_some(),
+        version,
+    }))
+}
+
+/// Python's `str.strip()`: the characters `str.isspace` accepts, which are Rust's white
+/// space plus the four information separators U+001C..U+001F.
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -948,5 +1050,149 @@ mod tests {
             "configuration[\"a.b\"]"
         );
         assert_eq!(join_rel("configuration", ""), "configuration");
+    }
+
+    fn runtime(python: Value) -> Result<Option<PythonRuntime>, PythonRuntimeError> {
+        python_runtime(&json!({"title": "t", "runtime": {"python": python}}))
+    }
+
+    #[test]
+    fn python_runtime_type_checks_and_messages_are_chaostoolkit_1_21s() {
+        let message = |python: Value| runtime(python).unwrap_err().to_string();
+        assert_eq!(
+            message(json!({"dependencies": "requests"})),
+            "runtime.python.dependencies must be a list"
+        );
+        assert_eq!(
+            message(json!({"dependencies": [1]})),
+            "runtime.python.dependencies must contain package names"
+        );
+        assert_eq!(
+            message(json!({"dependencies": ["ok", "  "]})),
+            "runtime.python.dependencies must contain package names"
+        );
+        assert_eq!(
+            message(json!({"dependencies": ["\u{1f}"]})),
+            "runtime.python.dependencies must contain package names"
+        );
+        assert_eq!(
+            message(json!({"isolated": "yes"})),
+            "runtime.python.isolated must be a boolean"
+        );
+        assert_eq!(
+            message(json!({"isolated": null})),
+            "runtime.python.isolated must be a boolean"
+        );
+        assert_eq!(
+            message(json!({"version": 3.12})),
+            "runtime.python.version must be a Python version"
+        );
+        assert_eq!(
+            message(json!({"version": " "})),
+            "runtime.python.version must be a Python version"
+        );
+        // The dependencies are checked first.
+        assert_eq!(
+            message(json!({"dependencies": {}, "isolated": 1})),
+            "runtime.python.dependencies must be a list"
+        );
+    }
+
+    #[test]
+    fn python_runtime_without_anything_to_prepare_is_none() {
+        for python in [
+            json!({}),
+            json!({"dependencies": null}),
+            json!({"dependencies": []}),
+            json!({"isolated": true}),
+            json!({"version": null}),
+            json!("3.12"),
+            json!(["six"]),
+        ] {
+            assert_eq!(runtime(python.clone()), Ok(None), "{python}");
+        }
+        for experiment in [
+            json!({}),
+            json!({"runtime": "x"}),
+            json!({"runtime": {"rollbacks": {"strategy": "always"}}}),
+            json!([1]),
+        ] {
+            assert_eq!(python_runtime(&experiment), Ok(None), "{experiment}");
+        }
+    }
+
+    #[test]
+    fn python_runtime_dependencies_and_version_are_stripped_and_a_version_isolates() {
+        assert_eq!(
+            runtime(json!({"dependencies": [" six==1.16.0 ", "requests"]})),
+            Ok(Some(PythonRuntime {
+                dependencies: vec!["six==1.16.0".into(), "requests".into()],
+                isolated: false,
+                version: None,
+            }))
+        );
+        assert_eq!(
+            runtime(json!({"version": " 3.12\n", "isolated": false})),
+            Ok(Some(PythonRuntime {
+                dependencies: vec![],
+                isolated: true,
+                version: Some("3.12".into()),
+            }))
+        );
+        assert_eq!(
+            runtime(json!({"dependencies": ["six"], "isolated": true}))
+                .map(|r| r.map(|r| r.isolated)),
+            Ok(Some(true))
+        );
+    }
+
+    #[test]
+    fn exception_types_follow_the_place_of_the_error() {
+        let t = |message: &str, path: &str| {
+            ValidationError {
+                message: message.into(),
+                path: Some(path.into()),
+            }
+            .exception_type()
+        };
+        assert_eq!(t("experiment requires a title", ""), "InvalidExperiment");
+        assert_eq!(
+            t("hypothesis requires a title", "steady-state-hypothesis"),
+            "InvalidExperiment"
+        );
+        assert_eq!(
+            t(
+                "path 'x' cannot be found, in activity 'a'",
+                "method[0].provider.path"
+            ),
+            "InvalidActivity"
+        );
+        assert_eq!(
+            t(
+                "hypothesis probe must have a tolerance entry",
+                "steady-state-hypothesis.probes[0]"
+            ),
+            "InvalidActivity"
+        );
+        assert_eq!(t("x", "rollbacks[1].provider"), "InvalidActivity");
+        assert_eq!(
+            t(
+                "Configuration makes reference to an environment key that does not exist: X",
+                "configuration.k"
+            ),
+            "InvalidExperiment"
+        );
+        assert_eq!(
+            t("A control must have a `name` property", "controls[0]"),
+            "InvalidControl"
+        );
+        assert_eq!(t("x", "method[0].controls[1]"), "InvalidControl");
+        assert_eq!(
+            t(
+                "Control 'c' must have a module path",
+                "controls[0].provider"
+            ),
+            "InvalidActivity"
+        );
     }
 }

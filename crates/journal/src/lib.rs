@@ -105,6 +105,7 @@ pub use model::{Exception, HypothesisState, Interruption, Journal, Run, SteadySt
 pub use runs::{Phase, RunEntry};
 pub use status::{ActivityStatus, Status};
 pub use timestamp::{parse_timestamp, Timestamp};
+pub use write::python_float_repr;
 
 use std::path::Path;
 

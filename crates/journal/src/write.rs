@@ -41,7 +41,7 @@ pub(crate) fn to_string<F: Formatter, T: Serialize + ?Sized>(
 /// float, in fixed notation when the decimal exponent is in `-4..16` (with `.0` for
 /// integral values), else in scientific notation with a signed exponent of at least two
 /// digits (`1e-05`, `1.5e+16`).
-pub(crate) fn python_float_repr(x: f64) -> String {
+pub fn python_float_repr(x: f64) -> String {
     if !x.is_finite() {
         // never reached through serde_json, which writes `null` for these
         return if x.is_nan() {

@@ -1,17 +1,20 @@
 //! `chaos run SOURCE`: the command line turned into an [`engine::api::RunRequest`], the
-//! journal file and the notification channels as subscribers, and the Run API's exit code.
+//! events file, the journal file, the notification channels and the agent report as
+//! subscribers, and the Run API's exit code.
 
 use super::runtime;
-use crate::args::{DryArg, HypothesisArg, RollbackArg, RunArgs};
+use crate::args::{DryArg, HypothesisArg, OutputArg, RollbackArg, RunArgs};
 use crate::settings;
+use engine::agent::{AgentReport, ReportPaths};
 use engine::api::{self, JournalFile, Notifications, RunRequest};
 use engine::events::Subscriber;
+use engine::events_file::EventsFile;
 use engine::interrupt::Interrupter;
 use engine::strategy::Dry;
 use experiment::vars::{self, Overrides, VarFile};
 use experiment::Value;
 use providers::bridge::Bridge;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub fn run(args: RunArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
@@ -22,14 +25,44 @@ pub fn run(args: RunArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
         );
         return 2;
     }
+    if let Some(message) = args.events_file.as_deref().and_then(unusable_events_file) {
+        eprintln!("Error: Invalid value for '--events-file': {message}");
+        return 2;
+    }
     let settings = settings::load(&settings_path);
     // .env files change the process environment, so they are read before any thread starts.
     let overrides = match overrides(&args) {
         Ok(o) => o,
         Err(code) => return code,
     };
+    // In agent mode stdout carries the report only: what anything else prints goes to stderr.
+    let report = match args.output {
+        OutputArg::Text => None,
+        OutputArg::Agent => match engine::agent::divert_stdout() {
+            Ok(stdout) => Some(stdout),
+            Err(e) => {
+                log::error!("cannot set stdout aside for the agent report: {e}");
+                return 1;
+            }
+        },
+    };
     let Ok(rt) = runtime() else { return 1 };
-    rt.block_on(run_async(args, settings, overrides, bridge))
+    rt.block_on(run_async(args, settings, overrides, bridge, report))
+}
+
+/// `--events-file` as the reference's `click.Path(dir_okay=False, writable=True)` checks
+/// it: an existing directory or an existing file that cannot be written is a usage error.
+/// A file in a missing directory is an error of the run, once the experiment is valid.
+fn unusable_events_file(path: &Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_dir() {
+        return Some(format!("File '{}' is a directory.", path.display()));
+    }
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `access` only reads the NUL-terminated path.
+    let writable = unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } == 0;
+    (!writable).then(|| format!("File '{}' is not writable.", path.display()))
 }
 
 /// `--var-file` then `--var`, as the reference merges them. Bad `--var` syntax is a usage
@@ -73,6 +106,7 @@ async fn run_async(
     settings: Value,
     overrides: Overrides,
     bridge: Arc<Bridge>,
+    report: Option<std::fs::File>,
 ) -> u8 {
     let registry_for =
         |document: &Value| crate::drivers::registry_for(document, &settings, bridge.clone());
@@ -92,12 +126,28 @@ async fn run_async(
         control_files: args.control_files.clone(),
         handle_signals: true,
     };
-    let subscribers: Vec<Arc<dyn Subscriber>> = vec![
-        Arc::new(JournalFile {
-            path: args.journal_path.clone(),
-        }),
-        Arc::new(Notifications::new(settings.clone(), &registry_for)),
-    ];
+    let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
+    if let Some(path) = &args.events_file {
+        subscribers.push(Arc::new(EventsFile::new(path)));
+    }
+    subscribers.push(Arc::new(JournalFile {
+        path: args.journal_path.clone(),
+    }));
+    subscribers.push(Arc::new(Notifications::new(
+        settings.clone(),
+        &registry_for,
+    )));
+    if let Some(stdout) = report {
+        let paths = ReportPaths {
+            source: args.source.clone(),
+            journal_path: args.journal_path.to_string_lossy().into_owned(),
+            events_path: args
+                .events_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        };
+        subscribers.push(Arc::new(AgentReport::new(paths, Box::new(stdout))));
+    }
     let interrupter = Arc::new(Interrupter::new());
     api::run(request, &registry_for, interrupter, subscribers)
         .await
