@@ -4,9 +4,18 @@
 //!
 //! Experiments embedded in Kubernetes ConfigMaps (the book's in-cluster runs) are extracted
 //! and checked too. The reference used is the plain one (`scripts/reference-venv`), which has
-//! no extension installed: where it answers "could not find Python module 'm'" for a module
+//! no `chaosk8s` installed: where it answers "could not find Python module 'm'" for a module
 //! Shakedown provides natively, Shakedown validating the experiment is the expected outcome.
+//!
+//! The experiments that call home-grown Python modules (a talk's load generator, a demo's
+//! probes, an article's interactive controls, a fork's unreleased `chaosk8s` functions, the
+//! tracing, Humio and Slack plugins of the time) run through Shakedown's Python bridge with
+//! `PYTHONPATH` at the stand-ins of `corpus_modules/` (see its README), and through the
+//! reference too wherever it can run them. The stand-ins record every call they get in a
+//! file the tests read: the arguments, the hooks, the events.
 
+#[path = "support/http_server.rs"]
+mod http_server;
 #[path = "support/reference.rs"]
 mod reference;
 
@@ -354,4 +363,755 @@ fn the_experiment_that_needs_no_cluster_runs_like_the_reference() {
     assert_eq!(our_code, ref_code, "exit codes");
     assert_eq!(summary(&our_journal), summary(&ref_journal));
     assert_eq!(our_journal["status"], "completed");
+}
+
+// ------------------------------------------------------------------------------------------
+// Experiments with home-grown Python modules, through the bridge (stand-ins in corpus_modules)
+
+fn corpus_modules() -> PathBuf {
+    workspace_root().join("crates/cli/tests/corpus_modules")
+}
+
+/// The reference venv's interpreter: real chaoslib 1.44.0 and chaostoolkit-prometheus.
+fn reference_python() -> PathBuf {
+    workspace_root().join("target/reference-venv/bin/python")
+}
+
+fn playground(path: &str) -> PathBuf {
+    corpus_dir().join("community-playground").join(path)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Reference,
+    Ours,
+}
+
+impl Side {
+    fn bin(self) -> PathBuf {
+        match self {
+            Side::Reference => reference_bin(),
+            Side::Ours => ours_bin(),
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Side::Reference => "reference",
+            Side::Ours => "ours",
+        }
+    }
+}
+
+/// One `chaos` invocation on a corpus experiment with the stand-ins on `PYTHONPATH`.
+struct Bridged<'a> {
+    label: &'a str,
+    command: &'a str,
+    source: PathBuf,
+    settings: Option<PathBuf>,
+    /// `CHAOS_PYTHON`; `None` leaves the bridge on `python3` from `PATH`.
+    python: Option<PathBuf>,
+    env: Vec<(&'a str, String)>,
+    /// Files to create in the working directory before the run.
+    files: Vec<(&'a str, String)>,
+    /// Put the `vegeta` stand-in on `PATH`.
+    vegeta: bool,
+}
+
+impl<'a> Bridged<'a> {
+    fn new(label: &'a str, command: &'a str, source: PathBuf) -> Self {
+        Bridged {
+            label,
+            command,
+            source,
+            settings: None,
+            python: Some(reference_python()),
+            env: Vec::new(),
+            files: Vec::new(),
+            vegeta: false,
+        }
+    }
+}
+
+/// What a run produced: exit code, journal, the stand-ins' records (in call order, with
+/// `replace` applied to their text) and the INFO-and-above console messages.
+struct Observed {
+    code: i32,
+    journal: Value,
+    records: Vec<Value>,
+    log: Vec<String>,
+    stderr: String,
+}
+
+impl Observed {
+    fn calls(&self) -> Vec<String> {
+        self.records
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}.{}",
+                    r["module"].as_str().unwrap_or("?"),
+                    r["call"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    }
+    fn records_of(&self, module: &str, call: &str) -> Vec<&Value> {
+        self.records
+            .iter()
+            .filter(|r| r["module"] == module && r["call"] == call)
+            .collect()
+    }
+    fn logged(&self, message: &str) -> bool {
+        self.log.iter().any(|l| l.ends_with(message))
+    }
+}
+
+/// A kubeconfig whose API server is a closed port on 127.0.0.1: the native `chaosk8s`
+/// functions some of these experiments call fail at once, and never reach a real cluster.
+fn unreachable_kubeconfig(dir: &Path) -> PathBuf {
+    let port = http_server::closed_port();
+    let path = dir.join("kubeconfig-unreachable.yaml");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: nowhere\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: nowhere\n  context:\n    cluster: nowhere\n    user: nobody\ncurrent-context: nowhere\nusers:\n- name: nobody\n  user: {{}}\n"
+    );
+    std::fs::write(&path, text).expect("write the kubeconfig");
+    path
+}
+
+fn run_bridged(side: Side, spec: &Bridged, replace: &[(&str, &str)]) -> Observed {
+    let dir = scratch_dir(&format!("{}-{}", spec.label, side.name()));
+    let records = dir.join("records.jsonl");
+    for (name, text) in &spec.files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).expect("create the file's directory");
+        std::fs::write(&path, text).expect("write a file for the run");
+    }
+    let mut path_var = std::env::var_os("PATH").unwrap_or_default();
+    if spec.vegeta {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        let vegeta = bin.join("vegeta");
+        std::fs::copy(corpus_modules().join("bin/vegeta"), &vegeta)
+            .expect("copy the vegeta stand-in");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&vegeta, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod vegeta");
+        let mut paths = vec![bin];
+        paths.extend(std::env::split_paths(&path_var));
+        path_var = std::env::join_paths(paths).expect("PATH");
+    }
+    let mut cmd = Command::new(side.bin());
+    if side == Side::Reference {
+        cmd.arg("--no-version-check");
+    }
+    cmd.args(["--no-log-file", "--settings"])
+        .arg(
+            spec.settings
+                .clone()
+                .unwrap_or_else(|| dir.join("no-settings.yaml")),
+        )
+        .arg(spec.command)
+        .arg(&spec.source)
+        .current_dir(&dir)
+        .env("PATH", &path_var)
+        .env("PYTHONPATH", corpus_modules())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("SHAKEDOWN_CORPUS_RECORD", &records)
+        .env("KUBECONFIG", unreachable_kubeconfig(&dir))
+        .env_remove("CHAOS_PYTHON_MODULES")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("RUST_LOG");
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    match &spec.python {
+        Some(python) => cmd.env("CHAOS_PYTHON", python),
+        None => cmd.env_remove("CHAOS_PYTHON"),
+    };
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run chaos");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let log = stderr
+        .lines()
+        .filter_map(|l| {
+            let l = strip_ansi(l);
+            let (head, rest) = l.split_once("] ")?;
+            ["INFO", "WARNING", "ERROR", "CRITICAL"]
+                .iter()
+                .any(|level| head.ends_with(&format!(" {level}")))
+                .then(|| rest.to_string())
+        })
+        .collect();
+    let mut text = std::fs::read_to_string(&records).unwrap_or_default();
+    for (from, to) in replace {
+        text = text.replace(from, to);
+    }
+    let records = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a record is JSON ({e}): {l}")))
+        .collect();
+    let journal = std::fs::read_to_string(dir.join("journal.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let _ = std::fs::remove_dir_all(&dir);
+    Observed {
+        code: out.status.code().unwrap_or(-1),
+        journal,
+        records,
+        log,
+        stderr,
+    }
+}
+
+/// `summary` plus the rollbacks, and the output of every run record.
+fn bridged_summary(journal: &Value) -> Value {
+    let mut s = summary(journal);
+    let rollbacks: Vec<Value> = journal["rollbacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            serde_json::json!([
+                r["activity"]["name"],
+                r["status"],
+                r.get("exception")
+                    .map(|e| e.as_array().and_then(|l| l.last()).cloned())
+            ])
+        })
+        .collect();
+    s["rollbacks"] = Value::from(rollbacks);
+    s["outputs"] = journal["run"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["output"].clone())
+        .collect();
+    s
+}
+
+/// Runs `spec` through the reference and through ours; both must agree on the exit code,
+/// the journal's outcome and everything the stand-ins recorded. Returns ours.
+fn run_both(spec: &Bridged, replace: &[(&str, &str)]) -> Observed {
+    let reference = run_bridged(Side::Reference, spec, replace);
+    let ours = run_bridged(Side::Ours, spec, replace);
+    let context = |o: &Observed| format!("\n--- {} stderr:\n{}", spec.label, o.stderr);
+    assert_eq!(
+        ours.code,
+        reference.code,
+        "{}: exit codes (reference, then ours){}{}",
+        spec.label,
+        context(&reference),
+        context(&ours)
+    );
+    if spec.command == "run" {
+        assert_eq!(
+            bridged_summary(&ours.journal),
+            bridged_summary(&reference.journal),
+            "{}: journals (left ours, right the reference){}",
+            spec.label,
+            context(&ours)
+        );
+    }
+    assert_eq!(
+        ours.records, reference.records,
+        "{}: what the stand-ins observed (left ours, right the reference)",
+        spec.label
+    );
+    ours
+}
+
+fn require_bridge_inputs() {
+    require_inputs();
+    let check = Command::new(reference_python())
+        .args(["-c", "import chaosprometheus.probes"])
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("run the reference venv's python");
+    assert!(
+        check.status.success(),
+        "the reference venv lacks chaostoolkit-prometheus: run scripts/reference-venv ({})",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn interactive_controls_run_through_the_bridge_like_the_reference() {
+    require_bridge_inputs();
+    let simple = playground("interactive-controls/samples/simple-interactive-experiment.json");
+    let yorn = playground("interactive-controls/samples/yorn-interactive-experiment.json");
+
+    // Validation imports the control modules but calls no hook.
+    for source in [&simple, &yorn] {
+        let valid = run_both(
+            &Bridged::new("interactive-validate", "validate", source.clone()),
+            &[],
+        );
+        assert_eq!(valid.code, 0, "{}", valid.stderr);
+        assert!(
+            valid.records.is_empty(),
+            "validation called a hook: {:?}",
+            valid.records
+        );
+    }
+
+    // The "press Enter" control prompts before every activity it is declared on: the
+    // hypothesis probe (before and after the method), the method action, the rollback.
+    let ours = run_both(&Bridged::new("interactive-simple", "run", simple), &[]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "completed");
+    let prompted: Vec<_> = ours
+        .records_of("chaossimpleinteract.control", "before_activity_control")
+        .iter()
+        .map(|r| r["activity"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        prompted,
+        [
+            "hypothesis-activity",
+            "method-activity",
+            "hypothesis-activity",
+            "rollback-activity"
+        ]
+    );
+    assert!(ours.logged("Press any key to continue ... (before 'rollback-activity')"));
+
+    // The yes/no control: "yes" lets the dangerous action run.
+    let mut yes = Bridged::new("interactive-yorn-yes", "run", yorn.clone());
+    yes.env.push(("CHAOSYORN_ANSWER", "y".into()));
+    let ours = run_both(&yes, &[]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "completed");
+    assert_eq!(
+        ours.journal["run"][0]["activity"]["name"],
+        "dangerous-method-activity"
+    );
+    assert_eq!(ours.records.len(), 1, "{:?}", ours.records);
+    assert_eq!(ours.records[0]["activity"], "dangerous-method-activity");
+    assert_eq!(ours.records[0]["answer"], "y");
+    assert!(ours.logged("Continuing: dangerous-method-activity"));
+
+    // "No": InterruptExecution before the action runs; no rollbacks.
+    let mut no = Bridged::new("interactive-yorn-no", "run", yorn);
+    no.env.push(("CHAOSYORN_ANSWER", "n".into()));
+    let ours = run_both(&no, &[]);
+    assert_eq!(ours.code, 1, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "interrupted");
+    assert_eq!(ours.journal["run"], serde_json::json!([]));
+    assert_eq!(ours.records[0]["answer"], "n");
+    assert!(
+        ours.logged("Experiment manually interrupted"),
+        "{:?}",
+        ours.log
+    );
+}
+
+/// The rollout experiments of "From local to automated Chaos Toolkit" (KubeCon demo), with
+/// the real chaostoolkit-prometheus (from the reference venv) and the stand-ins.
+fn rollout(
+    label: &'static str,
+    file: &str,
+    prometheus: &str,
+    server: &http_server::TestServer,
+) -> Bridged<'static> {
+    let mut spec = Bridged::new(
+        label,
+        "run",
+        playground(&format!(
+            "from-local-to-automated-chaostoolkit/experiments/{file}"
+        )),
+    );
+    spec.env = vec![
+        ("CHAOS_PYTHON_MODULES", "chaosk8s.deployment.".into()),
+        (
+            "COUNTER_URL",
+            format!("{}/counter/service1", server.base_url()),
+        ),
+        // chaosprometheus queries `{base}/api/v1/query`: the `#` makes that a fragment, so
+        // the request reaches the test server's Prometheus-like /prometheus/<variant>.
+        (
+            "PROMETHEUS_URL",
+            format!("{}/prometheus/{prometheus}#", server.base_url()),
+        ),
+        ("JAEGER_HOST", "127.0.0.1".into()),
+        ("HUMIO_INGEST_TOKEN", "humio-test-token".into()),
+        ("HUMIO_DATASPACE", "chaos-demo".into()),
+    ];
+    spec
+}
+
+#[test]
+fn rollout_experiments_run_through_the_bridge_like_the_reference() {
+    require_bridge_inputs();
+    for version in 1..=4 {
+        let server = http_server::TestServer::start(None);
+        let base = server.base_url();
+        let file = format!("rollout-v{version}-service2.json");
+        let label: &'static str = Box::leak(format!("rollout-v{version}").into_boxed_str());
+        let spec = rollout(label, &file, "healthy", &server);
+        let mut validate = Bridged::new(label, "validate", spec.source.clone());
+        validate.env = spec.env.clone();
+        let valid = run_bridged(Side::Ours, &validate, &[]);
+        assert_eq!(
+            valid.code, 0,
+            "{label} validates through the bridge: {}",
+            valid.stderr
+        );
+        assert!(
+            valid.records.is_empty(),
+            "validation called the stand-ins: {:?}",
+            valid.records
+        );
+
+        let ours = run_both(&spec, &[(base.as_str(), "{base}")]);
+        assert_eq!(ours.code, 0, "{label}: {}", ours.stderr);
+        assert_eq!(ours.journal["status"], "completed", "{label}");
+        let image = format!("lawouach/service2:v{version}");
+
+        // Controls: the automatic tracing control configured from the experiment's
+        // `tracing_*` configuration, Humio enabled by the `humio` secrets.
+        let tracing = ours.records_of("chaostracing.control", "configure_control");
+        assert_eq!(
+            tracing[0]["tracer"],
+            serde_json::json!({"provider": "jaeger", "host": "127.0.0.1", "port": 6831, "propagation": "b3"})
+        );
+        let humio = ours.records_of("chaoshumio.control", "configure_control");
+        assert_eq!(humio[0]["enabled"], true);
+        assert_eq!(humio[0]["scopes"], serde_json::json!(["humio"]));
+        let pushed: Vec<_> = ours
+            .records_of("chaoshumio", "push_to_humio")
+            .iter()
+            .map(|r| {
+                (
+                    r["event"]["name"].as_str().unwrap_or("").to_string(),
+                    r["dataspace"].clone(),
+                    r["token_length"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pushed.first().map(|p| p.0.as_str()),
+            Some("before-experiment")
+        );
+        assert_eq!(
+            pushed.last().map(|p| p.0.as_str()),
+            Some("after-experiment")
+        );
+        assert!(pushed
+            .iter()
+            .all(|p| p.1 == "chaos-demo" && p.2 == "humio-test-token".len()));
+        // One span per activity, opened and closed.
+        let spans: Vec<_> = ours
+            .records_of("chaostracing.control", "finish_span")
+            .iter()
+            .filter(|r| r["level"] == "activity")
+            .map(|r| r["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(spans.len(), 2 + 4 + 1, "{label}: {spans:?}");
+        assert_eq!(
+            ours.records_of("chaostracing.control", "cleanup_control")[0]["unfinished"],
+            serde_json::json!([])
+        );
+
+        // Activities: what the demo's modules were called with.
+        let set = ours.records_of("chaosk8s.deployment.actions", "set_deployment_image");
+        assert_eq!(set[0]["deployment_name"], "service2");
+        assert_eq!(set[0]["container_name"], "service2");
+        assert_eq!(set[0]["image"], image.as_str());
+        let load = ours.records_of("load", "single");
+        assert_eq!(load[0]["url"], "{base}/counter/service1");
+        assert_eq!(load[0]["duration"], 20);
+        assert_eq!(load[0]["statuses"], serde_json::json!([200, 200, 200]));
+        let status = ours.records_of("chaosk8s.deployment.probes", "collect_deployment_status");
+        assert_eq!(status[0]["duration"], 25);
+        assert_eq!(status[0]["image"], image.as_str());
+        let rollback = ours.records_of("chaosk8s.deployment.actions", "rollback_deployment");
+        assert_eq!(rollback[0]["history"], serde_json::json!([image]));
+        // The real chaosprometheus queried the test server's API: in each tool's run, from
+        // both hypotheses and the method's range query.
+        let queries: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.starts_with("/prometheus/healthy?query="))
+            .collect();
+        assert_eq!(queries.len(), 2 * (2 + 1), "{label}: {queries:?}");
+        assert!(
+            queries
+                .iter()
+                .any(|q| q.contains("&start=") && q.contains("&end=")),
+            "{queries:?}"
+        );
+        assert_eq!(ours.journal["run"][3]["output"]["status"], "success");
+        assert_eq!(
+            ours.journal["steady_states"]["before"]["probes"][0]["tolerance_met"],
+            true
+        );
+    }
+
+    // The global-settings variant: the tracing control comes from settings.yaml (its
+    // arguments name a Jaeger agent at 10.1.1.141, which the stand-in never contacts), and
+    // the probe's path `$.data.result.*[?(@.value!="0")]` compares the `[time, value]` pair
+    // with "0": every series matches, so with any series at all the hypothesis is not met.
+    let settings = playground("from-local-to-automated-chaostoolkit/experiments/settings.yaml");
+    for (prometheus, status, runs) in [("healthy", "completed", 0), ("empty", "completed", 4)] {
+        let server = http_server::TestServer::start(None);
+        let base = server.base_url();
+        let label: &'static str =
+            Box::leak(format!("rollout-v2-global-{prometheus}").into_boxed_str());
+        let mut spec = rollout(
+            label,
+            "rollout-v2-service2-global-settings.json",
+            prometheus,
+            &server,
+        );
+        spec.settings = Some(settings.clone());
+        let ours = run_both(&spec, &[(base.as_str(), "{base}")]);
+        assert_eq!(ours.code, 0, "{label}: {}", ours.stderr);
+        assert_eq!(ours.journal["status"], status);
+        assert_eq!(
+            ours.journal["run"].as_array().map(Vec::len),
+            Some(runs),
+            "{label}"
+        );
+        let tracing = ours.records_of("chaostracing.control", "configure_control");
+        assert_eq!(
+            tracing[0]["tracer"],
+            serde_json::json!({"provider": "jaeger", "host": "10.1.1.141", "port": 6831, "propagation": "b3"})
+        );
+        assert!(ours
+            .records_of("chaoshumio.control", "configure_control")
+            .is_empty());
+        let met = &ours.journal["steady_states"]["before"]["probes"][0]["tolerance_met"];
+        assert_eq!(met, &Value::Bool(prometheus == "empty"), "{label}");
+        // Rollbacks run either way (default strategy); with no rollout to undo, the
+        // stand-in's rollback fails as `kubectl rollout undo` would.
+        let rollback = ours.records_of("chaosk8s.deployment.actions", "rollback_deployment");
+        assert_eq!(rollback.len(), 1);
+        assert_eq!(
+            ours.journal["rollbacks"][0]["status"],
+            if runs == 0 { "failed" } else { "succeeded" }
+        );
+    }
+}
+
+#[test]
+fn superpower_experiments_run_through_the_bridge() {
+    require_bridge_inputs();
+    let server = http_server::TestServer::start(None);
+    let service_url = format!("{}/json", server.base_url());
+    let experiment =
+        |name: &str| playground(&format!("superpower/experiments/kubernetes/{name}.json"));
+    let spec = |label: &'static str, name: &str| {
+        let mut s = Bridged::new(label, "run", experiment(name));
+        // The default interpreter (`python3` on PATH), as a user without --python gets.
+        s.python = None;
+        s.env.push(("SUPERPOWER_URL", service_url.clone()));
+        s
+    };
+
+    // Invalid as written: its hypothesis declares `controls` as a mapping. (The reference
+    // rejects it too, with `A control must have a `name` property`.)
+    let mut half = spec("superpower-half", "lose-half-of-powersources");
+    half.command = "validate";
+    let ours = run_bridged(Side::Ours, &half, &[]);
+    assert_eq!(ours.code, 1);
+    assert!(
+        ours.logged("controls must be a list, not a mapping"),
+        "{:?}",
+        ours.log
+    );
+    assert!(ours.records.is_empty());
+
+    // Losing every powersource instance: the pods cannot be terminated here (no cluster),
+    // so users keep their superpower; the probes' module keeps the first answer between the
+    // hypothesis runs (one Python process per run, as in the reference).
+    let ours = run_bridged(
+        Side::Ours,
+        &spec("superpower-all", "lose-all-of-powersources"),
+        &[],
+    );
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "completed");
+    assert_eq!(
+        ours.calls(),
+        [
+            "chaospower.probes.ask_for_superpower",
+            "chaospower.probes.has_kept_superpower",
+            "chaospower.probes.ask_for_superpower",
+            "chaospower.probes.has_kept_superpower",
+        ]
+    );
+    for (i, r) in ours.records.iter().enumerate() {
+        if r["call"] == "ask_for_superpower" {
+            assert_eq!(r["service_url"], service_url.as_str());
+            assert_eq!(r["timeout"], 3);
+            assert_eq!(r["status"], 200);
+        } else {
+            assert_eq!(r["kept"], true);
+            assert_eq!(r["answers"], if i == 1 { 1 } else { 2 });
+        }
+    }
+    let statuses: Vec<_> = ours.journal["run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["activity"]["name"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("terminate-pods".to_string(), "failed".to_string()),
+            ("fetch-another-hero".to_string(), "succeeded".to_string()),
+            ("fetch-superpower-logs".to_string(), "failed".to_string()),
+        ]
+    );
+
+    // Latency under load: vegeta (a stand-in on PATH) attacks from the scenario file.
+    let mut latency = spec(
+        "superpower-latency",
+        "latency-should-remain-sane-under-heavy-load",
+    );
+    latency.vegeta = true;
+    latency
+        .files
+        .push(("experiments/scenario.txt", format!("GET {service_url}\n")));
+    let ours = run_bridged(Side::Ours, &latency, &[]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "completed");
+    assert_eq!(
+        ours.calls(),
+        [
+            "chaospower.probes.ask_for_superpower",
+            "vegeta.attack",
+            "chaospower.probes.ask_for_superpower"
+        ]
+    );
+    assert_eq!(ours.records[0]["timeout"], 1);
+    assert_eq!(ours.records[1]["options"]["rate"], "25");
+    assert_eq!(ours.records[1]["options"]["output"], "result.bin");
+    assert_eq!(
+        ours.records[1]["targets"],
+        serde_json::json!([format!("GET {service_url}")])
+    );
+}
+
+/// go-demo-8's chaostoolkit settings (the `settings.yaml` of a ConfigMap) as a file.
+fn go_demo_8_settings(name: &str, dir: &Path) -> PathBuf {
+    let source = corpus_dir().join(format!("go-demo-8/k8s/chaos/{name}"));
+    let text = std::fs::read_to_string(&source).expect("read the ConfigMap");
+    let loaded =
+        load::parse(&text, Format::Yaml, &source.to_string_lossy()).expect("a YAML ConfigMap");
+    let settings = loaded.value["data"]["settings.yaml"]
+        .as_str()
+        .expect("the ConfigMap holds settings.yaml")
+        .to_string();
+    let path = dir.join(name);
+    std::fs::write(&path, settings).expect("write the settings");
+    path
+}
+
+/// The book's ingress in front of go-demo-8: `GET /demo/person` with `Host:
+/// go-demo-8.acme.com` is 200, anything else 404. Serves until the test process ends.
+fn go_demo_8_ingress() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut request = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                request.push_str(&line.to_ascii_lowercase());
+                line.clear();
+            }
+            let ok = request.starts_with("get /demo/person ")
+                && request.contains("\nhost: go-demo-8.acme.com");
+            let (status, body) = if ok {
+                ("200 OK", "{\"name\": \"Viktor\"}")
+            } else {
+                ("404 Not Found", "not found")
+            };
+            let mut stream = &stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn go_demo_8_slack_notifications_run_through_the_bridge() {
+    require_bridge_inputs();
+    let dir = scratch_dir("go-demo-8-settings");
+    let experiment = corpus_dir().join("go-demo-8/chaos/health-db.yaml");
+    let ingress = go_demo_8_ingress();
+    let spec = |label: &'static str, settings: &str, ingress_host: String| {
+        let mut s = Bridged::new(label, "run", experiment.clone());
+        s.python = None;
+        s.settings = Some(go_demo_8_settings(settings, &dir));
+        s.env.push(("INGRESS_HOST", ingress_host));
+        s
+    };
+    let events = |o: &Observed| -> Vec<String> {
+        o.records_of("chaosslack.notification", "notify")
+            .iter()
+            .map(|r| {
+                assert_eq!(r["channel"], "#tests");
+                assert_eq!(r["phase"], "run");
+                r["event"].as_str().unwrap_or("").to_string()
+            })
+            .collect()
+    };
+
+    // Every event goes to Slack: the run starts and completes (the DB pod cannot be
+    // terminated here, which fails the action, not the run).
+    let ours = run_bridged(
+        Side::Ours,
+        &spec(
+            "go-demo-8-all-events",
+            "settings.yaml",
+            format!("127.0.0.1:{ingress}"),
+        ),
+        &[],
+    );
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "completed");
+    assert_eq!(events(&ours), ["run-started", "run-completed"]);
+    assert_eq!(
+        ours.records[0]["title"],
+        "What happens if we terminate an instance of the DB?"
+    );
+
+    // settings-failure.yaml only forwards failures: with the app down the run fails, and
+    // only `run-failed` reaches Slack.
+    let down = format!("127.0.0.1:{}", http_server::closed_port());
+    let ours = run_bridged(
+        Side::Ours,
+        &spec("go-demo-8-failures", "settings-failure.yaml", down),
+        &[],
+    );
+    assert_eq!(ours.code, 1, "{}", ours.stderr);
+    assert_eq!(ours.journal["status"], "failed");
+    assert_eq!(events(&ours), ["run-failed"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,8 +9,10 @@
 //!
 //! # Shape
 //! One worker process per run, started on first use (a run that names no Python module
-//! never starts an interpreter), speaking newline-delimited JSON over its stdin and stdout
-//! (`worker.py`, embedded in the binary and passed with `python -c`). Requests carry an id;
+//! never starts an interpreter), speaking newline-delimited JSON over two pipes of its own,
+//! requests on file descriptor 4 and answers on 3 (`worker.py`, embedded in the binary and
+//! passed with `python -c`), so the extensions keep the user's stdin, stdout and stderr:
+//! an interactive control reads the terminal as it does under the reference. Requests carry an id;
 //! answers come back by id, so background activities and the continuous hypothesis can call
 //! the worker while a foreground activity runs. Records of the extensions' `chaostoolkit`
 //! logger come back as frames and are logged here, so they land in the console and the log
@@ -73,22 +75,37 @@ const MAX_FRAME: usize = 64 * 1024 * 1024 + 1024;
 
 /// The worker's file descriptor for answers.
 const ANSWER_FD: libc::c_int = 3;
+/// The worker's file descriptor for requests.
+const REQUEST_FD: libc::c_int = 4;
 
-/// A pipe for the worker's answers: the read end for us (non-blocking, close-on-exec), the
-/// write end to hand to the worker.
-fn answer_pipe() -> std::io::Result<(pipe::Receiver, OwnedFd)> {
+/// A pipe as two owned descriptors (read, write), both close-on-exec.
+fn pipe_fds() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe2 fills two descriptors we then own.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: both descriptors were just created and are owned by nobody else.
-    let (read, write) = unsafe {
+    Ok(unsafe {
         use std::os::fd::FromRawFd;
         (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
-    };
-    let receiver = pipe::Receiver::from_owned_fd(read)?;
-    Ok((receiver, write))
+    })
+}
+
+/// Puts `answers` at fd 3 and `requests` at fd 4 in the child, without close-on-exec.
+/// Runs between fork and exec: async-signal-safe calls only.
+fn place_fds(answers: libc::c_int, requests: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: fcntl/dup2 on descriptors this process owns; the temporaries above 10 are
+    // close-on-exec, so whichever of 3 and 4 the originals occupy cannot be clobbered
+    // before both are copied.
+    unsafe {
+        let a = libc::fcntl(answers, libc::F_DUPFD_CLOEXEC, 10);
+        let r = libc::fcntl(requests, libc::F_DUPFD_CLOEXEC, 10);
+        if a < 0 || r < 0 || libc::dup2(a, ANSWER_FD) < 0 || libc::dup2(r, REQUEST_FD) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// How long the interpreter may take to start and answer its first request.
@@ -303,45 +320,37 @@ impl Bridge {
                 reason,
                 source,
             };
-        let (answers, answers_writer) = answer_pipe()
-            .map_err(|e| no_interpreter(format!("cannot create a pipe: {e}"), Some(e)))?;
-        let writer_fd = answers_writer.as_raw_fd();
+        let pipes = pipe_fds().and_then(|answers| Ok((answers, pipe_fds()?)));
+        let ((answers_read, answers_write), (requests_read, requests_write)) =
+            pipes.map_err(|e| no_interpreter(format!("cannot create a pipe: {e}"), Some(e)))?;
+        let (answer_fd, request_fd) = (answers_write.as_raw_fd(), requests_read.as_raw_fd());
         let mut command = Command::new(&self.python);
         command
             .arg("-c")
             .arg(WORKER)
-            .stdin(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::inherit())
             .stdout(std::process::Stdio::inherit())
             .stderr(std::process::Stdio::inherit())
             .kill_on_drop(true);
-        // SAFETY: between fork and exec only async-signal-safe calls: dup2 puts the answer
-        // pipe's write end at fd 3 (without close-on-exec) for the worker.
+        // SAFETY: the closure only calls async-signal-safe functions (fcntl, dup2).
         unsafe {
-            command.pre_exec(move || {
-                let rc = if writer_fd == ANSWER_FD {
-                    // dup2 onto itself would keep close-on-exec: clear it instead.
-                    libc::fcntl(ANSWER_FD, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(writer_fd, ANSWER_FD)
-                };
-                if rc < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            command.pre_exec(move || place_fds(answer_fd, request_fd));
         }
         let spawned = command.spawn();
-        drop(answers_writer); // the worker holds the only write end now
-        let mut child = spawned.map_err(|e| {
+        // The worker holds the only copies of its ends now.
+        drop(answers_write);
+        drop(requests_read);
+        let child = spawned.map_err(|e| {
             let reason = match e.kind() {
                 std::io::ErrorKind::NotFound => "not found".to_string(),
                 _ => e.to_string(),
             };
             no_interpreter(reason, Some(e))
         })?;
-        let Some(mut stdin) = child.stdin.take() else {
-            return Err(no_interpreter("its stdin could not be opened".into(), None));
-        };
+        let answers = pipe::Receiver::from_owned_fd(answers_read)
+            .map_err(|e| no_interpreter(format!("cannot read its answers: {e}"), Some(e)))?;
+        let mut requests = pipe::Sender::from_owned_fd(requests_write)
+            .map_err(|e| no_interpreter(format!("cannot send it requests: {e}"), Some(e)))?;
         let pid = child.id();
         log::debug!(
             "Started the Python bridge worker: {python} (pid {})",
@@ -366,11 +375,13 @@ impl Bridge {
         tokio::spawn(async move {
             while let Some(mut line) = outgoing.recv().await {
                 line.push('\n');
-                if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+                if requests.write_all(line.as_bytes()).await.is_err()
+                    || requests.flush().await.is_err()
+                {
                     break;
                 }
             }
-            // Dropping stdin closes it: the worker finishes and exits.
+            // Dropping the request pipe closes it: the worker finishes and exits.
         });
         tokio::spawn(read_frames(
             answers,

@@ -2,7 +2,7 @@
 # experiment names a Python module that Shakedown does not ship natively.
 #
 # Protocol (newline-delimited JSON; see crates/providers/src/bridge/mod.rs):
-#   stdin  <- {"id": N, "op": "...", ...}        one request a line
+#   fd 4   <- {"id": N, "op": "...", ...}        one request a line
 #   fd 3   -> {"id": N, "ok": VALUE}              the answer
 #          -> {"id": N, "error": {"kind", "message", "traceback", ...}}
 #          -> {"log": {"level": L, "message": M}}  a record of the "chaostoolkit" logger
@@ -14,8 +14,8 @@
 # in the reference. Background requests ("background": true) run in their own threads, as
 # the reference runs background activities in a thread pool.
 #
-# The answers go to file descriptor 3, so what the user's code prints reaches Shakedown's
-# stdout and stderr as it reaches the reference's.
+# Requests come on file descriptor 4 and answers go to 3, so the user's code keeps stdin,
+# stdout and stderr: what it prints, and what it asks the user, go where the reference's do.
 import copy
 import importlib
 import importlib.abc
@@ -32,6 +32,7 @@ import traceback
 import types
 
 _proto = os.fdopen(3, "w", encoding="utf-8", newline="\n")
+_requests = os.fdopen(4, "r", encoding="utf-8")
 _write_lock = threading.Lock()
 _MAX_FRAME = 64 * 1024 * 1024
 
@@ -422,7 +423,7 @@ def _forward_signal(signum, frame):
 
 
 def main():
-    init = json.loads(sys.stdin.readline() or "{}")
+    init = json.loads(_requests.readline() or "{}")
     sources = init.get("shim") or {}
     sys.meta_path.append(_ShimFinder(sources))
     log = logging.getLogger("chaostoolkit")
@@ -436,14 +437,14 @@ def main():
     log.propagate = False
     for sig in (signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, _forward_signal)
-    # Shakedown stops the run on SIGTERM; the worker ends when its stdin closes.
+    # Shakedown stops the run on SIGTERM; the worker ends when its request pipe closes.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     foreground = queue.Queue()
     cancelled = set()
 
     def reader():
-        for line in sys.stdin:
+        for line in _requests:
             try:
                 req = json.loads(line)
             except ValueError:

@@ -1,0 +1,1 @@
+"""Stand-in for the MuCon "superpower" demo's probes package."""

@@ -1,0 +1,1 @@
+"""Stand-in for chaostoolkit-slack (`chaosslack`)."""
