@@ -17,6 +17,8 @@
 # Requests come on file descriptor 4 and answers go to 3, so the user's code keeps stdin,
 # stdout and stderr: what it prints, and what it asks the user, go where the reference's do.
 import copy
+import datetime
+import decimal
 import importlib
 import importlib.abc
 import importlib.util
@@ -30,6 +32,7 @@ import sys
 import threading
 import traceback
 import types
+import uuid
 
 _proto = os.fdopen(3, "w", encoding="utf-8", newline="\n")
 _requests = os.fdopen(4, "r", encoding="utf-8")
@@ -42,48 +45,85 @@ if sys.path and sys.path[0] == "":
     del sys.path[0]
 
 
-def _send(frame):
-    line = json.dumps(frame, ensure_ascii=False, allow_nan=False)
+_held = threading.local()
+
+
+def _send(frame, hold=False):
+    """Writes a frame. A held frame waits for the next one of its thread, so a call that
+    logs nothing else costs one write for its debug line and its answer together."""
+    _write(json.dumps(frame, ensure_ascii=False, allow_nan=False), hold)
+
+
+def _write(line, hold=False):
+    lines = getattr(_held, "lines", None)
+    if lines is None:
+        lines = _held.lines = []
+    lines.append(line + "\n")
+    if hold:
+        return
     with _write_lock:
-        _proto.write(line + "\n")
+        _proto.write("".join(lines))
         _proto.flush()
+    lines.clear()
+
+
+def _default(obj):
+    """What JSON cannot hold, the way chaoslib's PayloadEncoder writes it into a journal;
+    anything else becomes its repr rather than crashing the run."""
+    if isinstance(obj, (datetime.datetime, datetime.date)):
+        return obj.isoformat()
+    if isinstance(obj, (uuid.UUID, decimal.Decimal)):
+        return str(obj)
+    if isinstance(obj, Exception):
+        return "An exception was raised: {}('{}')".format(type(obj).__name__, obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    return repr(obj)
+
+
+def _finite(obj):
+    """NaN and infinities, which JSON cannot hold, as null."""
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _dumps(value):
+    try:
+        return json.dumps(value, default=_default, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), default=_default, ensure_ascii=False)
 
 
 def _encode(value):
-    """The value as JSON, the way chaoslib's PayloadEncoder would write it into a journal;
-    anything else becomes its repr rather than crashing the run."""
+    """The value as plain JSON data (for comparing and for defaults)."""
+    return json.loads(_dumps(value))
 
-    def default(obj):
-        import datetime
-        import decimal
-        import uuid
 
-        if isinstance(obj, (datetime.datetime, datetime.date)):
-            return obj.isoformat()
-        if isinstance(obj, (uuid.UUID, decimal.Decimal)):
-            return str(obj)
-        if isinstance(obj, Exception):
-            return "An exception was raised: {}('{}')".format(type(obj).__name__, obj)
-        if isinstance(obj, (set, frozenset, tuple)):
-            return list(obj)
-        if isinstance(obj, bytes):
-            return obj.decode("utf-8", "replace")
-        return repr(obj)
+_PARAMETERS = {}
 
-    def finite(obj):
-        if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
-            return None
-        if isinstance(obj, dict):
-            return {k: finite(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [finite(v) for v in obj]
-        return obj
 
+def _parameters(func):
+    """The names a function takes, looked up once per function."""
     try:
-        text = json.dumps(value, default=default, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        text = json.dumps(finite(value), default=default, ensure_ascii=False)
-    return json.loads(text)
+        return _PARAMETERS[func]
+    except (KeyError, TypeError):
+        pass
+    try:
+        names = frozenset(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        names = frozenset()
+    try:
+        _PARAMETERS[func] = names
+    except TypeError:
+        pass
+    return names
 
 
 class _ForwardHandler(logging.Handler):
@@ -192,26 +232,26 @@ def op_call(req):
     func = _function(req["module"], req["func"])
     _send_debug_loaded(req.get("name"), func)
     arguments = dict(req.get("arguments") or {})
-    try:
-        parameters = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        parameters = {}
+    parameters = _parameters(func)
     if req.get("secrets") is not None and "secrets" in parameters:
         arguments["secrets"] = req["secrets"]
     if "configuration" in parameters:
         arguments["configuration"] = dict(req.get("configuration") or {})
     try:
-        return _encode(func(**arguments))
+        return func(**arguments)
     except Exception as x:
         raise _Failure("activity_failed", _exception_line(x), traceback=traceback.format_exc())
 
 
 def _send_debug_loaded(name, func):
+    if not logging.getLogger("chaostoolkit").isEnabledFor(logging.DEBUG):
+        return
     try:
         where = inspect.getfile(func)
     except TypeError:
         return
-    logging.getLogger("chaostoolkit").debug("Activity '{}' loaded from '{}'".format(name, where))
+    message = "Activity '{}' loaded from '{}'".format(name, where)
+    _send({"log": {"level": logging.DEBUG, "message": message}}, hold=True)
 
 
 def op_control(req):
@@ -231,10 +271,7 @@ def op_control(req):
             "Control module '{}' does not declare '{}'".format(getattr(mod, "__file__", req["module"]), hook)
         )
         return {"called": False, "importable": True}
-    try:
-        parameters = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        parameters = {}
+    parameters = _parameters(func)
     arguments = copy.deepcopy(req.get("arguments") or {})
     context = req.get("context")
     configuration = req.get("configuration")
@@ -402,15 +439,13 @@ def _answer(req):
     except BaseException as x:  # noqa: B036 - the worker must answer whatever happens
         frame = {"id": rid, "error": {"kind": "internal", "message": _exception_line(x), "traceback": traceback.format_exc()}}
     try:
-        text = json.dumps(frame, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as x:
+        text = _dumps(frame)
+    except (TypeError, ValueError, RecursionError) as x:
         frame = {"id": rid, "error": {"kind": "internal", "message": "cannot encode the answer: {}".format(x)}}
         text = json.dumps(frame)
     if len(text) > _MAX_FRAME:
         text = json.dumps({"id": rid, "error": {"kind": "too_large", "message": "the answer is larger than {} bytes".format(_MAX_FRAME)}})
-    with _write_lock:
-        _proto.write(text + "\n")
-        _proto.flush()
+    _write(text)
 
 
 def _forward_signal(signum, frame):
@@ -440,7 +475,7 @@ def main():
     # Shakedown stops the run on SIGTERM; the worker ends when its request pipe closes.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-    foreground = queue.Queue()
+    foreground = queue.SimpleQueue()
     cancelled = set()
 
     def reader():
