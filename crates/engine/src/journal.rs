@@ -26,18 +26,10 @@ impl Timestamp {
 
     pub fn iso(&self) -> String {
         let since = self.0.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        let (date, secs_of_day) = civil_from_unix(since.as_secs());
-        let (h, m, s) = (secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60);
-        let micros = since.subsec_micros();
-        let fraction = if micros == 0 {
-            String::new()
-        } else {
-            format!(".{micros:06}")
-        };
-        format!(
-            "{:04}-{:02}-{:02}T{h:02}:{m:02}:{s:02}{fraction}+00:00",
-            date.0, date.1, date.2
-        )
+        let micros = i64::try_from(since.as_micros()).unwrap_or(i64::MAX);
+        journal::Timestamp::from_unix_micros(micros)
+            .as_str()
+            .to_string()
     }
 
     pub fn unix_seconds(&self) -> f64 {
@@ -46,23 +38,6 @@ impl Timestamp {
             .unwrap_or(Duration::ZERO)
             .as_secs_f64()
     }
-}
-
-/// (year, month, day) and seconds into the day for a Unix time (proleptic Gregorian, UTC).
-fn civil_from_unix(secs: u64) -> ((i64, u32, u32), u64) {
-    let days = (secs / 86_400) as i64;
-    let secs_of_day = secs % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    ((year, month, day), secs_of_day)
 }
 
 /// How a run ended, as the journal's `status` says it.

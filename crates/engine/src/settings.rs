@@ -238,16 +238,7 @@ fn split_index(part: &str) -> Option<(&str, &str)> {
         .then_some((&body[..open], digits))
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
+use experiment::validate::kind;
 
 /// How a path reads in messages: `auths.example\.com.type`, `controls[0].name`.
 fn display_steps(steps: &[Step]) -> String {

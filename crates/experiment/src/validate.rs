@@ -88,7 +88,8 @@ fn at_key(m: &Map, parent: &str, key: &str) -> String {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// How validation messages name a value's type (`a mapping`, `a list`, `null`…).
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
