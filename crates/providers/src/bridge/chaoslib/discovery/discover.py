@@ -4,6 +4,7 @@ import importlib
 import inspect
 import logging
 import platform
+import typing
 import uuid
 from datetime import datetime, timezone
 
@@ -94,6 +95,8 @@ _NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", bytes
 
 
 def portable_type_name(python_type):
+    """chaostoolkit-lib 1.45's names: builtins by name, and generics (`Dict[...]`,
+    `dict[...]`, `List`, `Tuple[...]`…) by their origin; anything else is `object`."""
     if python_type is None:
         return "null"
     try:
@@ -101,8 +104,11 @@ def portable_type_name(python_type):
             return _NAMES[python_type]
     except TypeError:
         pass
-    text = str(python_type)
-    for prefix, name in (("typing.Dict", "mapping"), ("typing.List", "list"), ("typing.Set", "set")):
-        if text.startswith(prefix):
-            return name
+    origin = getattr(typing, "get_origin", lambda t: getattr(t, "__origin__", None))(python_type)
+    try:
+        if origin in _NAMES and origin not in (bool, int, float, str, bytes):
+            return _NAMES[origin]
+    except TypeError:
+        pass
+    logger.debug("'{}' could not be ported to something meaningful".format(python_type))
     return "object"
