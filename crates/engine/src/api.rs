@@ -16,7 +16,7 @@ use crate::notifications::{notify, Phase};
 use crate::run::{run_experiment, RunOptions};
 use crate::source::{self, Source, SourceError};
 use crate::strategy::{Dry, HypothesisStrategy, RollbackStrategy};
-use experiment::validate::{PythonRuntime, PythonRuntimeError, ValidationError};
+use experiment::validate::{PythonRuntime, PythonRuntimeError, Validated, ValidationError};
 use experiment::vars::Overrides;
 use experiment::{FunctionCatalog, Value};
 use providers::bridge::BridgedCatalog;
@@ -152,17 +152,22 @@ async fn run_inner(
         })
         .await;
 
+    let mut resolved = None;
     if request.validate {
         let catalog = BridgedCatalog::resolve(&registry, registry.bridge(), &experiment).await;
-        if let Err(error) = check(
+        match check(
             &source,
             &experiment,
             &catalog,
             catalog.unavailable(),
             &request.overrides,
         ) {
-            events.emit(RunEvent::Invalid { error: &error }).await;
-            return Err(StartError::Invalid(error));
+            // The run takes over the configuration and secrets validation resolved.
+            Ok(validated) => resolved = Some((validated.configuration, validated.secrets)),
+            Err(error) => {
+                events.emit(RunEvent::Invalid { error: &error }).await;
+                return Err(StartError::Invalid(error));
+            }
         }
     }
     if let Some(map) = experiment.as_object_mut() {
@@ -193,6 +198,7 @@ async fn run_inner(
         hypothesis_frequency: request.hypothesis_frequency,
         fail_fast: request.fail_fast,
         overrides: request.overrides,
+        resolved,
     };
     events.ready()?;
     if request.handle_signals {
@@ -298,7 +304,7 @@ pub async fn validate_outcome(
         catalog.unavailable(),
         &Overrides::default(),
     ) {
-        Ok(()) => {
+        Ok(_) => {
             log::info!("experiment syntax and semantic look valid");
             send("validate-completed", None).await;
             ValidateOutcome {
@@ -409,15 +415,15 @@ pub fn check(
     catalog: &dyn FunctionCatalog,
     unavailable: Option<&str>,
     overrides: &Overrides,
-) -> Result<(), ValidationError> {
+) -> Result<Validated, ValidationError> {
     log::info!("Validating the experiment's syntax");
-    match experiment::validate::validate(experiment, catalog, overrides) {
-        Ok(warnings) => {
-            for w in warnings {
+    match experiment::validate::validate_resolved(experiment, catalog, overrides) {
+        Ok(validated) => {
+            for w in &validated.warnings {
                 log::warn!("{}", w.message);
             }
             log::info!("Experiment looks valid");
-            Ok(())
+            Ok(validated)
         }
         Err(e) => {
             log::error!("{}", e.message);

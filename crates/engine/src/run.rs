@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub hypothesis_frequency: f64,
     pub fail_fast: bool,
     pub overrides: Overrides,
+    /// The static configuration and secrets validation resolved, when it ran: the run
+    /// resolves them only when this is `None` (`--no-validation`).
+    pub resolved: Option<(Map, Map)>,
 }
 
 /// Why a run could not start.
@@ -141,14 +144,19 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
 /// `experiment` must already carry the `dry` key the CLI sets; the journal echoes it.
 pub async fn run_experiment(
     mut experiment: Value,
-    options: RunOptions,
+    mut options: RunOptions,
     registry: Arc<Registry>,
     settings: &Value,
     interrupter: Arc<Interrupter>,
     events: Events,
 ) -> Result<Journal, RunError> {
-    let (configuration, secrets) =
-        resolve_configuration(&experiment, &options.overrides, &registry).await?;
+    let (configuration, secrets) = match options.resolved.take() {
+        Some((configuration, secrets)) => {
+            let configuration = dynamic_configuration(configuration, &secrets, &registry).await;
+            (configuration, secrets)
+        }
+        None => resolve_configuration(&experiment, &options.overrides, &registry).await?,
+    };
     let references = activity::references(&experiment);
     let controls = Controls::resolve(registry.clone(), settings, &experiment).await;
     let ctx = Arc::new(RunContext {

@@ -85,6 +85,7 @@ fn run(experiment: Value, settings: Value, recorder: Arc<Recorder>) -> engine::j
         hypothesis_frequency: 1.0,
         fail_fast: false,
         overrides: Default::default(),
+        resolved: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

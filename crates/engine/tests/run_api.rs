@@ -275,3 +275,45 @@ fn a_subscriber_that_is_not_ready_stops_a_valid_run_before_the_engine_starts() {
         ["started \"t\"", "not started: subscriber"]
     );
 }
+
+#[test]
+fn the_run_takes_over_the_configuration_validation_resolved() {
+    use engine::run::{run_experiment, RunOptions};
+    use engine::strategy::{HypothesisStrategy, RollbackStrategy};
+    // Resolving this configuration again would fail: the variable is not set. The run uses
+    // what validation resolved instead, and the action sees it.
+    let mut echo = process("action", "echo", "echo");
+    echo["provider"]["arguments"] = json!("${greeting}");
+    let experiment = json!({
+        "title": "t", "description": "d", "dry": null,
+        "configuration": {"greeting": {"type": "env", "key": "SHAKEDOWN_TEST_NEVER_SET_VARIABLE"}},
+        "method": [echo]
+    });
+    let mut resolved = experiment::Map::new();
+    resolved.insert("greeting".into(), json!("resolved once"));
+    let options = RunOptions {
+        dry: None,
+        hypothesis_strategy: HypothesisStrategy::Default,
+        rollback_strategy: RollbackStrategy::Default,
+        hypothesis_frequency: 1.0,
+        fail_fast: false,
+        overrides: Default::default(),
+        resolved: Some((resolved, experiment::Map::new())),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let journal = rt
+        .block_on(run_experiment(
+            experiment,
+            options,
+            Arc::new(Registry::new()),
+            &json!({}),
+            Arc::new(Interrupter::new()),
+            Default::default(),
+        ))
+        .expect("the run starts without resolving the configuration again");
+    let output = &journal.to_json()["run"][0]["output"];
+    assert_eq!(output["stdout"], "resolved once\n", "{output}");
+}

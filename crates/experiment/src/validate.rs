@@ -169,6 +169,25 @@ pub fn validate(
     catalog: &dyn FunctionCatalog,
     overrides: &Overrides,
 ) -> Result<Vec<Warning>, ValidationError> {
+    validate_resolved(experiment, catalog, overrides).map(|v| v.warnings)
+}
+
+/// What validation found on its way: its warnings, and the configuration and secrets it
+/// resolved, which the run takes over rather than resolving them a second time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Validated {
+    pub warnings: Vec<Warning>,
+    /// Static configuration (`env` entries and overrides applied; dynamic probes not run).
+    pub configuration: Map,
+    pub secrets: Map,
+}
+
+/// [`validate`], keeping the resolved configuration and secrets.
+pub fn validate_resolved(
+    experiment: &Value,
+    catalog: &dyn FunctionCatalog,
+    overrides: &Overrides,
+) -> Result<Validated, ValidationError> {
     if !py_truthy(experiment) {
         return fail("an empty experiment is not an experiment", "");
     }
@@ -191,22 +210,23 @@ pub fn validate(
     check_tags(exp)?;
     check_extensions(exp)?;
 
-    crate::config::load_configuration(exp.get("configuration"), &overrides.configuration).map_err(
-        |e| ValidationError {
-            path: Some(if e.key.is_empty() {
-                "configuration".to_string()
-            } else {
-                key_path("configuration", &e.key)
-            }),
-            message: e.message,
-        },
-    )?;
-    crate::config::load_secrets(exp.get("secrets"), &overrides.secrets).map_err(|e| {
-        ValidationError {
-            path: Some(join_rel("secrets", &e.key)),
-            message: e.message,
-        }
-    })?;
+    let configuration =
+        crate::config::load_configuration(exp.get("configuration"), &overrides.configuration)
+            .map_err(|e| ValidationError {
+                path: Some(if e.key.is_empty() {
+                    "configuration".to_string()
+                } else {
+                    key_path("configuration", &e.key)
+                }),
+                message: e.message,
+            })?;
+    let secrets =
+        crate::config::load_secrets(exp.get("secrets"), &overrides.secrets).map_err(|e| {
+            ValidationError {
+                path: Some(join_rel("secrets", &e.key)),
+                message: e.message,
+            }
+        })?;
 
     let hypo = check_hypothesis(exp, catalog)?;
 
@@ -250,7 +270,11 @@ pub fn validate(
 
     let mut warnings = deprecation_warnings(exp);
     check_controls(exp, catalog, &mut warnings)?;
-    Ok(warnings)
+    Ok(Validated {
+        warnings,
+        configuration,
+        secrets,
+    })
 }
 
 /// `parent` + a relative path produced with [`key_path`] from `""`.
