@@ -328,3 +328,31 @@ fn info_extensions_lists_the_interpreters_chaostoolkit_distributions() {
         "{stdout}"
     );
 }
+
+#[test]
+fn declared_controls_and_channels_nobody_can_answer_are_warnings_that_name_them() {
+    let dir = scratch("unanswered");
+    write_experiment(
+        &dir,
+        experiment(vec![
+            json!({"type": "action", "name": "a", "provider": {"type": "process", "path": "true"}}),
+        ]),
+    );
+    std::fs::write(
+        dir.join("none.yaml"),
+        "controls:\n  ghost:\n    provider: {type: python, module: no_such_control_module}\n\
+         notifications:\n  - type: slack\n  - {events: [run-started]}\n  - type: plugin\n  - type: plugin\n    module: no_such_plugin_module\n",
+    )
+    .expect("settings");
+    let run = chaos(&dir, &["run", "experiment.json"], &[]);
+    assert_eq!(run.code, 0, "{}", run.log);
+    for expected in [
+        "WARNING] Could not find Python module 'no_such_control_module' in control 'ghost'",
+        "WARNING] notification channel type 'slack' is not supported (use http or plugin); run-started was not sent to it",
+        "WARNING] a notification channel has no type (use http or plugin); run-started was not sent to it",
+        "WARNING] A notification plugin channel has no `module`; run-completed was not sent to it",
+        "WARNING] could not find Python plugin 'no_such_plugin_module' for notification; run-completed was not sent to it",
+    ] {
+        assert!(run.log.contains(expected), "missing {expected:?} in\n{}", run.log);
+    }
+}

@@ -65,9 +65,11 @@ pub async fn notify(
             }
             Some("plugin") => send_plugin(registry, channel, &object, event).await,
             Some(other) => {
-                log::debug!("notification channel type '{other}' is not supported; skipped")
+                log::warn!("notification channel type '{other}' is not supported (use http or plugin); {event} was not sent to it")
             }
-            None => log::debug!("notification channel without a type; skipped"),
+            None => log::warn!(
+                "a notification channel has no type (use http or plugin); {event} was not sent to it"
+            ),
         }
     }
 }
