@@ -5,25 +5,43 @@
 
 use providers::bridge::Bridge;
 use providers::registry::Registry;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// The registry an experiment needs: the native drivers when some provider in it (an
-/// activity, a tolerance probe, a dynamic configuration entry, a control) is `python`, an
-/// empty one otherwise. Building the driver table costs about 0.7 MiB and some start-up
-/// time that process- and HTTP-only experiments never use.
-pub fn registry_for(
-    experiment: &experiment::Value,
-    settings: &experiment::Value,
+/// The registries one command needs, each built at most once: the native drivers when
+/// some provider in the document (an activity, a tolerance probe, a dynamic configuration
+/// entry, a control) or in the settings (global controls, `plugin` channels) is `python`,
+/// an empty registry otherwise; both wired to the command's Python bridge. Building the
+/// driver table costs about 0.7 MiB and some start-up time that process- and HTTP-only
+/// experiments never use, and the loader hooks, the notifications and the run share one.
+pub struct Registries {
+    settings_use_python: bool,
     bridge: Arc<Bridge>,
-) -> Arc<Registry> {
-    let mut registry =
-        if experiment::provider::uses_python(experiment) || uses_python_settings(settings) {
-            native()
-        } else {
-            Registry::new()
+    native: OnceLock<Arc<Registry>>,
+    empty: OnceLock<Arc<Registry>>,
+}
+
+impl Registries {
+    pub fn new(settings: &experiment::Value, bridge: Arc<Bridge>) -> Self {
+        Self {
+            settings_use_python: uses_python_settings(settings),
+            bridge,
+            native: OnceLock::new(),
+            empty: OnceLock::new(),
+        }
+    }
+
+    /// The registry `document` (the experiment, or `Null` for the settings alone) needs.
+    pub fn for_document(&self, document: &experiment::Value) -> Arc<Registry> {
+        let wired = |mut registry: Registry| {
+            registry.set_bridge(self.bridge.clone());
+            Arc::new(registry)
         };
-    registry.set_bridge(bridge);
-    Arc::new(registry)
+        if self.settings_use_python || experiment::provider::uses_python(document) {
+            self.native.get_or_init(|| wired(native())).clone()
+        } else {
+            self.empty.get_or_init(|| wired(Registry::new())).clone()
+        }
+    }
 }
 
 /// Global controls and `plugin` notification channels are answered by the registry too.
@@ -59,7 +77,7 @@ pub fn native() -> Registry {
 mod tests {
     use super::*;
     use experiment::FunctionCatalog;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn drivers_are_loaded_only_for_python_providers() {
@@ -74,11 +92,27 @@ mod tests {
         assert!(experiment::provider::uses_python(&control));
         let k8s =
             json!({"method": [{"provider": {"type": "python", "module": "chaosk8s.pod.actions"}}]});
-        let bridge = || Arc::new(Bridge::new(None));
-        let none = json!({});
-        assert!(registry_for(&k8s, &none, bridge()).module_exists("chaosk8s.pod.actions"));
-        assert!(!registry_for(&http_only, &none, bridge()).module_exists("chaosk8s.pod.actions"));
-        let plugin = json!({"notifications": [{"type": "plugin", "module": "m"}]});
-        assert!(registry_for(&http_only, &plugin, bridge()).module_exists("chaosk8s.pod.actions"));
+        let for_settings =
+            |settings: Value| Registries::new(&settings, Arc::new(Bridge::new(None)));
+        let plain = for_settings(json!({}));
+        assert!(plain
+            .for_document(&k8s)
+            .module_exists("chaosk8s.pod.actions"));
+        assert!(!plain
+            .for_document(&http_only)
+            .module_exists("chaosk8s.pod.actions"));
+        let plugin = for_settings(json!({"notifications": [{"type": "plugin", "module": "m"}]}));
+        assert!(plugin
+            .for_document(&http_only)
+            .module_exists("chaosk8s.pod.actions"));
+        // Built once per command: the loader, the notifications and the run share it.
+        assert!(Arc::ptr_eq(
+            &plugin.for_document(&Value::Null),
+            &plugin.for_document(&k8s)
+        ));
+        assert!(Arc::ptr_eq(
+            &plain.for_document(&Value::Null),
+            &plain.for_document(&http_only)
+        ));
     }
 }

@@ -6,7 +6,6 @@
 mod args;
 mod commands;
 mod drivers;
-mod settings;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -356,3 +356,37 @@ fn declared_controls_and_channels_nobody_can_answer_are_warnings_that_name_them(
         assert!(run.log.contains(expected), "missing {expected:?} in\n{}", run.log);
     }
 }
+
+#[test]
+fn a_missing_control_module_is_named_once_with_or_without_validation() {
+    let dir = scratch("missing-control");
+    let mut action =
+        json!({"type": "action", "name": "a", "provider": {"type": "process", "path": "true"}});
+    action["controls"] = json!([{"name": "local-ghost", "provider": {"type": "python", "module": "no_such_local_control"}}]);
+    let mut exp = experiment(vec![action.clone(), action]);
+    exp["controls"] = json!([{"name": "ghost", "provider": {"type": "python", "module": "no_such_control_module"}}]);
+    write_experiment(&dir, exp);
+    let warning = |module: &str, name: &str| {
+        format!("WARNING] Could not find Python module '{module}' in control '{name}'")
+    };
+    // Validation names each declaration, as the reference's does (the local control is
+    // declared twice); without validation the run names each control once, not per hook.
+    for (args, local_times) in [
+        (vec!["run", "experiment.json"], 2),
+        (vec!["run", "--no-validation", "experiment.json"], 1),
+    ] {
+        let run = chaos(&dir, &args, &[]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        for (module, name, times) in [
+            ("no_such_control_module", "ghost", 1),
+            ("no_such_local_control", "local-ghost", local_times),
+        ] {
+            let count = run.log.matches(&warning(module, name)).count();
+            assert_eq!(
+                count, times,
+                "{args:?}: {module} named {count} times in\n{}",
+                run.log
+            );
+        }
+    }
+}

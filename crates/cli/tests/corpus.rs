@@ -483,7 +483,8 @@ fn run_bridged(side: Side, spec: &Bridged, replace: &[(&str, &str)]) -> Observed
     let records = dir.join("records.jsonl");
     for (name, text) in &spec.files {
         let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).expect("create the file's directory");
+        std::fs::create_dir_all(path.parent().expect("a file path has a parent"))
+            .expect("create the file's directory");
         std::fs::write(&path, text).expect("write a file for the run");
     }
     let mut path_var = std::env::var_os("PATH").unwrap_or_default();
@@ -521,16 +522,7 @@ fn run_bridged(side: Side, spec: &Bridged, replace: &[(&str, &str)]) -> Observed
         .env_remove("CHAOS_PYTHON_MODULES")
         .env_remove("KUBERNETES_SERVICE_HOST")
         .env_remove("RUST_LOG");
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
+    reference::remove_proxy_env(&mut cmd);
     match &spec.python {
         Some(python) => cmd.env("CHAOS_PYTHON", python),
         None => cmd.env_remove("CHAOS_PYTHON"),

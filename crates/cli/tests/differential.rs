@@ -254,13 +254,8 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
     for a in case.str_list("args") {
         cmd.arg(ph.expand(&a));
     }
+    reference::remove_proxy_env(&mut cmd);
     for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
         "NO_PROXY",
         "no_proxy",
         "CHAOSTOOLKIT_LOADER_AUTH_BEARER_TOKEN",

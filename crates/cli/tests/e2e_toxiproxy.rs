@@ -7,7 +7,7 @@
 #[path = "support/http_server.rs"]
 mod http_server;
 #[path = "support/reference.rs"]
-#[allow(dead_code)] // this test needs only `workspace_root`
+#[allow(dead_code)] // this test needs only `workspace_root` and `remove_proxy_env`
 mod reference;
 
 use http_server::TestServer;
@@ -38,17 +38,8 @@ fn chaos(dir: &Path) -> Command {
         .arg("--no-version-check")
         .arg("--settings")
         .arg(dir.join("settings.yaml"));
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
+    reference::remove_proxy_env(&mut cmd);
+    cmd.env_remove("RUST_LOG");
     cmd
 }
 

@@ -86,7 +86,7 @@ impl RunContext {
             level,
             context,
             local,
-            experiment: Some(&experiment),
+            experiment: &experiment,
         };
         let lookup = self.lookup();
         let call = async {

@@ -372,7 +372,7 @@ pub async fn load_with_controls(
         level: Level::Loader,
         context,
         local: None,
-        experiment: None,
+        experiment: &Value::Null,
     };
     if !controls.is_empty() {
         if let Err(message) = controls
@@ -490,13 +490,7 @@ impl Strategies {
 
     /// The reference records the resolved strategies in the settings handed to controls.
     fn record_in(&self, settings: &mut Value) {
-        let Some(map) = settings.as_object_mut() else {
-            return;
-        };
-        let runtime = map
-            .entry("runtime")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(runtime) = runtime.as_object_mut() {
+        if let Some(runtime) = section(settings, "runtime") {
             runtime.insert(
                 "hypothesis".into(),
                 serde_json::json!({"strategy": self.hypothesis}),
@@ -507,6 +501,16 @@ impl Strategies {
             );
         }
     }
+}
+
+/// The settings' mapping under `key`, created when absent (`None` when the settings or the
+/// key are not mappings).
+fn section<'a>(settings: &'a mut Value, key: &str) -> Option<&'a mut experiment::Map> {
+    settings
+        .as_object_mut()?
+        .entry(key)
+        .or_insert_with(|| Value::Object(Default::default()))
+        .as_object_mut()
 }
 
 /// `--control-file`: each file maps control names to definitions, like the settings'
@@ -528,13 +532,7 @@ fn add_control_files(settings: &mut Value, files: &[PathBuf]) -> Result<(), Star
                 "a control file must map control names to their definitions".into(),
             ));
         };
-        let Some(settings) = settings.as_object_mut() else {
-            continue;
-        };
-        let global = settings
-            .entry("controls")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(global) = global.as_object_mut() {
+        if let Some(global) = section(settings, "controls") {
             global.extend(controls);
         }
     }

@@ -57,8 +57,10 @@ pub struct Controls {
     global: Vec<Declared>,
     top: Vec<Declared>,
     settings: Value,
-    /// The experiment as the hooks' `experiment` argument sees it.
-    experiment: Value,
+    /// Validation ran and warned about the experiment's unimportable control modules.
+    validated: bool,
+    /// Controls already reported missing, so a local control is named once, not per hook.
+    reported: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// Where a hook is called from, and what it is handed.
@@ -68,20 +70,27 @@ pub struct Point<'a> {
     pub context: &'a Value,
     /// The `controls` of the hypothesis or activity.
     pub local: Option<&'a Value>,
-    /// The experiment as the run plays it now (controls may have changed it); `None` for
-    /// the one the run started with.
-    pub experiment: Option<&'a Value>,
+    /// The experiment as the run plays it now (controls may have changed it); `Null` at
+    /// the loader level.
+    pub experiment: &'a Value,
 }
 
 impl Controls {
     /// Resolves the settings' `controls` map (global) and the experiment's top-level
     /// `controls`. A control whose module neither a native driver nor the Python bridge
     /// can answer is left out, with a WARNING naming it.
-    pub async fn resolve(registry: Arc<Registry>, settings: &Value, experiment: &Value) -> Self {
+    /// `validated`: validation ran (and named the experiment's missing control modules in
+    /// the reference's WARNING); otherwise the run names them.
+    pub async fn resolve(
+        registry: Arc<Registry>,
+        settings: &Value,
+        experiment: &Value,
+        validated: bool,
+    ) -> Self {
         let mut controls = Controls {
             registry: Some(registry),
             settings: settings.clone(),
-            experiment: experiment.clone(),
+            validated,
             ..Default::default()
         };
         controls.global = controls.globals(settings).await;
@@ -139,10 +148,17 @@ impl Controls {
             let message = format!(
                 "Could not find Python module '{module}' in control '{name}'. Did you install the Python module? The experiment will carry on running nonetheless."
             );
+            let first = self
+                .reported
+                .lock()
+                .map(|mut r| r.insert(format!("{name}\u{0}{module}")))
+                .unwrap_or(true);
             match origin {
-                Origin::Global => log::warn!("{message}"),
-                // Validation already said so, in the reference's words.
-                Origin::Experiment => log::debug!("{message}"),
+                // Validation already said so for the experiment's controls, in the
+                // reference's words.
+                Origin::Experiment if self.validated => log::debug!("{message}"),
+                _ if first => log::warn!("{message}"),
+                _ => log::debug!("{message}"),
             }
             if !why.is_empty() {
                 log::debug!("Control '{name}': {why}");
@@ -308,7 +324,7 @@ impl Controls {
         }
         let mut context = point.context.clone();
         let mut state = state.cloned();
-        let mut experiment = point.experiment.unwrap_or(&self.experiment).clone();
+        let mut experiment = point.experiment.clone();
         for d in self.applicable(point.level, point.local).await {
             let wanted = match d.scope {
                 Scope::Both => true,

@@ -150,6 +150,8 @@ pub async fn run_experiment(
     interrupter: Arc<Interrupter>,
     events: Events,
 ) -> Result<Journal, RunError> {
+    // Validation ran when it handed over what it resolved.
+    let validated = options.resolved.is_some();
     let (configuration, secrets) = match options.resolved.take() {
         Some((configuration, secrets)) => {
             let configuration = dynamic_configuration(configuration, &secrets, &registry).await;
@@ -158,7 +160,7 @@ pub async fn run_experiment(
         None => resolve_configuration(&experiment, &options.overrides, &registry).await?,
     };
     let references = activity::references(&experiment);
-    let controls = Controls::resolve(registry.clone(), settings, &experiment).await;
+    let controls = Controls::resolve(registry.clone(), settings, &experiment, validated).await;
     let ctx = Arc::new(RunContext {
         configuration,
         secrets,
@@ -251,7 +253,7 @@ pub async fn run_experiment(
         log::info!("Playing your experiment's method now...");
         ctx.events.emit(RunEvent::MethodStarted).await;
         let method = match ctx.before_hooks(Level::Method, &experiment, None, Mode::Foreground).await {
-            Ok(_) => run_method(&ctx, &experiment, &method_records, &shared).await,
+            Ok(_) => run_method(&ctx, &method_records, &shared).await,
             Err(stop) => Err(stop),
         };
         // As chaoslib's `run_method`, which lets KeyboardInterrupt and SystemExit through.
@@ -335,7 +337,7 @@ pub async fn run_experiment(
             .await
             .map(drop);
         if result.is_ok() {
-            result = run_rollbacks(&ctx, &experiment, &records).await;
+            result = run_rollbacks(&ctx, &records).await;
         }
         if ctx.controls.any(None) {
             let runs = records_json(&records);
@@ -475,33 +477,20 @@ fn should_play_rollbacks(strategy: &RollbackStrategy, journal: &Journal) -> bool
 
 async fn run_method(
     ctx: &Arc<RunContext>,
-    experiment: &Value,
     records: &Records,
     shared: &Arc<Shared>,
 ) -> Result<(), Stop> {
-    if activity_list(experiment, "method").is_empty() {
+    if ctx.live_entry(LiveList::Method, 0).is_none() {
         log::info!("No declared activities, let's move on.");
     }
     play(ctx, records, Phase::Method(shared)).await
 }
 
-async fn run_rollbacks(
-    ctx: &Arc<RunContext>,
-    experiment: &Value,
-    records: &Records,
-) -> Result<(), Stop> {
-    if activity_list(experiment, "rollbacks").is_empty() {
+async fn run_rollbacks(ctx: &Arc<RunContext>, records: &Records) -> Result<(), Stop> {
+    if ctx.live_entry(LiveList::Rollbacks, 0).is_none() {
         log::info!("No declared rollbacks, let's move on.");
     }
     play(ctx, records, Phase::Rollbacks).await
-}
-
-fn activity_list(experiment: &Value, key: &str) -> Vec<Value> {
-    experiment
-        .get(key)
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// Which list [`play`] runs: they differ in their logs and in what a fatal error does.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub fn discover(args: DiscoverArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
-    let settings = crate::settings::load(&settings_path);
+    let settings = engine::settings::load(&settings_path);
     let Ok(rt) = super::runtime() else { return 1 };
     rt.block_on(async {
         let package_name = Value::String(args.package.clone());

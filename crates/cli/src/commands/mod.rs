@@ -45,7 +45,7 @@ pub fn dispatch(cli: Cli) -> u8 {
     let settings_path = cli
         .settings
         .clone()
-        .unwrap_or_else(crate::settings::default_path);
+        .unwrap_or_else(engine::settings::default_path);
     let settings_path = std::path::absolute(&settings_path).unwrap_or(settings_path);
     log::debug!("{}", "#".repeat(79));
     log::debug!("Running command '{}'", command_name(&cli.command));

@@ -4,12 +4,12 @@
 
 use super::runtime;
 use crate::args::{DryArg, HypothesisArg, OutputArg, RollbackArg, RunArgs};
-use crate::settings;
 use engine::agent::{AgentReport, ReportPaths};
 use engine::api::{self, JournalFile, Notifications, RunRequest};
 use engine::events::Subscriber;
 use engine::events_file::EventsFile;
 use engine::interrupt::Interrupter;
+use engine::settings;
 use engine::strategy::Dry;
 use experiment::vars::{self, Overrides, VarFile};
 use experiment::Value;
@@ -108,8 +108,8 @@ async fn run_async(
     bridge: Arc<Bridge>,
     report: Option<std::fs::File>,
 ) -> u8 {
-    let registry_for =
-        |document: &Value| crate::drivers::registry_for(document, &settings, bridge.clone());
+    let registries = crate::drivers::Registries::new(&settings, bridge);
+    let registry_for = |document: &Value| registries.for_document(document);
     let request = RunRequest {
         source: args.source.clone(),
         settings: settings.clone(),

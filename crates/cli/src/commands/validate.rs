@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub fn validate(args: ValidateArgs, settings_path: PathBuf, bridge: Arc<Bridge>) -> u8 {
-    let settings = crate::settings::load(&settings_path);
+    let settings = engine::settings::load(&settings_path);
     // In agent mode stdout carries the report only: what anything else prints goes to stderr.
     let mut report = match args.output {
         OutputArg::Text => None,
@@ -23,8 +23,8 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf, bridge: Arc<Bridge>)
         },
     };
     let Ok(rt) = runtime() else { return 1 };
-    let registry_for =
-        |document: &Value| crate::drivers::registry_for(document, &settings, bridge.clone());
+    let registries = crate::drivers::Registries::new(&settings, bridge);
+    let registry_for = |document: &Value| registries.for_document(document);
     let outcome = rt.block_on(engine::api::validate_outcome(
         &args.source,
         &settings,

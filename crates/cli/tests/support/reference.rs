@@ -1,5 +1,6 @@
 //! What the tests that compare `chaos` with the Python reference share: where the workspace
-//! and the reference (`scripts/reference-venv`) are, and log lines without their colours.
+//! and the reference (`scripts/reference-venv`) are, log lines without their colours, and a
+//! command environment whose loopback traffic no proxy reroutes.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,20 @@ pub fn workspace_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
+}
+
+/// Removes the proxy variables that would send a command's loopback requests to a proxy.
+pub fn remove_proxy_env(cmd: &mut std::process::Command) {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
 }
 
 /// The reference's `chaos`, installed by `scripts/reference-venv`.
