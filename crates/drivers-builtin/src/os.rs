@@ -2,7 +2,7 @@
 
 use experiment::{Map, Param, Signature, Value};
 use providers::registry::{Driver, Function, Invocation, Kind, Registry};
-use providers::{BoxFuture, ProviderError};
+use providers::{BoxFuture, FailureKind, ProviderError};
 use std::io::ErrorKind;
 
 type Operation = fn(&Map) -> Result<Value, ProviderError>;
@@ -83,13 +83,17 @@ pub fn register(registry: &mut Registry) {
 fn text(args: &Map, name: &str) -> Result<String, ProviderError> {
     match args.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(ProviderError::Failed(format!(
-            "TypeError: {name}: path should be string, bytes or os.PathLike, not {}",
-            experiment::pyrepr::py_type_name(other)
-        ))),
-        None => Err(ProviderError::Failed(format!(
-            "TypeError: missing required argument '{name}'"
-        ))),
+        Some(other) => Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "TypeError: {name}: path should be string, bytes or os.PathLike, not {}",
+                experiment::pyrepr::py_type_name(other)
+            ),
+        )),
+        None => Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!("TypeError: missing required argument '{name}'"),
+        )),
     }
 }
 
@@ -108,7 +112,10 @@ fn os_error(e: &std::io::Error, what: &str) -> ProviderError {
         .next()
         .unwrap_or_default()
         .to_string();
-    ProviderError::Failed(format!("{class}: [Errno {errno}] {reason}: {what}"))
+    ProviderError::failed(
+        FailureKind::Environment,
+        format!("{class}: [Errno {errno}] {reason}: {what}"),
+    )
 }
 
 fn rename(args: &Map) -> Result<Value, ProviderError> {
@@ -159,11 +166,14 @@ mod tests {
         let err = rename(&a).expect_err("the source is gone now");
         assert_eq!(
             err,
-            ProviderError::Failed(format!(
-                "FileNotFoundError: [Errno 2] No such file or directory: '{}' -> '{}'",
-                src.display(),
-                dst.display()
-            ))
+            ProviderError::failed(
+                FailureKind::Environment,
+                format!(
+                    "FileNotFoundError: [Errno 2] No such file or directory: '{}' -> '{}'",
+                    src.display(),
+                    dst.display()
+                )
+            )
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -173,8 +183,9 @@ mod tests {
         let err = remove(&args(json!({"path": 3}))).expect_err("not a path");
         assert_eq!(
             err,
-            ProviderError::Failed(
-                "TypeError: path: path should be string, bytes or os.PathLike, not int".into()
+            ProviderError::failed(
+                FailureKind::Declaration,
+                "TypeError: path: path should be string, bytes or os.PathLike, not int"
             )
         );
     }

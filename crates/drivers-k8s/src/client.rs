@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{AttachParams, AttachedProcess, WatchEvent};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Config;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 /// A client plus the URL it talks to (for error messages).
 #[derive(Clone)]
@@ -53,12 +53,15 @@ impl ApiStatus {
 
     /// `kubernetes.client.exceptions.ApiException: (404)` … as the Python client prints it.
     pub fn exception(&self) -> ProviderError {
-        ProviderError::Failed(format!(
+        ProviderError::failed(
+            FailureKind::Remote,
+            format!(
             "kubernetes.client.exceptions.ApiException: ({})\nReason: {}\nHTTP response body: {}",
             self.code,
             self.reason(),
             self.body.trim_end()
-        ))
+        ),
+        )
     }
 }
 
@@ -95,14 +98,20 @@ impl Kube {
             Some((content_type, value)) => {
                 builder = builder.header(http::header::CONTENT_TYPE, content_type);
                 serde_json::to_vec(value).map_err(|e| {
-                    ProviderError::Failed(format!("ValueError: cannot encode request body: {e}"))
+                    ProviderError::failed(
+                        FailureKind::Declaration,
+                        format!("ValueError: cannot encode request body: {e}"),
+                    )
                 })?
             }
             None => Vec::new(),
         };
-        let request = builder
-            .body(kube::client::Body::from(bytes))
-            .map_err(|e| ProviderError::Failed(format!("ValueError: bad request {path}: {e}")))?;
+        let request = builder.body(kube::client::Body::from(bytes)).map_err(|e| {
+            ProviderError::failed(
+                FailureKind::Declaration,
+                format!("ValueError: bad request {path}: {e}"),
+            )
+        })?;
         let response = self
             .client
             .send(request)
@@ -154,10 +163,13 @@ impl Kube {
             return Ok(Ok(Value::Null));
         }
         serde_json::from_slice(&bytes).map(Ok).map_err(|e| {
-            ProviderError::Failed(format!(
-                "ValueError: the Kubernetes API at {} answered {path} with invalid JSON: {e}",
-                self.url
-            ))
+            ProviderError::failed(
+                FailureKind::Remote,
+                format!(
+                    "ValueError: the Kubernetes API at {} answered {path} with invalid JSON: {e}",
+                    self.url
+                ),
+            )
         })
     }
 
@@ -214,7 +226,12 @@ impl Kube {
             .method(Method::GET)
             .uri(path)
             .body(Vec::new())
-            .map_err(|e| ProviderError::Failed(format!("ValueError: bad request {path}: {e}")))?;
+            .map_err(|e| {
+                ProviderError::failed(
+                    FailureKind::Declaration,
+                    format!("ValueError: bad request {path}: {e}"),
+                )
+            })?;
         match self.client.request_events::<Value>(request).await {
             Ok(stream) => Ok(stream),
             Err(kube::Error::Api(status)) => Err(ApiStatus {
@@ -248,23 +265,29 @@ impl Kube {
                 code: status.code,
                 body: serde_json::to_string(&status).unwrap_or_default(),
             })),
-            Err(kube::Error::UpgradeConnection(e)) => Err(ProviderError::Failed(format!(
-                "kubernetes.client.exceptions.ApiException: the Kubernetes API at {} did not \
+            Err(kube::Error::UpgradeConnection(e)) => Err(ProviderError::failed(
+                FailureKind::Remote,
+                format!(
+                    "kubernetes.client.exceptions.ApiException: the Kubernetes API at {} did not \
                  open the exec WebSocket for pod '{pod}': {e}",
-                self.url
-            ))),
+                    self.url
+                ),
+            )),
             Err(e) => Err(self.unreachable(&e)),
         }
     }
 
     /// ONE line naming the API and the root cause, instead of a chain of wrappers.
     pub fn unreachable(&self, e: &(dyn std::error::Error + 'static)) -> ProviderError {
-        ProviderError::Failed(format!(
-            "urllib3.exceptions.MaxRetryError: cannot reach the Kubernetes API at {}: {} \
+        ProviderError::failed(
+            FailureKind::Unreachable,
+            format!(
+                "urllib3.exceptions.MaxRetryError: cannot reach the Kubernetes API at {}: {} \
              (check KUBECONFIG / KUBERNETES_CONTEXT and that the cluster is up)",
-            self.url,
-            root_cause(e)
-        ))
+                self.url,
+                root_cause(e)
+            ),
+        )
     }
 }
 
@@ -350,9 +373,10 @@ fn source(secrets: &Map) -> Source {
 }
 
 fn config_error(what: &str, e: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Failed(format!(
-        "kubernetes.config.config_exception.ConfigException: {what}: {e}"
-    ))
+    ProviderError::failed(
+        FailureKind::Environment,
+        format!("kubernetes.config.config_exception.ConfigException: {what}: {e}"),
+    )
 }
 
 async fn build_config(source: &Source) -> Result<Config, ProviderError> {
@@ -476,7 +500,7 @@ pub async fn client_for(secrets: &Map) -> Result<Kube, ProviderError> {
         .trim_end_matches('/')
         .to_string();
     let client = kube::Client::try_from(config).map_err(|e| {
-        ProviderError::Failed(format!(
+        ProviderError::failed(FailureKind::Environment, format!(
             "kubernetes.config.config_exception.ConfigException: cannot build a client for {url}: {e}"
         ))
     })?;

@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use experiment::Value;
 use providers::table::Bound;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 use crate::client::Kube;
 
@@ -39,7 +39,10 @@ impl Ctx<'_> {
 
 /// `chaoslib.exceptions.ActivityFailed: <message>`, what upstream raises on purpose.
 pub(crate) fn failed(message: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Failed(format!("chaoslib.exceptions.ActivityFailed: {message}"))
+    ProviderError::failed(
+        FailureKind::Check,
+        format!("chaoslib.exceptions.ActivityFailed: {message}"),
+    )
 }
 
 /// The upstream shape of the `*_fully_available` (`want_ready`) / `*_not_fully_available`
@@ -78,14 +81,15 @@ pub(crate) fn read_manifest(spec_path: &str) -> Result<Value, ProviderError> {
         return Err(failed(format!("cannot process {spec_path}")));
     }
     let text = std::fs::read_to_string(spec_path).map_err(|e| {
-        ProviderError::Failed(format!(
+        ProviderError::failed(FailureKind::Environment, format!(
             "FileNotFoundError: cannot read '{spec_path}': {e} (the path is relative to the directory `chaos run` is started from)"
         ))
     })?;
     parse_document(&text, is_json).map_err(|e| {
-        ProviderError::Failed(format!(
-            "ValueError: '{spec_path}' is not a valid manifest: {e}"
-        ))
+        ProviderError::failed(
+            FailureKind::Declaration,
+            format!("ValueError: '{spec_path}' is not a valid manifest: {e}"),
+        )
     })
 }
 

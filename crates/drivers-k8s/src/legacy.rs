@@ -3,7 +3,7 @@
 
 use experiment::{Map, Value};
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 use providers::table::Bound;
 
@@ -66,8 +66,9 @@ fn find(specs: &[Spec], name: &str) -> Body {
 
 fn unreachable_body(_: Bound<'_>) -> providers::BoxFuture<'_, Result<Value, ProviderError>> {
     Box::pin(async {
-        Err(ProviderError::Failed(
-            "internal error: missing delegate".into(),
+        Err(ProviderError::failed(
+            FailureKind::Environment,
+            "internal error: missing delegate",
         ))
     })
 }

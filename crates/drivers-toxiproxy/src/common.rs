@@ -10,7 +10,7 @@ use std::time::Duration;
 use experiment::pyrepr::{py_str, py_truthy};
 use experiment::Map;
 use providers::table::Bound;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 use proxy::client::Client;
 use proxy::ProxyError;
 
@@ -35,9 +35,10 @@ impl Ctx<'_> {
     pub fn client(&self) -> Result<Api, ProviderError> {
         let url = base_url(self.configuration);
         let client = Client::new(&url).map_err(|e| {
-            ProviderError::Failed(format!(
-                "requests.exceptions.InvalidURL: bad Toxiproxy URL {url:?}: {e}"
-            ))
+            ProviderError::failed(
+                FailureKind::Declaration,
+                format!("requests.exceptions.InvalidURL: bad Toxiproxy URL {url:?}: {e}"),
+            )
         })?;
         Ok(Api { client, url })
     }
@@ -84,17 +85,23 @@ impl Api {
         call: impl Future<Output = Result<T, ProxyError>>,
     ) -> Result<Outcome<T>, ProviderError> {
         match tokio::time::timeout(API_TIMEOUT, call).await {
-            Err(_) => Err(ProviderError::Failed(format!(
+            Err(_) => Err(ProviderError::failed(
+                FailureKind::Timeout,
+                format!(
                 "requests.exceptions.ReadTimeout: Toxiproxy at {} did not answer {what} within {}s",
                 self.url,
                 API_TIMEOUT.as_secs()
-            ))),
+            ),
+            )),
             Ok(Ok(v)) => Ok(Outcome::Ok(v)),
             Ok(Err(ProxyError::Api(e))) => Ok(Outcome::Refused(e)),
-            Ok(Err(e)) => Err(ProviderError::Failed(format!(
+            Ok(Err(e)) => Err(ProviderError::failed(
+                FailureKind::Unreachable,
+                format!(
                 "requests.exceptions.ConnectionError: cannot reach Toxiproxy at {} to {what}: {e}",
                 self.url
-            ))),
+            ),
+            )),
         }
     }
 }

@@ -3,7 +3,7 @@
 use experiment::pyrepr::py_repr;
 use experiment::Value;
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 use proxy::client::ProxySpec;
 
 use crate::common::{body, refusal, Ctx, Def, Outcome, Spec, CONFIGURATION};
@@ -85,10 +85,13 @@ pub(crate) const SPECS: &[Spec] = &[
 fn from_env(v: &Value) -> Result<Value, ProviderError> {
     match v.as_str().and_then(|s| s.strip_prefix("env:")) {
         Some(name) => std::env::var(name).map(Value::String).map_err(|_| {
-            ProviderError::Failed(format!(
-                "KeyError: {} (environment variable named by 'env:{name}' is not set)",
-                py_repr(&Value::String(name.into()))
-            ))
+            ProviderError::failed(
+                FailureKind::Environment,
+                format!(
+                    "KeyError: {} (environment variable named by 'env:{name}' is not set)",
+                    py_repr(&Value::String(name.into()))
+                ),
+            )
         }),
         None => Ok(v.clone()),
     }
@@ -120,10 +123,13 @@ async fn create_proxy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
         experiment::pyrepr::py_str(&upstream_port)
     );
     let Value::Bool(enabled) = *ctx.arg("enabled") else {
-        return Err(ProviderError::Failed(format!(
-            "AssertionError: cannot create proxy '{name}': enabled must be a boolean, not {}",
-            py_repr(ctx.arg("enabled"))
-        )));
+        return Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "AssertionError: cannot create proxy '{name}': enabled must be a boolean, not {}",
+                py_repr(ctx.arg("enabled"))
+            ),
+        ));
     };
     let spec = ProxySpec {
         name: name.clone(),
@@ -139,18 +145,24 @@ async fn create_proxy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     {
         Outcome::Ok(p) => p,
         Outcome::Refused(e) => {
-            return Err(ProviderError::Failed(format!(
-                "AssertionError: Toxiproxy did not create proxy '{name}': {}",
-                refusal(&e)
-            )))
+            return Err(ProviderError::failed(
+                FailureKind::Remote,
+                format!(
+                    "AssertionError: Toxiproxy did not create proxy '{name}': {}",
+                    refusal(&e)
+                ),
+            ))
         }
     };
     let port = proxy.listen.rsplit(':').next().unwrap_or_default();
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ProviderError::Failed(format!(
-            "AssertionError: cannot read a port from the proxy's listen address {:?}",
-            proxy.listen
-        )));
+        return Err(ProviderError::failed(
+            FailureKind::Remote,
+            format!(
+                "AssertionError: cannot read a port from the proxy's listen address {:?}",
+                proxy.listen
+            ),
+        ));
     }
     publish_port(&name, &proxy.listen);
     Ok(Value::Bool(true))
@@ -175,10 +187,13 @@ async fn modify(
         }
         Outcome::Refused(e) => {
             log::error!("Unable to modify proxy {name}");
-            Err(ProviderError::Failed(format!(
-                "AssertionError: Toxiproxy did not modify proxy '{name}': {}",
-                refusal(&e)
-            )))
+            Err(ProviderError::failed(
+                FailureKind::Remote,
+                format!(
+                    "AssertionError: Toxiproxy did not modify proxy '{name}': {}",
+                    refusal(&e)
+                ),
+            ))
         }
     }
 }
@@ -192,11 +207,14 @@ async fn modify_proxy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
         Value::Null => None,
         Value::Bool(b) => Some(*b),
         other => {
-            return Err(ProviderError::Failed(format!(
-                "AssertionError: cannot modify proxy '{}': enabled must be a boolean, not {}",
-                ctx.text("proxy_name"),
-                py_repr(other)
-            )))
+            return Err(ProviderError::failed(
+                FailureKind::Declaration,
+                format!(
+                    "AssertionError: cannot modify proxy '{}': enabled must be a boolean, not {}",
+                    ctx.text("proxy_name"),
+                    py_repr(other)
+                ),
+            ))
         }
     };
     modify(

@@ -3,7 +3,7 @@
 use experiment::pyrepr::py_repr;
 use experiment::Value;
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 use crate::common::{body, Ctx, Def, Outcome, Spec, CONFIGURATION};
 
@@ -39,7 +39,10 @@ async fn read_proxy(ctx: &Ctx<'_>) -> Result<Option<Value>, ProviderError> {
     let api = ctx.client()?;
     match api.run("read a proxy", api.client.proxy(&name)).await? {
         Outcome::Ok(p) => serde_json::to_value(p).map(Some).map_err(|e| {
-            ProviderError::Failed(format!("ValueError: cannot encode proxy '{name}': {e}"))
+            ProviderError::failed(
+                FailureKind::Remote,
+                format!("ValueError: cannot encode proxy '{name}': {e}"),
+            )
         }),
         Outcome::Refused(e) => {
             log::debug!(
@@ -65,9 +68,12 @@ async fn get_proxy_attribute(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     let attribute = ctx.arg("attribute");
     match attribute.as_str().and_then(|a| proxy.get(a)) {
         Some(v) => Ok(v.clone()),
-        None => Err(ProviderError::Failed(format!(
-            "KeyError: {} (a proxy has name, listen, upstream, enabled, toxics)",
-            py_repr(attribute)
-        ))),
+        None => Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "KeyError: {} (a proxy has name, listen, upstream, enabled, toxics)",
+                py_repr(attribute)
+            ),
+        )),
     }
 }

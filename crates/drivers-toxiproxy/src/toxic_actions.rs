@@ -4,7 +4,7 @@
 use experiment::pyrepr::py_repr;
 use experiment::{Map, Value};
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 use proxy::client::NewToxic;
 
 use crate::common::{body, refusal, Ctx, Def, Outcome, Spec, CONFIGURATION};
@@ -141,11 +141,14 @@ async fn add(
     let proxy = ctx.text("for_proxy");
     let wanted = ctx.arg("toxic_name");
     let fail = |why: String| {
-        ProviderError::Failed(format!(
-            "TypeError: 'NoneType' object is not subscriptable (Toxiproxy did not create \
+        ProviderError::failed(
+            FailureKind::Remote,
+            format!(
+                "TypeError: 'NoneType' object is not subscriptable (Toxiproxy did not create \
              toxic {} on proxy '{proxy}': {why})",
-            py_repr(wanted)
-        ))
+                py_repr(wanted)
+            ),
+        )
     };
     let name = match wanted {
         Value::Null => None,

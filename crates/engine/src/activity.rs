@@ -1,17 +1,17 @@
 //! Running one activity: `ref` resolution, pauses, dry mode, the provider call and its run
 //! record, in the order the reference logs them.
 
-use crate::controls::{Changes, Level, Point};
+use crate::controls::{Changes, ControlInterrupt, Level, Point};
 use crate::events::{ActivityPhase, RunEvent};
 use crate::interrupt::Interrupter;
 use crate::journal::{ActivityStatus, Record, Timestamp};
 use crate::strategy::Dry;
-use experiment::pyrepr::py_str;
-use experiment::pyrepr::py_truthy;
+use experiment::pyrepr::{py_str, py_truthy};
 use experiment::substitute::{substitute, Lookup};
+use experiment::view::{ActivityView, ExperimentView};
 use experiment::{Map, Value};
 use providers::registry::Registry;
-use providers::{Call, ProviderError};
+use providers::{Call, Failure, FailureKind, ProviderError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -114,7 +114,7 @@ impl RunContext {
         } else {
             call.await
         };
-        let changes = result.map_err(|message| interrupted_by_control(self, message))?;
+        let changes = result.map_err(|interrupt| interrupted_by_control(self, interrupt))?;
         if interruptible && self.interrupter.pending().is_some() {
             // The signal reached the Python worker too (Ctrl-C in a terminal), and its
             // answer came first.
@@ -160,6 +160,7 @@ pub enum LiveList {
 }
 
 impl LiveList {
+    /// The list in `experiment`, `None` when it has none (or not a list).
     fn of(self, experiment: &Value) -> Option<&Vec<Value>> {
         match self {
             LiveList::Probes => experiment.get("steady-state-hypothesis")?.get("probes"),
@@ -198,7 +199,7 @@ pub enum Stop {
     /// A signal arrived while it ran (or paused).
     Interrupted,
     /// An error the reference does not wrap as a failed activity: aborts a method.
-    Fatal(String),
+    Fatal(Failure),
 }
 
 /// Whether the activity runs in the foreground (signals stop it) or in the background
@@ -215,18 +216,9 @@ pub type Records = Arc<Mutex<Vec<Record>>>;
 /// Collects all activities a `ref` may name, as the reference indexes them.
 pub fn references(experiment: &Value) -> HashMap<String, Value> {
     let mut refs = HashMap::new();
-    let method = experiment.get("method").and_then(Value::as_array);
-    let probes = experiment
-        .get("steady-state-hypothesis")
-        .and_then(|h| h.get("probes"))
-        .and_then(Value::as_array);
-    for activity in method
-        .into_iter()
-        .flatten()
-        .chain(probes.into_iter().flatten())
-    {
-        if let Some(name) = activity.get("name").and_then(Value::as_str) {
-            refs.insert(name.to_string(), activity.clone());
+    for activity in ExperimentView::new(experiment).referable() {
+        if let Some(name) = activity.name_str() {
+            refs.insert(name.to_string(), Value::Object(activity.map().clone()));
         }
     }
     refs
@@ -234,14 +226,12 @@ pub fn references(experiment: &Value) -> HashMap<String, Value> {
 
 /// Resolves a `{"ref": name}` entry to the activity it names.
 pub fn resolve<'a>(ctx: &'a RunContext, entry: &'a Value) -> Result<&'a Value, Stop> {
-    match entry.get("ref") {
-        Some(r) if !r.is_null() && r.as_str() != Some("") => {
-            let name = py_str(r);
-            ctx.references
-                .get(&name)
-                .ok_or_else(|| Stop::Fatal(format!("could not find referenced activity '{name}'")))
-        }
-        _ => Ok(entry),
+    match ActivityView::new(entry).reference() {
+        Some(name) => ctx.references.get(&name).ok_or_else(|| {
+            let message = format!("could not find referenced activity '{name}'");
+            Stop::Fatal(Failure::new(FailureKind::Declaration, message))
+        }),
+        None => Ok(entry),
     }
 }
 
@@ -268,7 +258,7 @@ pub async fn execute(
 ) -> Result<Record, Stop> {
     let declared = resolve(ctx, entry)?;
     let lookup = ctx.lookup();
-    let local_controls = declared.get("controls");
+    let local_controls = ActivityView::new(declared).controls();
     // A before-activity control may change the activity it is handed, as in the reference.
     let changed = match ctx
         .before_hooks(Level::Activity, declared, local_controls, mode)
@@ -295,11 +285,12 @@ pub async fn execute(
         }
     };
     let activity = changed.as_ref().unwrap_or(declared);
-    let pauses = activity
-        .get("pauses")
+    let view = ActivityView::new(activity);
+    let pauses = view
+        .pauses()
         .map(|p| substitute(p, &lookup))
         .unwrap_or(Value::Null);
-    let activity_type = activity.get("type").and_then(Value::as_str).unwrap_or("");
+    let activity_type = view.type_name();
     let is_dry = ctx.dry.is_some_and(|d| d.skips(activity_type));
     let sleeps = !is_dry && ctx.dry != Some(Dry::Pause);
 
@@ -311,8 +302,8 @@ pub async fn execute(
     }
 
     let label = title_case(activity_type);
-    let name = activity.get("name").map(py_str).unwrap_or_default();
-    if activity.get("background").is_some_and(py_truthy) {
+    let name = view.name().unwrap_or_default();
+    if view.background() {
         log::info!("{label}: {name} [in background]");
     } else {
         log::info!("{label}: {name}");
@@ -363,12 +354,12 @@ pub async fn execute(
             }
             record.output = output;
         }
-        Outcome::Provider(ProviderError::Failed(message)) => {
+        Outcome::Provider(ProviderError::Failed(failure)) => {
             record.status = Some(ActivityStatus::Failed);
-            log::error!("  => failed: {message}");
-            record.failure = Some(message);
+            log::error!("  => failed: {failure}");
+            record.failure = Some(failure);
         }
-        Outcome::Provider(ProviderError::Fatal(message)) => stop = Some(Stop::Fatal(message)),
+        Outcome::Provider(ProviderError::Fatal(failure)) => stop = Some(Stop::Fatal(failure)),
         Outcome::Provider(ProviderError::Interrupted(exit)) if mode == Mode::Foreground => {
             ctx.interrupter
                 .trigger(crate::interrupt::Interruption::from_exit(exit));
@@ -378,7 +369,10 @@ pub async fn execute(
         // with the thread: the record keeps no status.
         Outcome::Provider(ProviderError::Interrupted(exit)) => {
             log::debug!("background activity {name} ended with {exit}");
-            stop = Some(Stop::Fatal(exit.to_string()));
+            stop = Some(Stop::Fatal(Failure::new(
+                FailureKind::Extension,
+                exit.to_string(),
+            )));
         }
         Outcome::Interrupted => stop = Some(Stop::Interrupted),
     }
@@ -436,8 +430,8 @@ pub async fn execute(
 }
 
 /// A control's `InterruptExecution`: recorded as the pending interruption.
-pub fn interrupted_by_control(ctx: &RunContext, message: String) -> Stop {
-    ctx.interrupter.trigger_control(message);
+pub fn interrupted_by_control(ctx: &RunContext, interrupt: ControlInterrupt) -> Stop {
+    ctx.interrupter.trigger_control(interrupt.message);
     Stop::Interrupted
 }
 

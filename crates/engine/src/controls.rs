@@ -19,6 +19,7 @@ pub use providers::control::{
 };
 
 use experiment::substitute::{substitute, Lookup};
+use experiment::view::ExperimentView;
 use experiment::{Map, Value};
 use providers::registry::Registry;
 use std::sync::Arc;
@@ -63,6 +64,17 @@ pub struct Controls {
     reported: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
+/// A control's `InterruptExecution` (the reference's exception): the run stops as
+/// `interrupted`, and the hooks after it at this point are skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ControlInterrupt {
+    /// The declared name of the control that raised it.
+    pub control: String,
+    /// The exception's message, as the reference logs it.
+    pub message: String,
+}
+
 /// Where a hook is called from, and what it is handed.
 pub struct Point<'a> {
     pub level: Level,
@@ -94,15 +106,13 @@ impl Controls {
             ..Default::default()
         };
         controls.global = controls.globals(settings).await;
-        if let Some(list) = experiment.get("controls").and_then(Value::as_array) {
-            let mut top = Vec::new();
-            for c in list {
-                if let Some(d) = controls.declare(c, Origin::Experiment).await {
-                    top.push(d);
-                }
+        let mut top = Vec::new();
+        for c in ExperimentView::new(experiment).controls() {
+            if let Some(d) = controls.declare(c, Origin::Experiment).await {
+                top.push(d);
             }
-            controls.top = top;
         }
+        controls.top = top;
         controls
     }
 
@@ -284,7 +294,7 @@ impl Controls {
         lookup: &Lookup<'_>,
         configuration: &Map,
         secrets: &Map,
-    ) -> Result<Changes, String> {
+    ) -> Result<Changes, ControlInterrupt> {
         self.call(point, None, When::Before, lookup, configuration, secrets)
             .await
     }
@@ -297,7 +307,7 @@ impl Controls {
         lookup: &Lookup<'_>,
         configuration: &Map,
         secrets: &Map,
-    ) -> Result<Changes, String> {
+    ) -> Result<Changes, ControlInterrupt> {
         self.call(
             point,
             Some(state),
@@ -317,7 +327,7 @@ impl Controls {
         lookup: &Lookup<'_>,
         configuration: &Map,
         secrets: &Map,
-    ) -> Result<Changes, String> {
+    ) -> Result<Changes, ControlInterrupt> {
         let mut changes = Changes::default();
         if !self.any(point.local) {
             return Ok(changes);
@@ -373,7 +383,12 @@ impl Controls {
                     when.name(),
                     point.level.name()
                 ),
-                Err(ControlError::Interrupt(message)) => return Err(message),
+                Err(ControlError::Interrupt(message)) => {
+                    return Err(ControlInterrupt {
+                        control: d.name.clone(),
+                        message,
+                    })
+                }
             }
         }
         Ok(changes)

@@ -422,7 +422,10 @@ mod tests {
             r#"{"type": "activity-completed", "timestamp": "T", "name": "a", "activity_type": "action", "status": null, "duration": 0.0, "output": null}"#
         );
         record.status = Some(ActivityStatus::Failed);
-        record.failure = Some("process activity took too long to complete".into());
+        record.failure = Some(providers::Failure::new(
+            providers::FailureKind::Timeout,
+            "process activity took too long to complete",
+        ));
         record.output = text(5000);
         assert_eq!(
             line(RunEvent::ActivityCompleted {

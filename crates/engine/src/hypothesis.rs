@@ -7,22 +7,16 @@ use crate::events::{ActivityPhase, HypothesisPhase, RunEvent};
 use crate::journal::{ActivityStatus, HypothesisState, Record, Timestamp};
 use experiment::pyrepr::py_truthy;
 use experiment::tolerance::{self, Outcome};
+use experiment::view::{ActivityView, ExperimentView};
 use experiment::Value;
-use providers::Call;
+use providers::{Call, Failure, FailureKind};
 
 /// Longest rendering of an observed value in the "observed … expected …" line.
 const OBSERVED_LIMIT: usize = 300;
 
 /// True when the experiment has a hypothesis with at least one probe.
 pub fn has_probes(experiment: &Value) -> bool {
-    probes(experiment).is_some_and(|p| !p.is_empty())
-}
-
-fn probes(experiment: &Value) -> Option<&Vec<Value>> {
-    experiment
-        .get("steady-state-hypothesis")?
-        .get("probes")?
-        .as_array()
+    !ExperimentView::new(experiment).probes().is_empty()
 }
 
 /// Runs the hypothesis once. Probes in the foreground can be interrupted by signals; the
@@ -33,14 +27,14 @@ pub async fn run(
     mode: Mode,
     phase: HypothesisPhase,
 ) -> Result<HypothesisState, Stop> {
-    let hypothesis = experiment.get("steady-state-hypothesis");
+    let hypothesis = ExperimentView::new(experiment).hypothesis();
     let title = hypothesis
-        .and_then(|h| h.get("title"))
+        .and_then(|h| h.title())
         .map(experiment::pyrepr::py_str)
         .unwrap_or_else(|| "None".into());
     log::info!("Steady state hypothesis: {title}");
     ctx.events.emit(RunEvent::HypothesisStarted { phase }).await;
-    let context = hypothesis.cloned().unwrap_or(Value::Null);
+    let context = hypothesis.map_or(Value::Null, |h| Value::Object(h.map().clone()));
     let local_controls = context.get("controls");
     ctx.before_hooks(Level::Hypothesis, &context, local_controls, mode)
         .await?;
@@ -80,7 +74,7 @@ async fn probe_all(ctx: &RunContext, mode: Mode) -> Result<HypothesisState, Stop
                 Ok(record) => record,
                 Err(Stop::Interrupted) => return Err(Stop::Interrupted),
                 // The reference crashes here (no journal); a failed probe is the sensible reading.
-                Err(Stop::Fatal(message)) => failed_record(ctx, entry, message),
+                Err(Stop::Fatal(failure)) => failed_record(ctx, entry, failure),
             };
         if !record.succeeded() {
             record.tolerance_met = Some(false);
@@ -94,7 +88,10 @@ async fn probe_all(ctx: &RunContext, mode: Mode) -> Result<HypothesisState, Stop
             state.probes.push(record);
             continue;
         }
-        let tolerance = entry.get("tolerance").cloned().unwrap_or(Value::Null);
+        let tolerance = ActivityView::new(entry)
+            .tolerance()
+            .cloned()
+            .unwrap_or(Value::Null);
         match judge(ctx, index, &tolerance, &record.output).await {
             Judgement::Met => state.probes.push(record),
             Judgement::NotMet => {
@@ -111,7 +108,7 @@ async fn probe_all(ctx: &RunContext, mode: Mode) -> Result<HypothesisState, Stop
             Judgement::Error(message) => {
                 log::error!("  => failed: {message}");
                 record.status = Some(ActivityStatus::Failed);
-                record.failure = Some(message);
+                record.failure = Some(Failure::new(FailureKind::Declaration, message));
                 record.tolerance_met = Some(false);
                 state.probes.push(record);
                 state.met = Some(false);
@@ -160,12 +157,12 @@ async fn judge(ctx: &RunContext, index: usize, tolerance: &Value, output: &Value
 }
 
 /// A record for a probe that could not even start (e.g. a dangling `ref`).
-fn failed_record(ctx: &RunContext, entry: &Value, message: String) -> Record {
-    log::error!("  => failed: {message}");
+fn failed_record(ctx: &RunContext, entry: &Value, failure: Failure) -> Record {
+    log::error!("  => failed: {failure}");
     let activity = activity::resolve(ctx, entry).unwrap_or(entry).clone();
     let mut record = Record::started(activity);
     record.status = Some(ActivityStatus::Failed);
-    record.failure = Some(message);
+    record.failure = Some(failure);
     record.end = Some(Timestamp::now());
     record
 }

@@ -70,7 +70,7 @@ pub struct Record {
     /// `None` for an interrupted activity: the reference writes no `status` key then.
     pub status: Option<ActivityStatus>,
     /// The failure message, when the activity failed.
-    pub failure: Option<String>,
+    pub failure: Option<providers::Failure>,
     /// `None` for a background activity abandoned by SIGUSR2 (no `end`, no `duration`).
     pub end: Option<Timestamp>,
     pub tolerance_met: Option<bool>,
@@ -119,7 +119,7 @@ impl Record {
             m.insert("status".into(), Value::String(s.into()));
         }
         if let Some(message) = &self.failure {
-            m.insert("exception".into(), exception_lines(message));
+            m.insert("exception".into(), exception_lines(message.message()));
         }
         if let Some(end) = self.end {
             m.insert("end".into(), Value::String(end.iso()));

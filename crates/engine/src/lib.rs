@@ -13,6 +13,12 @@
 //! progress as newline-delimited JSON (`--events-file`) and [`agent`] writes one JSON report
 //! at the end (`--output agent`), both as chaostoolkit 1.21.4 does. No driver is known here
 //! by name.
+//!
+//! The experiment is played live: controls may rewrite it between steps, so the engine
+//! reads each entry through `experiment::view` when it plays it rather than from a copy
+//! typed once. A failed activity's record keeps the typed `providers::Failure` (kind and
+//! cause) that subscribers see in `RunEvent::ActivityCompleted`; the journal shows only its
+//! message, as the reference does.
 
 pub mod activity;
 pub mod agent;

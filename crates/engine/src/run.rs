@@ -13,6 +13,7 @@ use experiment::provider::ProviderKind;
 use experiment::pyrepr::{py_float, py_str};
 use experiment::substitute::substitute;
 use experiment::vars::Overrides;
+use experiment::view::ActivityView;
 use experiment::{Map, Value};
 use providers::registry::Registry;
 use providers::Call;
@@ -525,11 +526,11 @@ async fn play(ctx: &Arc<RunContext>, records: &Records, phase: Phase<'_>) -> Res
     let mut index = 0;
     while let Some(entry) = ctx.live_entry(list, index) {
         index += 1;
+        let view = ActivityView::new(&entry);
         if let Phase::Rollbacks = phase {
-            let name = entry.get("name").map(py_str);
-            log::info!("Rollback: {}", name.unwrap_or_else(|| "None".into()));
+            log::info!("Rollback: {}", view.name().unwrap_or_else(|| "None".into()));
         }
-        if entry.get("background").and_then(Value::as_bool) == Some(true) {
+        if view.background() {
             background.push(spawn_background(ctx, entry, records, phase.activity()));
         } else {
             match activity::execute(

@@ -22,6 +22,7 @@ pub mod substitute;
 pub mod tolerance;
 pub mod validate;
 pub mod vars;
+pub mod view;
 pub mod yaml;
 
 /// The experiment tree: JSON values with insertion-ordered maps.

@@ -7,6 +7,7 @@ use crate::pyrepr::py_truthy;
 use std::path::PathBuf;
 
 use crate::load::{index_path, key_path};
+use crate::provider::ProviderKind;
 use crate::vars::Overrides;
 use crate::{FunctionCatalog, FunctionLookup, Map, Value};
 
@@ -444,13 +445,12 @@ fn check_activity(activity: &Value, path: &str, catalog: &dyn FunctionCatalog) -
             &at_key(provider, &provider_path, "type"),
         );
     };
-    let provider_type_str = provider_type.as_str().unwrap_or_default();
-    if !matches!(provider_type_str, "python" | "process" | "http") {
+    let Some(provider_kind) = provider_type.as_str().and_then(ProviderKind::parse) else {
         return fail(
             format!("unknown provider type '{}'", py_str(provider_type)),
             &key_path(&provider_path, "type"),
         );
-    }
+    };
     if let Some(t) = a.get("timeout").filter(|t| !t.is_null()) {
         if !is_number(t) {
             return fail(
@@ -493,10 +493,10 @@ fn check_activity(activity: &Value, path: &str, catalog: &dyn FunctionCatalog) -
         }
     }
     let kind_str = activity_type_str;
-    match provider_type_str {
-        "python" => check_python(provider, &provider_path, kind_str, &name, catalog),
-        "process" => check_process(provider, &provider_path, &name),
-        _ => check_http(provider, &provider_path),
+    match provider_kind {
+        ProviderKind::Python => check_python(provider, &provider_path, kind_str, &name, catalog),
+        ProviderKind::Process => check_process(provider, &provider_path, &name),
+        ProviderKind::Http => check_http(provider, &provider_path),
     }
 }
 
@@ -754,7 +754,7 @@ fn deprecation_warnings(exp: &Map) -> Vec<Warning> {
         let Some(Value::Object(p)) = a.get("provider") else {
             continue;
         };
-        if p.get("type").and_then(Value::as_str) == Some("process")
+        if ProviderKind::of(p) == Some(ProviderKind::Process)
             && p.get("arguments").is_some_and(Value::is_object)
         {
             warnings.push(Warning {
@@ -869,7 +869,7 @@ fn check_controls(
                 &ppath,
             );
         };
-        if provider.get("type").and_then(Value::as_str) == Some("python") {
+        if ProviderKind::of(provider) == Some(ProviderKind::Python) {
             let Some(module) = get_truthy(provider, "module") else {
                 return fail(
                     format!("Control '{name}' must have a module path"),

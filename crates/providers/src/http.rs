@@ -6,7 +6,7 @@
 //! body only when the request's `Content-Type` header is exactly `application/json`.
 
 use crate::process::seconds;
-use crate::{substitute_if_any, Call, ProviderError};
+use crate::{substitute_if_any, Call, Failure, FailureKind, ProviderError};
 use experiment::pyrepr::py_str;
 use experiment::pyrepr::py_truthy;
 use experiment::substitute::substitute;
@@ -70,10 +70,15 @@ pub fn client(verify_tls: bool, limits: Timeouts) -> Result<reqwest::Client, Pro
         if let Some(c) = SHARED.get() {
             return Ok(c.clone());
         }
-        let c = build().map_err(|e| ProviderError::Fatal(format!("HTTP client: {e}")))?;
+        let c = build().map_err(client_error)?;
         return Ok(SHARED.get_or_init(|| c).clone());
     }
-    build().map_err(|e| ProviderError::Fatal(format!("HTTP client: {e}")))
+    build().map_err(client_error)
+}
+
+fn client_error(e: reqwest::Error) -> ProviderError {
+    let message = format!("HTTP client: {e}");
+    ProviderError::Fatal(Failure::new(FailureKind::Environment, message).with_source(e))
 }
 
 pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError> {
@@ -106,7 +111,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
 
     let client = client(verify_tls, limits)?;
     let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|_| ProviderError::Fatal(format!("invalid HTTP method '{method}'")))?;
+        .map_err(|_| declaration(format!("invalid HTTP method '{method}'")))?;
     let header_map = header_map(headers.as_ref())?;
     let json_body = headers
         .as_ref()
@@ -133,7 +138,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         match request.send().await {
             Ok(r) => break r,
             Err(e) if e.is_connect() && attempt < max_retries => attempt += 1,
-            Err(e) => return Err(request_error(&url, &e)),
+            Err(e) => return Err(request_error(&url, e)),
         }
     };
 
@@ -144,12 +149,13 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         == Some("application/json");
-    let text = response.text().await.map_err(|e| request_error(&url, &e))?;
+    let text = response.text().await.map_err(|e| request_error(&url, e))?;
     let body = if exact_json {
         serde_json::from_str(&text).map_err(|e| {
-            ProviderError::Fatal(format!(
+            let message = format!(
                 "the response of {url} says it is application/json but its body is not JSON: {e}"
-            ))
+            );
+            ProviderError::Fatal(Failure::new(FailureKind::Remote, message).with_source(e))
         })?
     } else {
         Value::String(text)
@@ -164,18 +170,16 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     Ok(Value::Object(output))
 }
 
-fn request_error(url: &str, e: &reqwest::Error) -> ProviderError {
+fn request_error(url: &str, e: reqwest::Error) -> ProviderError {
     if e.is_timeout() {
-        ProviderError::Failed("activity took too long to complete".into())
-    } else if e.is_connect() || e.is_request() || e.is_body() {
-        ProviderError::Failed(format!("failed to connect to {url}: {}", error_chain(e)))
+        let failure = Failure::new(FailureKind::Timeout, "activity took too long to complete");
+        ProviderError::Failed(failure.with_source(e))
     } else if e.is_builder() {
-        ProviderError::Fatal(format!(
-            "invalid HTTP request to '{url}': {}",
-            error_chain(e)
-        ))
+        let message = format!("invalid HTTP request to '{url}': {}", error_chain(&e));
+        ProviderError::Fatal(Failure::new(FailureKind::Declaration, message).with_source(e))
     } else {
-        ProviderError::Failed(format!("failed to connect to {url}: {}", error_chain(e)))
+        let message = format!("failed to connect to {url}: {}", error_chain(&e));
+        ProviderError::Failed(Failure::new(FailureKind::Unreachable, message).with_source(e))
     }
 }
 
@@ -194,6 +198,11 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// A request the declaration makes impossible: the reference raises, so the method aborts.
+fn declaration(message: String) -> ProviderError {
+    ProviderError::fatal(FailureKind::Declaration, message)
+}
+
 fn header_map(headers: Option<&Value>) -> Result<HeaderMap, ProviderError> {
     let mut map = HeaderMap::new();
     let Some(Value::Object(h)) = headers else {
@@ -201,9 +210,9 @@ fn header_map(headers: Option<&Value>) -> Result<HeaderMap, ProviderError> {
     };
     for (name, value) in h {
         let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| ProviderError::Fatal(format!("invalid HTTP header name '{name}'")))?;
+            .map_err(|_| declaration(format!("invalid HTTP header name '{name}'")))?;
         let value = HeaderValue::from_str(&py_str(value))
-            .map_err(|_| ProviderError::Fatal(format!("invalid value for HTTP header '{name}'")))?;
+            .map_err(|_| declaration(format!("invalid value for HTTP header '{name}'")))?;
         map.append(name, value);
     }
     Ok(map)

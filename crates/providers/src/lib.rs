@@ -9,7 +9,10 @@
 //! A provider either returns the activity's output, fails the activity
 //! ([`ProviderError::Failed`], the reference's `ActivityFailed`), fails in a way the
 //! reference does not catch ([`ProviderError::Fatal`]), which aborts a method, or ends the
-//! run the way a signal does ([`ProviderError::Interrupted`]).
+//! run the way a signal does ([`ProviderError::Interrupted`]). A failure is typed: its
+//! [`FailureKind`] groups it (a bad declaration, a timeout, an unreachable or refusing
+//! endpoint, a failed check, the local environment, a Python extension) and its `source`
+//! keeps the cause, while its `Display` stays the reference's message ([`Failure`]).
 //!
 //! Driver crates describe their functions as [`table::Spec`] rows, which share one
 //! Python-style argument binding, and register native [`control::Control`]s and
@@ -18,6 +21,7 @@
 
 pub mod bridge;
 pub mod control;
+mod error;
 pub mod http;
 pub mod process;
 pub mod registry;
@@ -25,46 +29,15 @@ pub mod table;
 
 use experiment::provider::ProviderKind;
 use experiment::substitute::Lookup;
+use experiment::view::ActivityView;
 use experiment::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 
+pub use error::{Exit, Failure, FailureKind, ProviderError};
+
 /// A boxed, sendable future, used where trait objects return futures.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// How an activity's provider call can go wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ProviderError {
-    /// The activity failed (the reference's `ActivityFailed`): the run goes on.
-    #[error("{0}")]
-    Failed(String),
-    /// An error the reference does not wrap: in a method it aborts the run.
-    #[error("{0}")]
-    Fatal(String),
-    /// The function ended the way a signal does (a bridged Python function raised
-    /// `KeyboardInterrupt` or `SystemExit`): the run is interrupted.
-    #[error("{0}")]
-    Interrupted(Exit),
-}
-
-/// How a function asked the run to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// `KeyboardInterrupt`, as Ctrl-C.
-    KeyboardInterrupt,
-    /// `SystemExit(code)`: 30 is the reference's ungraceful exit, anything else graceful.
-    SystemExit(Option<i64>),
-}
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exit::KeyboardInterrupt => write!(f, "KeyboardInterrupt"),
-            Exit::SystemExit(Some(code)) => write!(f, "SystemExit: {code}"),
-            Exit::SystemExit(None) => write!(f, "SystemExit"),
-        }
-    }
-}
 
 /// Everything a provider needs besides its own declaration.
 pub struct Call<'a> {
@@ -86,29 +59,29 @@ impl Call<'_> {
         Lookup::new(self.configuration, self.secrets)
     }
 
-    fn provider(&self) -> Option<&Map> {
-        self.activity.get("provider").and_then(Value::as_object)
+    fn provider(&self) -> Option<(Option<ProviderKind>, &Map)> {
+        ActivityView::new(self.activity).provider()
     }
 
     fn has_tolerance(&self) -> bool {
-        self.activity
-            .as_object()
-            .is_some_and(|a| a.contains_key("tolerance"))
+        ActivityView::new(self.activity).has_tolerance()
     }
 }
 
 /// Runs the activity's provider and returns its output.
 pub async fn run(call: &Call<'_>) -> Result<Value, ProviderError> {
-    let Some(provider) = call.provider() else {
-        return Err(ProviderError::Failed(
-            "an activity requires a provider".to_string(),
+    let Some((kind, provider)) = call.provider() else {
+        return Err(ProviderError::failed(
+            FailureKind::Declaration,
+            "an activity requires a provider",
         ));
     };
-    match ProviderKind::of(provider) {
+    match kind {
         Some(ProviderKind::Process) => process::run(call, provider).await,
         Some(ProviderKind::Http) => http::run(call, provider).await,
         Some(ProviderKind::Python) => registry::run_python(call, provider).await,
-        None => Err(ProviderError::Fatal(
+        None => Err(ProviderError::fatal(
+            FailureKind::Declaration,
             match provider.get("type").and_then(Value::as_str) {
                 Some(other) => format!("unknown provider type '{other}'"),
                 None => "a provider must have a type".into(),

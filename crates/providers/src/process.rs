@@ -4,7 +4,7 @@
 //! activity declares no tolerance); list arguments run the program directly while a string
 //! runs `"<path> <arguments>"` through `/bin/sh -c`; `null` and `""` list items are dropped.
 
-use crate::{substitute_if_any, Call, ProviderError};
+use crate::{substitute_if_any, Call, Failure, FailureKind, ProviderError};
 use experiment::pyrepr::py_str;
 use experiment::{Map, Value};
 use std::process::Stdio;
@@ -16,8 +16,12 @@ pub const NON_ZERO_WARNING: &str = "This process returned a non-zero exit code. 
 
 pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError> {
     let raw_path = provider.get("path").and_then(Value::as_str).unwrap_or("");
-    let path = experiment::validate::resolve_process_path(raw_path)
-        .ok_or_else(|| ProviderError::Failed(format!("path '{raw_path}' cannot be found")))?;
+    let path = experiment::validate::resolve_process_path(raw_path).ok_or_else(|| {
+        ProviderError::failed(
+            FailureKind::Environment,
+            format!("path '{raw_path}' cannot be found"),
+        )
+    })?;
     let lookup = call.lookup();
     let arguments = provider
         .get("arguments")
@@ -42,22 +46,27 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         .kill_on_drop(true);
 
     let timeout = provider.get("timeout").and_then(seconds);
-    let child = command
-        .spawn()
-        .map_err(|e| ProviderError::Failed(format!("failed to start '{}': {e}", path.display())))?;
+    let child = command.spawn().map_err(|e| {
+        let message = format!("failed to start '{}': {e}", path.display());
+        ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
+    })?;
     let output = match timeout {
         Some(limit) => match tokio::time::timeout(limit, child.wait_with_output()).await {
             Ok(done) => done,
             Err(_) => {
                 // Dropping the future drops the child, which kill_on_drop kills.
-                return Err(ProviderError::Failed(
-                    "process activity took too long to complete".into(),
+                return Err(ProviderError::failed(
+                    FailureKind::Timeout,
+                    "process activity took too long to complete",
                 ));
             }
         },
         None => child.wait_with_output().await,
     }
-    .map_err(|e| ProviderError::Failed(format!("failed to run '{}': {e}", path.display())))?;
+    .map_err(|e| {
+        let message = format!("failed to run '{}': {e}", path.display());
+        ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
+    })?;
 
     let status = exit_status(&output.status);
     if status > 0 && !call.has_tolerance() {

@@ -7,7 +7,7 @@
 
 use crate::bridge::{Bridge, PythonControl};
 use crate::control::Control;
-use crate::{BoxFuture, Call, ProviderError};
+use crate::{BoxFuture, Call, FailureKind, ProviderError};
 use experiment::{FunctionCatalog, FunctionLookup, Map, Signature, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -211,7 +211,7 @@ pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value,
                 let secrets = provider.contains_key("secrets").then_some(secrets);
                 crate::bridge::call_activity(bridge, call, module, func, arguments, secrets).await
             }
-            _ => Err(ProviderError::Failed(format!(
+            _ => Err(ProviderError::failed(FailureKind::Environment, format!(
                 "could not find Python module '{module}' (Shakedown has no native driver for '{module}.{func}')"
             ))),
         };

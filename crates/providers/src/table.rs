@@ -8,7 +8,7 @@ use experiment::pyrepr::{py_repr, py_str, py_truthy};
 use experiment::{Map, Param, Signature, Value};
 
 use crate::registry::{Driver, Function, Invocation, Kind};
-use crate::{BoxFuture, ProviderError};
+use crate::{BoxFuture, FailureKind, ProviderError};
 
 /// A parameter default, as written in the upstream signature.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,10 +127,13 @@ pub fn bind(func: &str, params: &[P], mut given: Map) -> Result<Map, ProviderErr
         .keys()
         .find(|k| !params.iter().any(|(name, _, _)| name == k))
     {
-        return Err(ProviderError::Failed(format!(
-            "TypeError: {func}() got an unexpected keyword argument {}",
-            py_repr(&Value::String(unknown.clone()))
-        )));
+        return Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "TypeError: {func}() got an unexpected keyword argument {}",
+                py_repr(&Value::String(unknown.clone()))
+            ),
+        ));
     }
     let mut args = Map::new();
     let mut missing = Vec::new();
@@ -144,18 +147,25 @@ pub fn bind(func: &str, params: &[P], mut given: Map) -> Result<Map, ProviderErr
     }
     match missing.as_slice() {
         [] => Ok(args),
-        [one] => Err(ProviderError::Failed(format!(
-            "TypeError: {func}() missing 1 required positional argument: {one}"
-        ))),
+        [one] => Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!("TypeError: {func}() missing 1 required positional argument: {one}"),
+        )),
         // Python: "'a' and 'b'", but "'a', 'b', and 'c'" from three on.
-        [first, last] => Err(ProviderError::Failed(format!(
-            "TypeError: {func}() missing 2 required positional arguments: {first} and {last}"
-        ))),
-        [rest @ .., last] => Err(ProviderError::Failed(format!(
-            "TypeError: {func}() missing {} required positional arguments: {}, and {last}",
-            missing.len(),
-            rest.join(", ")
-        ))),
+        [first, last] => Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "TypeError: {func}() missing 2 required positional arguments: {first} and {last}"
+            ),
+        )),
+        [rest @ .., last] => Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "TypeError: {func}() missing {} required positional arguments: {}, and {last}",
+                missing.len(),
+                rest.join(", ")
+            ),
+        )),
     }
 }
 
@@ -198,10 +208,13 @@ impl Bound<'_> {
     pub fn int(&self, name: &str) -> Result<Option<i64>, ProviderError> {
         let v = self.arg(name);
         let bad = || {
-            ProviderError::Failed(format!(
-                "TypeError: argument '{name}' must be an integer, not {}",
-                py_repr(v)
-            ))
+            ProviderError::failed(
+                FailureKind::Declaration,
+                format!(
+                    "TypeError: argument '{name}' must be an integer, not {}",
+                    py_repr(v)
+                ),
+            )
         };
         match v {
             Value::Null => Ok(None),
@@ -353,7 +366,7 @@ mod tests {
         let configuration = map(json!({"from": "run"}));
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
-            .map_err(|e| ProviderError::Fatal(e.to_string()))?;
+            .map_err(|e| ProviderError::fatal(FailureKind::Environment, e.to_string()))?;
         rt.block_on(function.driver.call(Invocation {
             arguments: map(arguments),
             configuration: &configuration,
@@ -377,14 +390,16 @@ mod tests {
         );
         assert_eq!(
             run(json!({"a": 1, "b": 2, "c": [1]})),
-            Err(ProviderError::Failed(
-                "TypeError: argument 'c' must be an integer, not [1]".into()
+            Err(ProviderError::failed(
+                FailureKind::Declaration,
+                "TypeError: argument 'c' must be an integer, not [1]"
             ))
         );
         assert_eq!(
             run(json!({})),
-            Err(ProviderError::Failed(
-                "TypeError: echo() missing 2 required positional arguments: 'a' and 'b'".into()
+            Err(ProviderError::failed(
+                FailureKind::Declaration,
+                "TypeError: echo() missing 2 required positional arguments: 'a' and 'b'"
             ))
         );
     }

@@ -4,7 +4,7 @@
 
 use experiment::pyrepr::py_truthy;
 use experiment::{Map, Value};
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 use serde_json::json;
 
 use crate::common::Ctx;
@@ -111,8 +111,9 @@ fn pairs(v: &Value) -> Result<Value, ProviderError> {
     let mut m = Map::new();
     for item in s.split(',') {
         let (k, v) = item.split_once('=').ok_or_else(|| {
-            ProviderError::Failed(
-                "ValueError: not enough values to unpack (expected 2, got 1)".into(),
+            ProviderError::failed(
+                FailureKind::Declaration,
+                "ValueError: not enough values to unpack (expected 2, got 1)",
             )
         })?;
         m.insert(k.into(), Value::from(v));

@@ -3,7 +3,7 @@
 use experiment::Value;
 use http::Method;
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 use crate::common::{body, failed, parse_document, Ctx, Def, Spec, NS, SECRETS};
 use crate::crd::{call, path, refused};
@@ -134,10 +134,17 @@ fn load_body(ctx: &Ctx<'_>) -> Result<Value, ProviderError> {
             "Path '{file}' is not a valid resource file"
         )));
     }
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| ProviderError::Failed(format!("OSError: cannot read '{file}': {e}")))?;
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        ProviderError::failed(
+            FailureKind::Environment,
+            format!("OSError: cannot read '{file}': {e}"),
+        )
+    })?;
     parse_document(&text, false).map_err(|e| {
-        ProviderError::Failed(format!("yaml.YAMLError: '{file}' is not valid YAML: {e}"))
+        ProviderError::failed(
+            FailureKind::Declaration,
+            format!("yaml.YAMLError: '{file}' is not valid YAML: {e}"),
+        )
     })
 }
 
@@ -181,17 +188,23 @@ pub(crate) async fn create(
 /// apiVersion, kind and namespace say.
 async fn apply(ctx: Ctx<'_>, json: bool) -> Result<Value, ProviderError> {
     let Value::String(text) = ctx.arg("resource") else {
-        return Err(ProviderError::Failed(format!(
-            "TypeError: resource must be a {} string",
-            if json { "JSON" } else { "YAML" }
-        )));
+        return Err(ProviderError::failed(
+            FailureKind::Declaration,
+            format!(
+                "TypeError: resource must be a {} string",
+                if json { "JSON" } else { "YAML" }
+            ),
+        ));
     };
     let obj = parse_document(text, json).map_err(|e| {
-        ProviderError::Failed(if json {
-            format!("json.decoder.JSONDecodeError: {e}")
-        } else {
-            format!("yaml.YAMLError: {e}")
-        })
+        ProviderError::failed(
+            FailureKind::Declaration,
+            if json {
+                format!("json.decoder.JSONDecodeError: {e}")
+            } else {
+                format!("yaml.YAMLError: {e}")
+            },
+        )
     })?;
     let field = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let (api_version, kind) = (field("apiVersion"), field("kind"));
@@ -202,8 +215,9 @@ async fn apply(ctx: Ctx<'_>, json: bool) -> Result<Value, ProviderError> {
         return Err(failed("missing kind in resource"));
     }
     let Some((group, version)) = api_version.rsplit_once('/') else {
-        return Err(ProviderError::Failed(
-            "ValueError: not enough values to unpack (expected 2, got 1)".into(),
+        return Err(ProviderError::failed(
+            FailureKind::Declaration,
+            "ValueError: not enough values to unpack (expected 2, got 1)",
         ));
     };
     let ns = obj

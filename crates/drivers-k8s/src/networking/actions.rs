@@ -3,7 +3,7 @@
 
 use experiment::Value;
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 use serde_json::json;
 
 use crate::client::STRATEGIC;
@@ -163,10 +163,10 @@ async fn update_ingress(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
 /// POSTs a NetworkPolicy; a missing body fails like the Python client's own check.
 async fn create_policy(ctx: &Ctx<'_>, spec: &Value) -> Result<Value, ProviderError> {
     if spec.is_null() {
-        return Err(ProviderError::Failed(
+        return Err(ProviderError::failed(
+            FailureKind::Declaration,
             "ValueError: Missing the required parameter `body` when calling \
-`create_namespaced_network_policy`"
-                .into(),
+`create_namespaced_network_policy`",
         ));
     }
     generic::create(ctx, POLICIES, spec).await?;

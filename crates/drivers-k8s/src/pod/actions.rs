@@ -4,7 +4,7 @@
 use experiment::Value;
 use futures::StreamExt;
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 use crate::client::{query, Kube};
 use crate::common::{body, failed, name_of, s, Ctx, Def, Spec, NS, SECRETS};
@@ -145,7 +145,10 @@ impl Selection {
         }
         let pattern = match &self.name_pattern {
             Some(p) => Some(regex::Regex::new(p).map_err(|e| {
-                ProviderError::Failed(format!("re.error: invalid name_pattern {p:?}: {e}"))
+                ProviderError::failed(
+                    FailureKind::Declaration,
+                    format!("re.error: invalid name_pattern {p:?}: {e}"),
+                )
             })?),
             None => None,
         };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use experiment::pyrepr::{py_repr, py_str, py_truthy};
 use experiment::Value;
 use futures::StreamExt;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
@@ -82,9 +82,9 @@ pub(crate) async fn exec_in_pods(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
 /// `shlex.split`), a list is taken item by item.
 fn argv(cmd: &Value) -> Result<Vec<String>, ProviderError> {
     match cmd {
-        Value::String(line) => {
-            shell_split(line).map_err(|e| ProviderError::Failed(format!("ValueError: {e}")))
-        }
+        Value::String(line) => shell_split(line).map_err(|e| {
+            ProviderError::failed(FailureKind::Declaration, format!("ValueError: {e}"))
+        }),
         Value::Array(items) => Ok(items.iter().map(py_str).collect()),
         other => Ok(vec![py_str(other)]),
     }
@@ -358,7 +358,7 @@ mod tests {
         );
         assert!(matches!(
             argv(&json!("echo 'x")),
-            Err(ProviderError::Failed(m)) if m == "ValueError: No closing quotation"
+            Err(ProviderError::Failed(m)) if m.message() == "ValueError: No closing quotation"
         ));
     }
 

@@ -3,7 +3,7 @@
 use experiment::pyrepr::py_repr;
 use experiment::Value;
 use providers::registry::Kind;
-use providers::ProviderError;
+use providers::{FailureKind, ProviderError};
 
 use crate::client::query;
 use crate::common::{body, failed, items, name_of, s, Ctx, Def, Spec, NS, SECRETS};
@@ -336,7 +336,7 @@ async fn all_pods_healthy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
 /// `an hour`, `2 weeks ago`), units from seconds to weeks.
 fn since_seconds(last: &str) -> Result<i64, ProviderError> {
     let bad = |why: &str| {
-        ProviderError::Failed(format!(
+        ProviderError::failed(FailureKind::Declaration, format!(
             "TypeError: cannot parse last={last:?} as a duration ({why}; e.g. \"60s\", \"10 minutes\", \"1h30m\")"
         ))
     };
@@ -429,7 +429,10 @@ async fn should_be_found_in_logs(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
     };
     let pattern = ctx.text("pattern");
     let re = regex::Regex::new(&pattern).map_err(|e| {
-        ProviderError::Failed(format!("re.error: invalid pattern {pattern:?}: {e}"))
+        ProviderError::failed(
+            FailureKind::Declaration,
+            format!("re.error: invalid pattern {pattern:?}: {e}"),
+        )
     })?;
     let found = |v: &Value| re.is_match(&experiment::pyrepr::py_str(v));
     Ok(Value::Bool(if ctx.flag("all_containers") {

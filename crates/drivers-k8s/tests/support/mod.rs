@@ -294,7 +294,7 @@ pub fn delete_nodes(prefix: &str) {
 
 pub fn failure(r: Result<Value, ProviderError>) -> String {
     match r {
-        Err(ProviderError::Failed(m)) | Err(ProviderError::Fatal(m)) => m,
+        Err(ProviderError::Failed(m)) | Err(ProviderError::Fatal(m)) => m.into_message(),
         Err(e @ ProviderError::Interrupted(_)) => panic!("expected a failure, got {e}"),
         Ok(v) => panic!("expected a failure, got {v}"),
     }

@@ -170,7 +170,7 @@ pub async fn call_with(
 
 pub fn failed(r: Result<Value, ProviderError>) -> String {
     match r {
-        Err(ProviderError::Failed(m)) => m,
+        Err(ProviderError::Failed(m)) => m.into_message(),
         other => panic!("expected an activity failure, got {other:?}"),
     }
 }

@@ -194,7 +194,7 @@ pub async fn call_activity(
     arguments: Map,
     secrets: Option<Map>,
 ) -> Result<Value, crate::ProviderError> {
-    use crate::{Exit, ProviderError};
+    use crate::{Exit, Failure, FailureKind, ProviderError};
     let mut body = Map::new();
     body.insert("module".into(), Value::String(module.into()));
     body.insert("func".into(), Value::String(func.into()));
@@ -220,14 +220,36 @@ pub async fn call_activity(
                 if let Some(traceback) = &remote.traceback {
                     log::debug!(target: "chaos::python", "{}", traceback.trim_end());
                 }
-                ProviderError::Failed(remote.message)
+                let kind = if remote
+                    .message
+                    .starts_with("chaoslib.exceptions.ActivityFailed")
+                {
+                    FailureKind::Check
+                } else {
+                    FailureKind::Extension
+                };
+                ProviderError::failed(kind, remote.message)
             }
-            _ => ProviderError::Failed(remote.message),
+            RemoteKind::ModuleNotFound => {
+                ProviderError::failed(FailureKind::Environment, remote.message)
+            }
+            RemoteKind::FunctionNotFound => {
+                ProviderError::failed(FailureKind::Declaration, remote.message)
+            }
+            _ => ProviderError::failed(FailureKind::Extension, remote.message),
         }),
-        Err(e @ BridgeError::NoInterpreter { .. }) => Err(ProviderError::Failed(format!(
-            "could not find Python module '{module}': {e}"
-        ))),
-        Err(e) => Err(ProviderError::Failed(e.to_string())),
+        Err(e @ BridgeError::NoInterpreter { .. }) => {
+            let message = format!("could not find Python module '{module}': {e}");
+            Err(ProviderError::Failed(
+                Failure::new(FailureKind::Environment, message).with_source(e),
+            ))
+        }
+        Err(e) => {
+            let message = e.to_string();
+            Err(ProviderError::Failed(
+                Failure::new(FailureKind::Extension, message).with_source(e),
+            ))
+        }
     }
 }
 type PendingMap = Arc<StdMutex<HashMap<u64, oneshot::Sender<Reply>>>>;
