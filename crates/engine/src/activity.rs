@@ -256,6 +256,28 @@ pub async fn execute(
     records: Option<&Records>,
     phase: ActivityPhase,
 ) -> Result<Record, Stop> {
+    execute_reporting_start(ctx, entry, mode, records, phase, None).await
+}
+
+/// [`execute`], telling `started` when the activity has begun as far as the flow around
+/// it is concerned: its `Pausing before…` line is logged, or its `Action:` line is logged
+/// and its record is in `records` (or it ended before either). The run loop waits for
+/// this before it goes on past a background activity, so that, as in the reference
+/// (where a thread starts at once), background activities are logged and journaled in
+/// declaration order rather than after the next foreground one.
+pub async fn execute_reporting_start(
+    ctx: &RunContext,
+    entry: &Value,
+    mode: Mode,
+    records: Option<&Records>,
+    phase: ActivityPhase,
+    mut started: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<Record, Stop> {
+    let mut report_start = move || {
+        if let Some(tx) = started.take() {
+            let _ = tx.send(());
+        }
+    };
     let declared = resolve(ctx, entry)?;
     let lookup = ctx.lookup();
     let local_controls = ActivityView::new(declared).controls();
@@ -296,6 +318,7 @@ pub async fn execute(
 
     if let Some(before) = pauses.get("before").filter(|v| py_truthy(v)) {
         log::info!("Pausing before next activity for {}s...", py_str(before));
+        report_start();
         if sleeps {
             pause(ctx, before, mode).await?;
         }
@@ -318,6 +341,7 @@ pub async fn execute(
         list.push(record.clone());
         list.len() - 1
     });
+    report_start();
 
     let outcome = if is_dry {
         log::debug!("Activity {name} is in dry mode");

@@ -531,7 +531,19 @@ async fn play(ctx: &Arc<RunContext>, records: &Records, phase: Phase<'_>) -> Res
             log::info!("Rollback: {}", view.name().unwrap_or_else(|| "None".into()));
         }
         if view.background() {
-            background.push(spawn_background(ctx, entry, records, phase.activity()));
+            let (started, has_started) = tokio::sync::oneshot::channel();
+            background.push(spawn_background(
+                ctx,
+                entry,
+                records,
+                phase.activity(),
+                started,
+            ));
+            // The sender is dropped if the activity ends before it starts (a bad `ref`).
+            tokio::select! {
+                _ = has_started => {}
+                _ = ctx.interrupter.wait() => {}
+            }
         } else {
             match activity::execute(
                 ctx,
@@ -580,13 +592,22 @@ fn spawn_background(
     entry: Value,
     records: &Records,
     phase: ActivityPhase,
+    started: tokio::sync::oneshot::Sender<()>,
 ) -> JoinHandle<()> {
     let ctx = ctx.clone();
     let records = records.clone();
     tokio::spawn(async move {
         // Failures are in the record; a fatal error leaves the record without a status,
         // as the reference does for background activities.
-        let _ = activity::execute(&ctx, &entry, Mode::Background, Some(&records), phase).await;
+        let _ = activity::execute_reporting_start(
+            &ctx,
+            &entry,
+            Mode::Background,
+            Some(&records),
+            phase,
+            Some(started),
+        )
+        .await;
     })
 }
 
