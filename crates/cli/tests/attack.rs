@@ -205,3 +205,46 @@ fn an_http_timeout_bounds_the_whole_exchange_not_each_read() {
         "chaoslib.exceptions.ActivityFailed: activity took too long to complete\n"
     );
 }
+
+#[test]
+fn a_url_source_that_never_answers_times_out() {
+    let dir = scratch("attack", "url-silent");
+    let server = HostileServer::start(Behaviour::Silent);
+    let out = chaos(
+        &dir,
+        &["run", &server.url("/e.json")],
+        &[("CHAOS_SOURCE_TIMEOUT", "1")],
+    );
+    assert_clean_exit(
+        &out,
+        1,
+        "no complete answer within 1 seconds (set CHAOS_SOURCE_TIMEOUT",
+    );
+    assert!(!dir.join("journal.json").exists());
+}
+
+#[test]
+fn a_url_source_that_drips_forever_times_out() {
+    let dir = scratch("attack", "url-drip");
+    let server = HostileServer::start(Behaviour::Drip {
+        response: http_response("application/json", &" ".repeat(1000)),
+        every: Duration::from_millis(100),
+    });
+    let out = chaos(
+        &dir,
+        &["validate", &server.url("/e.json")],
+        &[("CHAOS_SOURCE_TIMEOUT", "1")],
+    );
+    assert_clean_exit(&out, 1, "no complete answer within 1 seconds");
+}
+
+#[test]
+fn a_url_source_that_never_ends_is_cut_at_the_size_cap() {
+    let dir = scratch("attack", "url-endless");
+    let server = HostileServer::start(Behaviour::Endless {
+        content_type: "application/json",
+        prefix: b"{\"title\": \"",
+    });
+    let out = chaos(&dir, &["validate", &server.url("/e.json")], &[]);
+    assert_clean_exit(&out, 1, "the answer is larger than 32 MiB");
+}
