@@ -248,3 +248,145 @@ fn a_url_source_that_never_ends_is_cut_at_the_size_cap() {
     let out = chaos(&dir, &["validate", &server.url("/e.json")], &[]);
     assert_clean_exit(&out, 1, "the answer is larger than 32 MiB");
 }
+
+#[test]
+fn a_journal_path_that_cannot_be_written_stops_the_run_before_any_activity() {
+    let dir = scratch("attack", "journal-path");
+    let marker = dir.join("ran");
+    let touch = json!({"type": "action", "name": "touch",
+        "provider": {"type": "process", "path": "touch", "arguments": [marker.to_str()]}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![touch]));
+    let out = chaos(
+        &dir,
+        &["run", "--journal-path", "/nonexistent/d/j.json", "e.json"],
+        &[],
+    );
+    assert_clean_exit(
+        &out,
+        1,
+        "cannot write the journal to '/nonexistent/d/j.json'",
+    );
+    assert!(!marker.exists(), "no activity ran");
+    // a directory is not a journal either
+    let out = chaos(&dir, &["run", "--journal-path", ".", "e.json"], &[]);
+    assert_clean_exit(
+        &out,
+        1,
+        "cannot write the journal to '.': it is a directory",
+    );
+    assert!(!marker.exists(), "no activity ran");
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_at_the_end_exits_1() {
+    let dir = scratch("attack", "journal-lost");
+    let doomed = dir.join("doomed");
+    std::fs::create_dir_all(&doomed).expect("mkdir");
+    // The run itself removes the journal's directory.
+    let remove = json!({"type": "action", "name": "rm",
+        "provider": {"type": "process", "path": "rm", "arguments": ["-rf", doomed.to_str()]}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![remove]));
+    let journal_path = doomed.join("j.json");
+    let out = chaos(
+        &dir,
+        &[
+            "run",
+            "--journal-path",
+            journal_path.to_str().expect("utf-8"),
+            "e.json",
+        ],
+        &[],
+    );
+    assert_clean_exit(
+        &out,
+        1,
+        &format!("cannot write the journal to '{}'", journal_path.display()),
+    );
+    assert_stderr_has(&out, "Experiment ended with status: completed");
+}
+
+/// The processes whose parent is `pid` (every thread's children).
+fn children(pid: u32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
+    let dir = scratch("attack", "sigkill");
+    let probe = json!({"type": "probe", "name": "up", "tolerance": 0,
+        "provider": {"type": "process", "path": "true"}});
+    let long = json!({"type": "action", "name": "long",
+        "provider": {"type": "process", "path": "sleep", "arguments": ["30"]}});
+    let mut experiment = with_rollback(vec![echo("first"), long]);
+    experiment["steady-state-hypothesis"] = json!({"title": "h", "probes": [probe]});
+    write_experiment(&dir, "e.json", &experiment);
+    let mut child = run::chaos_command(&dir, &["run", "--journal-path", "j.json", "e.json"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chaos");
+    // Wait (bounded) until the journal shows the long action running.
+    let path = dir.join("j.json");
+    let running = |journal: &Value| record_names(journal, "run") == ["first", "long"];
+    let mut seen = None;
+    for _ in 0..600 {
+        if let Some(journal) = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .filter(running)
+        {
+            seen = Some(journal);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let orphans = children(child.id());
+    child.kill().expect("SIGKILL chaos");
+    let _ = child.wait();
+    for pid in orphans {
+        // Process groups are not this test's business: the `sleep` is ended here.
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status();
+    }
+    assert!(
+        seen.is_some(),
+        "the journal never showed the long action running"
+    );
+
+    // What the kill left: one whole journal, no temporary file beside it.
+    let journal = read_json(&path);
+    assert_eq!(journal["status"], Value::Null, "{journal:#}");
+    assert!(journal.get("end").is_none(), "{journal:#}");
+    assert_eq!(journal["steady_states"]["before"]["steady_state_met"], true);
+    assert_eq!(record_names(&journal, "run"), ["first", "long"]);
+    assert_eq!(journal["run"][0]["status"], "succeeded");
+    assert_eq!(journal["run"][0]["output"]["stdout"], "first\n");
+    let long = &journal["run"][1];
+    assert!(
+        long.get("status").is_none() && long.get("end").is_none(),
+        "{long:#}"
+    );
+    assert!(
+        journal::from_value(journal.clone()).is_ok(),
+        "a journal the typed reader reads"
+    );
+    let temporaries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("list")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(temporaries.is_empty(), "{temporaries:?}");
+}
