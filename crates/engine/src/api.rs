@@ -550,6 +550,9 @@ fn add_control_files(settings: &mut Value, files: &[PathBuf]) -> Result<(), Star
 /// reference's journal holds while it runs, and an activity still running has neither
 /// `status` nor `end`. Indented by two spaces with non-ASCII kept, like the reference's.
 ///
+/// A device or a pipe (`--journal-path /dev/stdout`) gets the final journal only, written
+/// in place.
+///
 /// The updates are written by a thread of their own, which always writes the newest state:
 /// the run never waits for the disk, and when activities end faster than the journal can
 /// be written, the states in between are skipped rather than queued.
@@ -599,6 +602,10 @@ impl JournalFile {
     }
 
     fn start_writer(&self) {
+        if journal::is_stream(&self.path) {
+            // `/dev/stdout`, a pipe: the journal is written once, at the end.
+            return;
+        }
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if writer.is_some() {
             return;

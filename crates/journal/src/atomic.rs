@@ -21,6 +21,9 @@ pub struct Durability {
 /// less the umask). A symbolic link is followed, so the file it points to is replaced, not
 /// the link. On error the temporary file is removed and `path` is as it was.
 pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
+    if is_stream(path) {
+        return std::fs::write(path, bytes);
+    }
     let existing = std::fs::canonicalize(path)
         .ok()
         .and_then(|target| std::fs::metadata(&target).ok().map(|meta| (target, meta)));
@@ -59,12 +62,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> st
     Ok(())
 }
 
+/// Whether `path` is a device, a pipe or a socket (`/dev/stdout`, a FIFO), which
+/// [`write_atomically`] writes in place: there is no file to replace, and replacing the
+/// name would put a file where the device was.
+pub fn is_stream(path: &Path) -> bool {
+    if path.starts_with("/dev") || path.starts_with("/proc") {
+        return true;
+    }
+    std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
+}
+
 /// Whether [`write_atomically`] could write `path` now: `path` is not a directory, and a
 /// temporary file can be created (and is removed again) in its directory. The error says
 /// which.
 pub fn check_writable(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
         return Err(std::io::Error::other("it is a directory"));
+    }
+    if is_stream(path) {
+        return Ok(());
     }
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let (tmp, file) = create_temporary(&target, 0o600)?;
@@ -157,6 +173,18 @@ mod tests {
         write_atomically(&path, b"new", Durability { sync: false }).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_in_place_never_replaced() {
+        let null = Path::new("/dev/null");
+        assert!(is_stream(null) && is_stream(Path::new("/dev/stdout")));
+        assert!(check_writable(null).is_ok());
+        write_atomically(null, b"{}", Durability { sync: true }).unwrap();
+        let meta = std::fs::metadata(null).unwrap();
+        assert!(!meta.is_file(), "/dev/null is still a device");
+        assert!(!is_stream(&std::env::temp_dir().join("j.json")));
     }
 
     #[test]

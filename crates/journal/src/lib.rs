@@ -102,7 +102,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use atomic::{check_writable, write_atomically, Durability};
+pub use atomic::{check_writable, is_stream, write_atomically, Durability};
 pub use error::JournalError;
 pub use field::Field;
 pub use model::{Exception, HypothesisState, Interruption, Journal, Run, SteadyStates};
