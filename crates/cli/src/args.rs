@@ -264,7 +264,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub hypothesis_strategy: Option<HypothesisArg>,
     /// Pace at which to run the continuous hypothesis, in seconds.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = frequency)]
     pub hypothesis_frequency: f64,
     /// When running the hypothesis continuously, stop at its first failure.
     #[arg(long)]
@@ -400,6 +400,15 @@ pub enum GetFormat {
     Yaml,
 }
 
+/// `--hypothesis-frequency`: a number of seconds the reference can wait (a longer one
+/// aborts its run after the method; docs/compatibility.md).
+fn frequency(text: &str) -> Result<f64, String> {
+    let secs: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    experiment::duration::from_secs(secs)
+        .map(|_| secs)
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,5 +463,25 @@ mod tests {
             panic!("not serve")
         };
         assert_eq!(s.host, "0.0.0.0");
+    }
+
+    #[test]
+    fn a_hypothesis_frequency_the_reference_cannot_wait_is_a_usage_error() {
+        let parse = |f: &str| {
+            Cli::try_parse_from([
+                "chaos",
+                "run",
+                &format!("--hypothesis-frequency={f}"),
+                "e.json",
+            ])
+        };
+        assert!(parse("0.5").is_ok());
+        assert!(parse("-1").is_ok());
+        for bad in ["1e20", "inf", "NaN", "soon"] {
+            let e = parse(bad).expect_err(bad).to_string();
+            assert!(e.contains("--hypothesis-frequency"), "{e}");
+        }
+        let e = parse("1e20").expect_err("too long").to_string();
+        assert!(e.contains("at most 9223372036 seconds"), "{e}");
     }
 }

@@ -14,7 +14,6 @@ use providers::registry::Registry;
 use providers::{Call, Failure, FailureKind, ProviderError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// What every activity of a run shares.
 pub struct RunContext {
@@ -320,7 +319,7 @@ pub async fn execute_reporting_start(
         log::info!("Pausing before next activity for {}s...", py_str(before));
         report_start();
         if sleeps {
-            pause(ctx, before, mode).await?;
+            pause(ctx, before, "before", mode).await?;
         }
     }
 
@@ -418,7 +417,7 @@ pub async fn execute_reporting_start(
     if let Some(after) = pauses.get("after").filter(|v| py_truthy(v)) {
         log::info!("Pausing after activity for {}s...", py_str(after));
         if sleeps && stop.is_none() {
-            pause(ctx, after, mode).await?;
+            pause(ctx, after, "after", mode).await?;
         }
     }
     if let Some(stop) = stop {
@@ -459,11 +458,19 @@ pub fn interrupted_by_control(ctx: &RunContext, interrupt: ControlInterrupt) -> 
     Stop::Interrupted
 }
 
-async fn pause(ctx: &RunContext, value: &Value, mode: Mode) -> Result<(), Stop> {
+/// Sleeps for a pause. One longer than the reference can sleep aborts the run, as the
+/// reference's `OverflowError` does.
+async fn pause(ctx: &RunContext, value: &Value, which: &str, mode: Mode) -> Result<(), Stop> {
     let Some(secs) = pause_seconds(value) else {
         return Ok(());
     };
-    let sleep = tokio::time::sleep(Duration::from_secs_f64(secs));
+    let duration = experiment::duration::from_secs(secs).map_err(|e| {
+        Stop::Fatal(Failure::new(
+            FailureKind::Declaration,
+            format!("the {which} pause of {e}"),
+        ))
+    })?;
+    let sleep = tokio::time::sleep(duration);
     match mode {
         Mode::Background => {
             sleep.await;

@@ -9,9 +9,9 @@
 //! strategies, the engine, the journal, the end notifications, the exit code.
 
 use crate::controls::{Controls, Level};
-use crate::events::{Events, NotReady, RunEvent, Subscriber};
+use crate::events::{ActivityPhase, Events, HypothesisPhase, NotReady, RunEvent, Subscriber};
 use crate::interrupt::Interrupter;
-use crate::journal::{Journal, Status};
+use crate::journal::{HypothesisState, Journal, Record, Status};
 use crate::notifications::{notify, Phase};
 use crate::run::{run_experiment, RunOptions};
 use crate::source::{self, Source, SourceError};
@@ -23,7 +23,7 @@ use providers::bridge::BridgedCatalog;
 use providers::registry::Registry;
 use providers::BoxFuture;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What to run and how, as the command line and the settings say it.
 #[derive(Debug, Clone)]
@@ -214,7 +214,10 @@ async fn run_inner(
     )
     .await?;
     let json = journal.to_json();
-    let exit_code = exit_code(&journal);
+    let mut exit_code = exit_code(&journal);
+    if !events.persist(&json) {
+        exit_code = 1;
+    }
     events
         .emit(RunEvent::Finished {
             journal: &journal,
@@ -539,20 +542,252 @@ fn add_control_files(settings: &mut Value, files: &[PathBuf]) -> Result<(), Star
     Ok(())
 }
 
-/// Writes the journal at the end of the run, with two-space indentation and non-ASCII kept,
-/// like the reference.
+/// Keeps the journal file: checks before the run that it can be written, brings it up to
+/// date as the run goes (after each activity starts and ends, and after each hypothesis),
+/// and writes the final journal at the end, each time atomically (a temporary file renamed
+/// over it). A kill at any moment leaves a whole journal of what ran so far: while the run
+/// is going on its `status` is `null` and it has no `end` nor `duration`, as the
+/// reference's journal holds while it runs, and an activity still running has neither
+/// `status` nor `end`. Indented by two spaces with non-ASCII kept, like the reference's.
+///
+/// A device or a pipe (`--journal-path /dev/stdout`) gets the final journal only, written
+/// in place.
+///
+/// The updates are written by a thread of their own, which always writes the newest state:
+/// the run never waits for the disk, and when activities end faster than the journal can
+/// be written, the states in between are skipped rather than queued.
 pub struct JournalFile {
-    pub path: PathBuf,
+    path: PathBuf,
+    shared: Arc<PartialShared>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// What the run's thread and the writer thread share.
+#[derive(Default)]
+struct PartialShared {
+    partial: Mutex<Partial>,
+    changed: std::sync::Condvar,
+}
+
+/// The journal as the run's events tell it so far.
+#[derive(Default)]
+struct Partial {
+    journal: Option<Journal>,
+    /// The hypothesis being run, and its probes so far.
+    hypothesis: Option<(HypothesisPhase, Vec<Record>)>,
+    /// Changed since the writer last wrote it.
+    dirty: bool,
+    /// The run is over: the writer stops.
+    closed: bool,
+}
+
+impl JournalFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            shared: Arc::default(),
+            writer: Mutex::new(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Partial)) {
+        let mut partial = self.shared.lock();
+        change(&mut partial);
+        partial.dirty = true;
+        self.shared.changed.notify_one();
+    }
+
+    fn start_writer(&self) {
+        if journal::is_stream(&self.path) {
+            // `/dev/stdout`, a pipe: the journal is written once, at the end.
+            return;
+        }
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.is_some() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let path = self.path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || shared.write_updates(&path));
+        match spawned {
+            Ok(handle) => *writer = Some(handle),
+            // The final journal is still written; only the updates are lost.
+            Err(e) => log::warn!("the journal will only be written at the end: {e}"),
+        }
+    }
+
+    /// Stops the writer thread, once it has finished the write it is doing.
+    fn stop_writer(&self) {
+        {
+            let mut partial = self.shared.lock();
+            partial.closed = true;
+            self.shared.changed.notify_one();
+        }
+        let handle = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for JournalFile {
+    fn drop(&mut self) {
+        let mut partial = self.shared.lock();
+        partial.closed = true;
+        self.shared.changed.notify_one();
+    }
+}
+
+impl PartialShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Partial> {
+        self.partial.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The writer thread: writes the newest state each time it changed, until closed.
+    fn write_updates(&self, path: &Path) {
+        let mut warned = false;
+        loop {
+            let json = {
+                let mut partial = self.lock();
+                while !partial.dirty && !partial.closed {
+                    partial = self
+                        .changed
+                        .wait(partial)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                if partial.closed {
+                    return;
+                }
+                partial.dirty = false;
+                partial.to_json()
+            };
+            let Some(json) = json else { continue };
+            let written = journal::value_to_string_pretty(&json).and_then(|text| {
+                journal::write_atomically(
+                    path,
+                    text.as_bytes(),
+                    journal::Durability { sync: false },
+                )
+                .map_err(|source| journal::JournalError::Io {
+                    file: Some(path.to_path_buf()),
+                    source,
+                })
+            });
+            if let Err(e) = written {
+                if !warned {
+                    warned = true;
+                    log::warn!(
+                        "cannot bring the journal '{}' up to date: {e}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Partial {
+    fn to_json(&self) -> Option<Value> {
+        let journal = self.journal.as_ref()?;
+        let mut json = journal.to_json();
+        if let Some((phase, probes)) = &self.hypothesis {
+            let state = HypothesisState {
+                met: None,
+                probes: probes.clone(),
+            }
+            .to_json();
+            if let Some(states) = json.get_mut("steady_states") {
+                match phase {
+                    HypothesisPhase::Before => states["before"] = state,
+                    HypothesisPhase::During(_) => {
+                        if let Some(during) = states["during"].as_array_mut() {
+                            during.push(state);
+                        }
+                    }
+                    HypothesisPhase::After => states["after"] = state,
+                }
+            }
+        }
+        Some(json)
+    }
+
+    fn records(&mut self, phase: ActivityPhase) -> Option<&mut Vec<Record>> {
+        match phase {
+            ActivityPhase::Hypothesis => self.hypothesis.as_mut().map(|(_, probes)| probes),
+            ActivityPhase::Method => self.journal.as_mut().map(|j| &mut j.run),
+            ActivityPhase::Rollback => self.journal.as_mut().map(|j| &mut j.rollbacks),
+        }
+    }
 }
 
 impl Subscriber for JournalFile {
+    fn ready(&self) -> Result<(), NotReady> {
+        journal::check_writable(&self.path).map_err(|e| {
+            NotReady(
+                format!(
+                    "cannot write the journal to '{}': {e} (choose another --journal-path)",
+                    self.path.display()
+                )
+                .into(),
+            )
+        })
+    }
+
     fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            if let RunEvent::Finished { json, .. } = event {
-                if let Err(e) = write_journal(&self.path, json) {
-                    log::error!("cannot write the journal to '{}': {e}", self.path.display());
+            match event {
+                RunEvent::ExperimentStarted { experiment } => {
+                    self.start_writer();
+                    self.update(|p| p.journal = Some(Journal::new(experiment.clone())));
                 }
+                RunEvent::HypothesisStarted { phase } => {
+                    self.update(|p| p.hypothesis = Some((phase, Vec::new())));
+                }
+                RunEvent::StartFailed { .. } => self.stop_writer(),
+                RunEvent::HypothesisCompleted { phase, state } => self.update(|p| {
+                    p.hypothesis = None;
+                    if let Some(journal) = p.journal.as_mut() {
+                        match phase {
+                            HypothesisPhase::Before => journal.before = Some(state.clone()),
+                            HypothesisPhase::During(_) => journal.during.push(state.clone()),
+                            HypothesisPhase::After => journal.after = Some(state.clone()),
+                        }
+                    }
+                }),
+                RunEvent::ActivityStarted { phase, activity } => self.update(|p| {
+                    if let Some(records) = p.records(phase) {
+                        records.push(Record::started(activity.clone()));
+                    }
+                }),
+                RunEvent::ActivityCompleted { phase, record } => self.update(|p| {
+                    if let Some(records) = p.records(phase) {
+                        // The record of the same activity that is still running (background
+                        // activities end in any order), else a new one.
+                        let running = records.iter_mut().find(|r| {
+                            r.status.is_none() && r.end.is_none() && r.activity == record.activity
+                        });
+                        match running {
+                            Some(slot) => *slot = record.clone(),
+                            None => records.push(record.clone()),
+                        }
+                    }
+                }),
+                _ => {}
             }
+        })
+    }
+
+    fn persist(&self, json: &Value) -> Result<(), NotReady> {
+        // No update may land after the final journal.
+        self.stop_writer();
+        write_journal(&self.path, json).map_err(|e| {
+            NotReady(format!("cannot write the journal to '{}': {e}", self.path.display()).into())
         })
     }
 }
@@ -563,6 +798,7 @@ fn write_journal(path: &Path, journal: &Value) -> Result<(), journal::JournalErr
     let typed = journal::from_value(journal.clone())?;
     journal::write_file(path, &typed)
 }
+
 /// The settings' notification channels: `run-started`, then `run-completed` or
 /// `run-failed`, and `run-deviated` in addition when the run deviated.
 pub struct Notifications {

@@ -106,6 +106,14 @@ pub trait Subscriber: Send + Sync {
     }
 
     fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()>;
+
+    /// Called once the run is over, before [`RunEvent::Finished`], with the journal in its
+    /// reference shape: a subscriber that keeps the journal (the journal file) writes it
+    /// here. An error is logged and makes the exit code 1 (the reference exits 1 when it
+    /// cannot write the journal).
+    fn persist(&self, _journal: &Value) -> Result<(), NotReady> {
+        Ok(())
+    }
 }
 
 /// A subscriber that could not get ready for the run; the message names what and where.
@@ -131,6 +139,19 @@ impl Events {
     /// Every subscriber's [`Subscriber::ready`], in order; the first error stops.
     pub fn ready(&self) -> Result<(), NotReady> {
         self.subscribers.iter().try_for_each(|s| s.ready())
+    }
+
+    /// Every subscriber's [`Subscriber::persist`], in order; each error is logged. False
+    /// when one failed.
+    pub fn persist(&self, journal: &Value) -> bool {
+        let mut all = true;
+        for subscriber in &self.subscribers {
+            if let Err(e) = subscriber.persist(journal) {
+                log::error!("{e}");
+                all = false;
+            }
+        }
+        all
     }
 
     pub async fn emit(&self, event: RunEvent<'_>) {

@@ -19,7 +19,6 @@ use providers::registry::Registry;
 use providers::Call;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -699,7 +698,16 @@ async fn continuous(
             }
         }
         iteration += 1;
-        let pause = Duration::from_secs_f64(frequency.max(0.0));
+        // Python's `Event.wait` cannot wait this long: the reference aborts the run (the
+        // CLI refuses such a frequency; an embedding caller may still pass one).
+        let pause = match experiment::duration::from_secs(frequency) {
+            Ok(pause) => pause,
+            Err(e) => {
+                crate::critical!("the hypothesis frequency of {e}");
+                shared.set_status(Status::Aborted);
+                break;
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = stop.wait_for(|stopped| *stopped) => {}

@@ -15,7 +15,6 @@
 use experiment::pyrepr::{py_eq, py_truthy};
 use experiment::Value;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The default settings path, made absolute like the reference does.
@@ -432,57 +431,9 @@ pub fn parse_value(text: &str) -> Result<Value, String> {
 /// original's permissions (and owner, where allowed), then renamed over it. A symbolic link
 /// is followed, so the file it points to is replaced, not the link.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    // An error when the file does not exist: `set` and `remove` only edit a file.
     let target = std::fs::canonicalize(path)?;
-    let meta = std::fs::metadata(&target)?;
-    let dir = target
-        .parent()
-        .ok_or_else(|| std::io::Error::other("the settings file has no directory"))?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut n = 0u32;
-    let (tmp, mut file) = loop {
-        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        match opts.open(&tmp) {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-            Err(e) => {
-                return Err(std::io::Error::new(
-                    e.kind(),
-                    format!("cannot create a temporary file in {}: {e}", dir.display()),
-                ))
-            }
-        }
-    };
-    let written = (|| {
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            // Only root may give a file away; for anyone else the owner is already theirs.
-            let _ = std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()));
-        }
-        file.set_permissions(meta.permissions())?;
-        drop(file);
-        std::fs::rename(&tmp, &target)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    journal::write_atomically(&target, text.as_bytes(), journal::Durability { sync: true })
 }
 
 #[cfg(test)]

@@ -133,9 +133,7 @@ fn a_subscriber_hears_the_run_in_order_and_the_journal_file_is_written() {
     let outcome = run(
         req,
         vec![
-            Arc::new(JournalFile {
-                path: journal_path.clone(),
-            }),
+            Arc::new(JournalFile::new(journal_path.clone())),
             recorder.clone(),
         ],
     );
@@ -262,9 +260,7 @@ fn a_subscriber_that_is_not_ready_stops_a_valid_run_before_the_engine_starts() {
         vec![
             recorder.clone(),
             Arc::new(NeverReady),
-            Arc::new(JournalFile {
-                path: journal_path.clone(),
-            }),
+            Arc::new(JournalFile::new(journal_path.clone())),
         ],
     );
     assert_eq!(outcome.exit_code, 1);

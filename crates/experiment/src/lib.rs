@@ -6,13 +6,15 @@
 //! ([`load`]), whether the tree is a valid experiment ([`validate`]), how `${name}`
 //! placeholders resolve ([`substitute`]), how configuration and secrets are resolved
 //! ([`config`], [`vars`]), and whether a probe's output meets its tolerance ([`tolerance`],
-//! [`jsonpath`]). [`pyyaml`] writes values as PyYAML's `yaml.dump` and Python's `json.dumps`
+//! [`jsonpath`]). [`duration`] holds pauses and timeouts to the longest wait the reference
+//! can make. [`pyyaml`] writes values as PyYAML's `yaml.dump` and Python's `json.dumps`
 //! do, for documents that must match the reference's text.
 //!
 //! It does no I/O beyond reading the source text it is handed and the process environment,
 //! and knows no driver by name: python functions are looked up through [`FunctionCatalog`].
 
 pub mod config;
+pub mod duration;
 pub mod jsonpath;
 pub mod load;
 pub mod provider;

@@ -54,7 +54,12 @@ pub fn load_var_file(path: &Path) -> Result<VarFile, String> {
         return Err(format!("Cannot read var file '{shown}'"));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("Cannot read var file '{shown}': {e}"))?;
-    let content = String::from_utf8_lossy(&bytes);
+    parse_var_file(path, &String::from_utf8_lossy(&bytes))
+}
+
+/// What [`load_var_file`] makes of `content`, read from `path` (whose name says the format).
+pub fn parse_var_file(path: &Path, content: &str) -> Result<VarFile, String> {
+    let shown = path.display();
     if content.is_empty() {
         return Ok(VarFile::Overrides(Overrides::default()));
     }
@@ -69,12 +74,12 @@ pub fn load_var_file(path: &Path) -> Result<VarFile, String> {
     } else {
         match ext {
             "yaml" | "yml" => Some(
-                crate::yaml::parse_yaml(&content)
+                crate::yaml::parse_yaml(content)
                     .map(|(v, _)| v)
                     .map_err(|e| format!("Failed to parse variable file '{shown}': {e}"))?,
             ),
             "json" => Some(
-                serde_json::from_str::<Value>(&content)
+                serde_json::from_str::<Value>(content)
                     .map_err(|e| format!("Failed to parse variable file '{shown}': {e}"))?,
             ),
             _ => None,
@@ -101,21 +106,36 @@ pub fn load_var_file(path: &Path) -> Result<VarFile, String> {
                 secrets: section("secrets")?,
             }))
         }
-        _ => parse_dotenv(&content).map(VarFile::DotEnv).map_err(|line| {
-            format!("Invalid line {line} in var file '{shown}': expected KEY=VALUE")
-        }),
+        _ => parse_dotenv(content)
+            .map(VarFile::DotEnv)
+            .map_err(|(line, why)| format!("Invalid line {line} in var file '{shown}': {why}")),
     }
 }
 
-/// `K=V` lines; blank lines and `#` comments skipped. Err(1-based line number).
-fn parse_dotenv(content: &str) -> Result<Vec<(String, String)>, usize> {
+/// `K=V` lines; blank lines and `#` comments skipped. Every pair can be set in the process
+/// environment. Err((1-based line number, what is wrong)); the message never shows the
+/// line, whose value may be a secret.
+fn parse_dotenv(content: &str) -> Result<Vec<(String, String)>, (usize, &'static str)> {
     let mut out = Vec::new();
     for (i, line) in content.split('\n').enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (k, v) = line.split_once('=').ok_or(i + 1)?;
+        let bad = |why| (i + 1, why);
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| bad("expected KEY=VALUE"))?;
+        if k.trim().is_empty() {
+            return Err(bad(
+                "the variable name before '=' is empty: expected KEY=VALUE",
+            ));
+        }
+        if line.contains('\0') {
+            return Err(bad(
+                "a NUL byte cannot be part of an environment variable: remove it",
+            ));
+        }
         out.push((k.to_string(), v.to_string()));
     }
     Ok(out)
@@ -197,6 +217,21 @@ mod tests {
         assert!(load_var_file(&s).is_err());
         let bad = tmp("bad.env", "NOEQUALS\n");
         assert!(load_var_file(&bad).unwrap_err().contains("line 1"));
+        // lines the environment cannot hold: named by number, the value never shown
+        for (name, content, line) in [
+            ("empty-key.env", "A=1\n=s3cr3t-value\n", 2),
+            ("blank-key.env", "  = s3cr3t-value\n", 1),
+            ("nul.env", "# c\nA=1\nB=s3cr3t-value\0x\n", 3),
+            ("nul-key.env", "B\0C=s3cr3t-value\n", 1),
+        ] {
+            let e = load_var_file(&tmp(name, content)).unwrap_err();
+            assert!(
+                e.starts_with(&format!("Invalid line {line} in var file '")),
+                "{e}"
+            );
+            assert!(e.contains(name), "{e}");
+            assert!(!e.contains("s3cr3t"), "{e}");
+        }
         let bj = tmp("b.json", "{");
         assert!(load_var_file(&bj)
             .unwrap_err()

@@ -18,6 +18,11 @@ use crate::{Map, Value};
 /// what a "billion laughs" document asks for.
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
 
+/// Most bytes that alias expansion may add (about the JSON text of the copies): a few
+/// aliases of a large string would otherwise each copy it whole (PyYAML shares one object
+/// instead).
+pub const MAX_ALIAS_BYTES: usize = 32 * 1024 * 1024;
+
 /// The reference's prefix for a YAML syntax error.
 pub const YAML_ERROR_PREFIX: &str = "Failed parsing YAML experiment: ";
 
@@ -90,25 +95,46 @@ struct Builder {
     stack: Vec<Frame>,
     root: Option<Value>,
     positions: Positions,
-    /// anchor id → (value, node count, depth)
-    anchors: HashMap<usize, (Value, usize, usize)>,
+    /// anchor id → the anchored value and its size
+    anchors: HashMap<usize, (Value, Size)>,
     alias_nodes: usize,
+    alias_bytes: usize,
 }
 
-fn count_and_depth(v: &Value) -> (usize, usize) {
-    let mut count = 0;
-    let mut depth = 0;
+/// How much an anchored value weighs when an alias copies it.
+#[derive(Clone, Copy)]
+struct Size {
+    nodes: usize,
+    depth: usize,
+    /// About the length of its JSON text.
+    bytes: usize,
+}
+
+fn size_of(v: &Value) -> Size {
+    let mut size = Size {
+        nodes: 0,
+        depth: 0,
+        bytes: 0,
+    };
     let mut todo = vec![(v, 1usize)];
     while let Some((v, d)) = todo.pop() {
-        count += 1;
-        depth = depth.max(d);
-        match v {
-            Value::Array(a) => todo.extend(a.iter().map(|x| (x, d + 1))),
-            Value::Object(m) => todo.extend(m.values().map(|x| (x, d + 1))),
-            _ => {}
-        }
+        size.nodes += 1;
+        size.depth = size.depth.max(d);
+        let bytes = match v {
+            Value::String(text) => text.len() + 2,
+            Value::Array(a) => {
+                todo.extend(a.iter().map(|x| (x, d + 1)));
+                2 + a.len()
+            }
+            Value::Object(m) => {
+                todo.extend(m.values().map(|x| (x, d + 1)));
+                2 + m.keys().map(|k| k.len() + 4).sum::<usize>()
+            }
+            _ => 8,
+        };
+        size.bytes = size.bytes.saturating_add(bytes);
     }
-    (count, depth)
+    size
 }
 
 impl Builder {
@@ -153,10 +179,10 @@ impl Builder {
                 self.complete(value, anchor, mark, true)
             }
             Event::Alias(id) => {
-                let Some((value, count, depth)) = self.anchors.get(&id) else {
+                let Some((value, size)) = self.anchors.get(&id) else {
                     return Err(err("found undefined alias", mark));
                 };
-                self.alias_nodes = self.alias_nodes.saturating_add(*count);
+                self.alias_nodes = self.alias_nodes.saturating_add(size.nodes);
                 if self.alias_nodes > MAX_ALIAS_NODES {
                     return Err(err(
                         &format!(
@@ -165,7 +191,17 @@ impl Builder {
                         mark,
                     ));
                 }
-                if self.stack.len() + depth > MAX_DEPTH {
+                self.alias_bytes = self.alias_bytes.saturating_add(size.bytes);
+                if self.alias_bytes > MAX_ALIAS_BYTES {
+                    return Err(err(
+                        &format!(
+                            "aliases expand to more than {} MiB: each alias copies what its anchor holds; write the value once, or anchor something smaller",
+                            MAX_ALIAS_BYTES / (1024 * 1024)
+                        ),
+                        mark,
+                    ));
+                }
+                if self.stack.len() + size.depth > MAX_DEPTH {
                     return Err(err(
                         &format!("document is nested deeper than {MAX_DEPTH} levels"),
                         mark,
@@ -284,8 +320,8 @@ impl Builder {
         record: bool,
     ) -> Result<(), LoadError> {
         if anchor > 0 {
-            let (count, depth) = count_and_depth(&value);
-            self.anchors.insert(anchor, (value.clone(), count, depth));
+            let size = size_of(&value);
+            self.anchors.insert(anchor, (value.clone(), size));
         }
         if record {
             if let Some(path) = self.next_path() {
@@ -761,6 +797,26 @@ mod tests {
         let e = parse_yaml(&doc).unwrap_err();
         assert!(e.message.contains("billion laughs"), "{e}");
         assert!(e.line.is_some());
+    }
+
+    #[test]
+    fn aliases_of_a_large_string_are_bounded_by_bytes() {
+        // One 1 MiB string and 4,000 aliases of it: few nodes, 4 GiB once expanded.
+        let mut doc = format!("big: &big {}\nmany:\n", "x".repeat(1 << 20));
+        for _ in 0..4000 {
+            doc.push_str("  - *big\n");
+        }
+        let e = parse_yaml(&doc).unwrap_err();
+        assert!(
+            e.message.contains("aliases expand to more than 32 MiB"),
+            "{e}"
+        );
+        // the alias that crossed the line: the 32nd
+        assert_eq!(e.line, Some(3 + 31));
+        // a few aliases of it are fine
+        let few = format!("big: &big {}\nmany: [*big, *big]\n", "x".repeat(1 << 20));
+        let (v, _) = parse_yaml(&few).unwrap();
+        assert_eq!(v["many"][1].as_str().map(str::len), Some(1 << 20));
     }
 
     #[test]

@@ -32,7 +32,9 @@
 //!   (Python can write `NaN` and `Infinity`, which are not JSON: they are refused with a
 //!   syntax error.)
 //! - **Small.** serde, serde_json and thiserror only: no async runtime, no I/O beyond
-//!   the optional [`read_file`] / [`write_file`].
+//!   the optional [`read_file`] / [`write_file`]. [`write_file`] replaces the file
+//!   atomically ([`write_atomically`]: a temporary file renamed over it), so a journal on
+//!   disk is always whole.
 //!
 //! Equality ([`PartialEq`]) compares content, not key order, like `serde_json::Value`.
 //!
@@ -86,6 +88,7 @@
 //! # Ok::<(), journal::JournalError>(())
 //! ```
 
+mod atomic;
 mod error;
 mod field;
 mod model;
@@ -99,6 +102,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use atomic::{check_writable, is_stream, write_atomically, Durability};
 pub use error::JournalError;
 pub use field::Field;
 pub use model::{Exception, HypothesisState, Interruption, Journal, Run, SteadyStates};
@@ -148,6 +152,12 @@ pub fn to_string_pretty(journal: &Journal) -> Result<String, JournalError> {
     write::to_string(write::pretty(), journal).map_err(JournalError::from_write)
 }
 
+/// Any JSON value as [`to_string_pretty`] writes a journal (two-space indentation, Python's
+/// floats), without checking that it is one: for a journal still being built.
+pub fn value_to_string_pretty(value: &serde_json::Value) -> Result<String, JournalError> {
+    write::to_string(write::pretty(), value).map_err(JournalError::from_write)
+}
+
 /// The journal as compact JSON text.
 pub fn to_string(journal: &Journal) -> Result<String, JournalError> {
     write::to_string(write::compact(), journal).map_err(JournalError::from_write)
@@ -166,13 +176,16 @@ pub fn to_value(journal: &Journal) -> Result<serde_json::Value, JournalError> {
     journal.to_value()
 }
 
-/// Writes the journal to the file at `path` (created or truncated), like
-/// [`to_string_pretty`]; errors start with the path.
+/// Writes the journal to the file at `path`, like [`to_string_pretty`], atomically and
+/// flushed to disk ([`write_atomically`]): a reader, or a kill at any moment, sees the old
+/// file or the new one, never a part. Errors start with the path.
 pub fn write_file(path: impl AsRef<Path>, journal: &Journal) -> Result<(), JournalError> {
     let path = path.as_ref();
     let text = to_string_pretty(journal).map_err(|e| e.in_file(path))?;
-    std::fs::write(path, text).map_err(|source| JournalError::Io {
-        file: Some(path.to_path_buf()),
-        source,
+    write_atomically(path, text.as_bytes(), Durability { sync: true }).map_err(|source| {
+        JournalError::Io {
+            file: Some(path.to_path_buf()),
+            source,
+        }
     })
 }

@@ -26,28 +26,44 @@ pub fn ensure_tls_provider() {
     });
 }
 
-/// Connect and read limits, from a number (both) or a `[connect, read]` pair.
+/// Connect, read and whole-exchange limits, from a number or a `[connect, read]` pair.
+///
+/// `connect` and `read` are the reference's (`requests`): the read limit applies to each
+/// read, so a server that sends a byte now and then would never time out. `total` bounds
+/// the whole exchange (connecting, sending, the headers and the whole body): the number
+/// itself, or connect + read for a pair (docs/compatibility.md).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Timeouts {
     pub connect: Option<Duration>,
     pub read: Option<Duration>,
+    pub total: Option<Duration>,
 }
 
-fn timeouts(value: Option<&Value>) -> Timeouts {
-    match value {
-        Some(Value::Array(pair)) if pair.len() == 2 => Timeouts {
-            connect: seconds(&pair[0]),
-            read: seconds(&pair[1]),
-        },
+fn timeouts(value: Option<&Value>) -> Result<Timeouts, ProviderError> {
+    Ok(match value {
+        Some(Value::Array(pair)) if pair.len() == 2 => {
+            let connect = seconds(&pair[0])?;
+            let read = seconds(&pair[1])?;
+            let total = match (connect, read) {
+                (None, None) => None,
+                (c, r) => Some(c.unwrap_or_default().saturating_add(r.unwrap_or_default())),
+            };
+            Timeouts {
+                connect,
+                read,
+                total,
+            }
+        }
         Some(v) => {
-            let t = seconds(v);
+            let t = seconds(v)?;
             Timeouts {
                 connect: t,
                 read: t,
+                total: t,
             }
         }
         None => Timeouts::default(),
-    }
+    })
 }
 
 /// Builds a client for this call; the common case (verified TLS, no timeouts) is shared.
@@ -63,6 +79,9 @@ pub fn client(verify_tls: bool, limits: Timeouts) -> Result<reqwest::Client, Pro
         }
         if let Some(r) = limits.read {
             b = b.read_timeout(r);
+        }
+        if let Some(t) = limits.total {
+            b = b.timeout(t);
         }
         b.build()
     };
@@ -102,7 +121,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
             .get("timeout")
             .map(|t| substitute(t, &lookup))
             .as_ref(),
-    );
+    )?;
     let verify_tls = provider.get("verify_tls").map(py_truthy).unwrap_or(true);
     let max_retries = provider
         .get("max_retries")
@@ -293,11 +312,31 @@ mod tests {
 
     #[test]
     fn timeouts_accept_number_or_pair() {
-        let t = timeouts(Some(&json!([1, 2.5])));
+        let t = timeouts(Some(&json!([1, 2.5]))).unwrap();
         assert_eq!(t.connect, Some(Duration::from_secs(1)));
         assert_eq!(t.read, Some(Duration::from_millis(2500)));
-        let t = timeouts(Some(&json!(3)));
+        assert_eq!(t.total, Some(Duration::from_millis(3500)));
+        let t = timeouts(Some(&json!(3))).unwrap();
         assert_eq!(t.connect, t.read);
+        assert_eq!(t.total, Some(Duration::from_secs(3)));
+        let t = timeouts(Some(&json!([null, 2]))).unwrap();
+        assert_eq!((t.connect, t.total), (None, Some(Duration::from_secs(2))));
+        assert_eq!(timeouts(None).unwrap(), Timeouts::default());
+    }
+
+    #[test]
+    fn a_timeout_beyond_what_the_reference_can_wait_is_fatal() {
+        for t in [json!(1e20), json!([1e20, 1]), json!([1, 9.3e9])] {
+            match timeouts(Some(&t)) {
+                Err(ProviderError::Fatal(m)) => {
+                    assert!(m.message().contains("out of range"), "{m}")
+                }
+                other => panic!("{t}: {other:?}"),
+            }
+        }
+        // not numbers, negative or infinite: no limit, as before
+        assert_eq!(timeouts(Some(&json!("soon"))).unwrap(), Timeouts::default());
+        assert_eq!(timeouts(Some(&json!(-1))).unwrap(), Timeouts::default());
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         .stderr(Stdio::piped())
         .kill_on_drop(true);
 
-    let timeout = provider.get("timeout").and_then(seconds);
+    let timeout = match provider.get("timeout") {
+        Some(t) => seconds(t)?,
+        None => None,
+    };
     let child = command.spawn().map_err(|e| {
         let message = format!("failed to start '{}': {e}", path.display());
         ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
@@ -116,15 +119,28 @@ fn decode(bytes: &[u8]) -> String {
     }
 }
 
-/// A number of seconds from a JSON number (ints, floats, bools as Python would).
-pub fn seconds(value: &Value) -> Option<Duration> {
+/// A number of seconds from a JSON number (ints, floats, bools as Python would): `None`
+/// for no limit (not a number, negative, infinite), an error for a finite number beyond
+/// what the reference can wait ([`experiment::duration::MAX_SECONDS`]), on which it aborts
+/// the run with an `OverflowError`.
+pub fn seconds(value: &Value) -> Result<Option<Duration>, ProviderError> {
     let secs = match value {
-        Value::Number(n) => n.as_f64()?,
-        Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(s) => s.trim().parse().ok()?,
-        _ => return None,
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    let Some(secs) = secs.filter(|s| s.is_finite() && *s >= 0.0) else {
+        return Ok(None);
+    };
+    experiment::duration::from_secs(secs)
+        .map(Some)
+        .map_err(|e| {
+            ProviderError::fatal(
+                FailureKind::Declaration,
+                format!("the activity's timeout of {e}"),
+            )
+        })
 }
 
 #[cfg(test)]

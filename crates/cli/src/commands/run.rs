@@ -130,9 +130,7 @@ async fn run_async(
     if let Some(path) = &args.events_file {
         subscribers.push(Arc::new(EventsFile::new(path)));
     }
-    subscribers.push(Arc::new(JournalFile {
-        path: args.journal_path.clone(),
-    }));
+    subscribers.push(Arc::new(JournalFile::new(args.journal_path.clone())));
     subscribers.push(Arc::new(Notifications::new(
         settings.clone(),
         &registry_for,

@@ -1,0 +1,392 @@
+//! The attack suite (issue #15): `chaos` against hostile input and hostile targets, run as a
+//! user would run it. Each test reproduces an attack and asserts what the run does now:
+//! exit code, a clear message, no panic, the journal.
+
+#[path = "support/hostile_server.rs"]
+mod hostile_server;
+#[allow(dead_code)]
+#[path = "support/reference.rs"]
+mod reference;
+#[path = "support/run.rs"]
+mod run;
+
+use hostile_server::{http_response, Behaviour, HostileServer};
+use run::{assert_clean_exit, assert_stderr_has, chaos, read_json, record_names, scratch, stderr};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+fn write_experiment(dir: &Path, name: &str, experiment: &Value) {
+    std::fs::write(dir.join(name), experiment.to_string()).expect("write experiment");
+}
+
+fn echo(name: &str) -> Value {
+    json!({"type": "action", "name": name,
+           "provider": {"type": "process", "path": "echo", "arguments": name}})
+}
+
+/// An experiment whose method is `method` and whose one rollback echoes `rb`.
+fn with_rollback(method: Vec<Value>) -> Value {
+    json!({"title": "attack", "description": "d", "method": method, "rollbacks": [echo("rb")]})
+}
+
+/// Waits (and sleeps) the reference could not: the run is `aborted`, the rollbacks run, the
+/// journal is written, exit 1, as chaostoolkit 1.19.0 does after its `OverflowError`.
+fn assert_aborted_with_rollback(dir: &Path, needle: &str) -> Value {
+    let out = chaos(dir, &["run", "e.json"], &[]);
+    assert_clean_exit(&out, 1, needle);
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "aborted", "{journal:#}");
+    assert_eq!(record_names(&journal, "rollbacks"), ["rb"]);
+    assert_eq!(journal["rollbacks"][0]["status"], "succeeded");
+    assert_stderr_has(
+        &out,
+        "Experiment ran into an un expected fatal error, aborting now.",
+    );
+    journal
+}
+
+#[test]
+fn a_pause_after_longer_than_the_reference_can_sleep_aborts_and_rolls_back() {
+    let dir = scratch("attack", "pause-after");
+    let mut action = echo("a1");
+    action["pauses"] = json!({"after": 1e20});
+    write_experiment(&dir, "e.json", &with_rollback(vec![action, echo("a2")]));
+    let journal =
+        assert_aborted_with_rollback(&dir, "the after pause of 1e+20 seconds is out of range");
+    // as the reference: the activity itself succeeded, the next one never ran
+    assert_eq!(record_names(&journal, "run"), ["a1"]);
+    assert_eq!(journal["run"][0]["status"], "succeeded");
+}
+
+#[test]
+fn a_pause_before_longer_than_the_reference_can_sleep_aborts_before_the_activity() {
+    let dir = scratch("attack", "pause-before");
+    let mut action = echo("a2");
+    action["pauses"] = json!({"before": 9.3e9});
+    write_experiment(&dir, "e.json", &with_rollback(vec![echo("a1"), action]));
+    let journal = assert_aborted_with_rollback(
+        &dir,
+        "the before pause of 9300000000.0 seconds is out of range",
+    );
+    assert_eq!(record_names(&journal, "run"), ["a1"]);
+}
+
+#[test]
+fn a_process_timeout_out_of_range_aborts_and_rolls_back() {
+    let dir = scratch("attack", "process-timeout");
+    let mut action = echo("a1");
+    action["provider"]["timeout"] = json!(1e20);
+    write_experiment(&dir, "e.json", &with_rollback(vec![action]));
+    let journal = assert_aborted_with_rollback(
+        &dir,
+        "the activity's timeout of 1e+20 seconds is out of range",
+    );
+    // the reference's record of an activity that raised: no status
+    assert_eq!(record_names(&journal, "run"), ["a1"]);
+    assert!(journal["run"][0].get("status").is_none(), "{journal:#}");
+}
+
+#[test]
+fn an_http_timeout_out_of_range_aborts_and_rolls_back() {
+    let dir = scratch("attack", "http-timeout");
+    let probe = json!({"type": "probe", "name": "h1",
+        "provider": {"type": "http", "url": "http://127.0.0.1:9/", "timeout": [1, 1e20]}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![probe]));
+    assert_aborted_with_rollback(
+        &dir,
+        "the activity's timeout of 1e+20 seconds is out of range",
+    );
+}
+
+#[test]
+fn a_hypothesis_frequency_out_of_range_is_a_usage_error_before_anything_runs() {
+    let dir = scratch("attack", "frequency");
+    write_experiment(&dir, "e.json", &with_rollback(vec![echo("a1")]));
+    let out = chaos(
+        &dir,
+        &[
+            "run",
+            "--hypothesis-strategy",
+            "continuously",
+            "--hypothesis-frequency",
+            "1e20",
+            "e.json",
+        ],
+        &[],
+    );
+    assert_clean_exit(&out, 2, "--hypothesis-frequency");
+    assert_stderr_has(&out, "at most 9223372036 seconds");
+    assert!(!dir.join("journal.json").exists(), "nothing ran");
+}
+
+#[test]
+fn a_dotenv_line_without_a_name_is_named_by_line_and_its_value_never_shown() {
+    let dir = scratch("attack", "dotenv");
+    std::fs::write(dir.join("vars.env"), "GOOD=1\n=s3cr3t-token-value\n").expect("write");
+    write_experiment(&dir, "e.json", &with_rollback(vec![echo("a1")]));
+    let out = chaos(&dir, &["run", "--var-file", "vars.env", "e.json"], &[]);
+    // as for any var file that cannot be read: logged, skipped, the run goes on
+    assert_clean_exit(&out, 0, "Invalid line 2 in var file 'vars.env'");
+    let journal = std::fs::read_to_string(dir.join("journal.json")).expect("journal");
+    for (what, text) in [
+        ("stderr", stderr(&out)),
+        ("stdout", String::from_utf8_lossy(&out.stdout).into_owned()),
+        ("journal", journal),
+    ] {
+        assert!(
+            !text.contains("s3cr3t"),
+            "the value leaked into {what}:\n{text}"
+        );
+    }
+}
+
+/// A YAML document with a 1 MiB anchored string and 4,000 aliases of it: 4 GiB expanded.
+fn alias_bomb(prefix: &str) -> String {
+    let mut doc = format!("{prefix}big: &big {}\nmany:\n", "x".repeat(1 << 20));
+    for _ in 0..4000 {
+        doc.push_str("  - *big\n");
+    }
+    doc
+}
+
+#[test]
+fn yaml_aliases_are_bounded_by_expanded_size_in_experiments_var_files_and_settings() {
+    let dir = scratch("attack", "alias-bomb");
+    std::fs::write(dir.join("bomb.yaml"), alias_bomb("title: t\nmethod: []\n")).expect("write");
+    let out = chaos(&dir, &["validate", "bomb.yaml"], &[]);
+    assert_clean_exit(&out, 1, "aliases expand to more than 32 MiB");
+    assert_stderr_has(&out, "bomb.yaml:");
+
+    // a var file: logged and skipped, as any var file that cannot be parsed
+    std::fs::write(dir.join("vars.yaml"), alias_bomb("")).expect("write");
+    write_experiment(&dir, "e.json", &with_rollback(vec![echo("a1")]));
+    let out = chaos(&dir, &["run", "--var-file", "vars.yaml", "e.json"], &[]);
+    assert_clean_exit(&out, 0, "Failed to parse variable file 'vars.yaml'");
+    assert_stderr_has(&out, "aliases expand to more than 32 MiB");
+
+    // the settings file: logged and read as empty, as any malformed settings file
+    std::fs::write(dir.join("settings.yaml"), alias_bomb("")).expect("write");
+    let out = chaos(&dir, &["run", "e.json"], &[]);
+    assert_clean_exit(&out, 0, "Failed parsing YAML settings");
+    assert_stderr_has(&out, "aliases expand to more than 32 MiB");
+}
+
+#[test]
+fn yaml_aliases_are_bounded_in_an_experiment_served_by_url() {
+    let dir = scratch("attack", "alias-bomb-url");
+    let body = alias_bomb("title: t\nmethod: []\n");
+    let server = HostileServer::start(Behaviour::Drip {
+        response: http_response("application/x-yaml", &body),
+        every: Duration::ZERO,
+    });
+    let out = chaos(&dir, &["validate", &server.url("/e.yaml")], &[]);
+    assert_clean_exit(&out, 1, "aliases expand to more than 32 MiB");
+}
+
+#[test]
+fn an_http_timeout_bounds_the_whole_exchange_not_each_read() {
+    let dir = scratch("attack", "http-drip");
+    // 40 bytes of answer, one every 0.3 s: 12 s in all, never 2 s without a byte.
+    let server = HostileServer::start(Behaviour::Drip {
+        response: http_response("text/plain", "ok"),
+        every: Duration::from_millis(300),
+    });
+    let probe = json!({"type": "probe", "name": "slow",
+        "provider": {"type": "http", "url": server.url("/"), "timeout": 2}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![probe]));
+    let out = chaos(&dir, &["run", "e.json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let journal = read_json(&dir.join("journal.json"));
+    let record = &journal["run"][0];
+    assert_eq!(record["status"], "failed", "{journal:#}");
+    assert_eq!(
+        record["exception"][0],
+        "chaoslib.exceptions.ActivityFailed: activity took too long to complete\n"
+    );
+}
+
+#[test]
+fn a_url_source_that_never_answers_times_out() {
+    let dir = scratch("attack", "url-silent");
+    let server = HostileServer::start(Behaviour::Silent);
+    let out = chaos(
+        &dir,
+        &["run", &server.url("/e.json")],
+        &[("CHAOS_SOURCE_TIMEOUT", "1")],
+    );
+    assert_clean_exit(
+        &out,
+        1,
+        "no complete answer within 1 seconds (set CHAOS_SOURCE_TIMEOUT",
+    );
+    assert!(!dir.join("journal.json").exists());
+}
+
+#[test]
+fn a_url_source_that_drips_forever_times_out() {
+    let dir = scratch("attack", "url-drip");
+    let server = HostileServer::start(Behaviour::Drip {
+        response: http_response("application/json", &" ".repeat(1000)),
+        every: Duration::from_millis(100),
+    });
+    let out = chaos(
+        &dir,
+        &["validate", &server.url("/e.json")],
+        &[("CHAOS_SOURCE_TIMEOUT", "1")],
+    );
+    assert_clean_exit(&out, 1, "no complete answer within 1 seconds");
+}
+
+#[test]
+fn a_url_source_that_never_ends_is_cut_at_the_size_cap() {
+    let dir = scratch("attack", "url-endless");
+    let server = HostileServer::start(Behaviour::Endless {
+        content_type: "application/json",
+        prefix: b"{\"title\": \"",
+    });
+    let out = chaos(&dir, &["validate", &server.url("/e.json")], &[]);
+    assert_clean_exit(&out, 1, "the answer is larger than 32 MiB");
+}
+
+#[test]
+fn a_journal_path_that_cannot_be_written_stops_the_run_before_any_activity() {
+    let dir = scratch("attack", "journal-path");
+    let marker = dir.join("ran");
+    let touch = json!({"type": "action", "name": "touch",
+        "provider": {"type": "process", "path": "touch", "arguments": [marker.to_str()]}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![touch]));
+    let out = chaos(
+        &dir,
+        &["run", "--journal-path", "/nonexistent/d/j.json", "e.json"],
+        &[],
+    );
+    assert_clean_exit(
+        &out,
+        1,
+        "cannot write the journal to '/nonexistent/d/j.json'",
+    );
+    assert!(!marker.exists(), "no activity ran");
+    // a directory is not a journal either
+    let out = chaos(&dir, &["run", "--journal-path", ".", "e.json"], &[]);
+    assert_clean_exit(
+        &out,
+        1,
+        "cannot write the journal to '.': it is a directory",
+    );
+    assert!(!marker.exists(), "no activity ran");
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_at_the_end_exits_1() {
+    let dir = scratch("attack", "journal-lost");
+    let doomed = dir.join("doomed");
+    std::fs::create_dir_all(&doomed).expect("mkdir");
+    // The run itself removes the journal's directory.
+    let remove = json!({"type": "action", "name": "rm",
+        "provider": {"type": "process", "path": "rm", "arguments": ["-rf", doomed.to_str()]}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![remove]));
+    let journal_path = doomed.join("j.json");
+    let out = chaos(
+        &dir,
+        &[
+            "run",
+            "--journal-path",
+            journal_path.to_str().expect("utf-8"),
+            "e.json",
+        ],
+        &[],
+    );
+    assert_clean_exit(
+        &out,
+        1,
+        &format!("cannot write the journal to '{}'", journal_path.display()),
+    );
+    assert_stderr_has(&out, "Experiment ended with status: completed");
+}
+
+/// The processes whose parent is `pid` (every thread's children).
+fn children(pid: u32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
+    let dir = scratch("attack", "sigkill");
+    let probe = json!({"type": "probe", "name": "up", "tolerance": 0,
+        "provider": {"type": "process", "path": "true"}});
+    let long = json!({"type": "action", "name": "long",
+        "provider": {"type": "process", "path": "sleep", "arguments": ["30"]}});
+    let mut experiment = with_rollback(vec![echo("first"), long]);
+    experiment["steady-state-hypothesis"] = json!({"title": "h", "probes": [probe]});
+    write_experiment(&dir, "e.json", &experiment);
+    let mut child = run::chaos_command(&dir, &["run", "--journal-path", "j.json", "e.json"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chaos");
+    // Wait (bounded) until the journal shows the long action running.
+    let path = dir.join("j.json");
+    let running = |journal: &Value| record_names(journal, "run") == ["first", "long"];
+    let mut seen = None;
+    for _ in 0..600 {
+        if let Some(journal) = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .filter(running)
+        {
+            seen = Some(journal);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let orphans = children(child.id());
+    child.kill().expect("SIGKILL chaos");
+    let _ = child.wait();
+    for pid in orphans {
+        // Process groups are not this test's business: the `sleep` is ended here.
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status();
+    }
+    assert!(
+        seen.is_some(),
+        "the journal never showed the long action running"
+    );
+
+    // What the kill left: one whole journal, no temporary file beside it.
+    let journal = read_json(&path);
+    assert_eq!(journal["status"], Value::Null, "{journal:#}");
+    assert!(journal.get("end").is_none(), "{journal:#}");
+    assert_eq!(journal["steady_states"]["before"]["steady_state_met"], true);
+    assert_eq!(record_names(&journal, "run"), ["first", "long"]);
+    assert_eq!(journal["run"][0]["status"], "succeeded");
+    assert_eq!(journal["run"][0]["output"]["stdout"], "first\n");
+    let long = &journal["run"][1];
+    assert!(
+        long.get("status").is_none() && long.get("end").is_none(),
+        "{long:#}"
+    );
+    assert!(
+        journal::from_value(journal.clone()).is_ok(),
+        "a journal the typed reader reads"
+    );
+    let temporaries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("list")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(temporaries.is_empty(), "{temporaries:?}");
+}
