@@ -331,11 +331,7 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
     let mut experiment = with_rollback(vec![echo("first"), long]);
     experiment["steady-state-hypothesis"] = json!({"title": "h", "probes": [probe]});
     write_experiment(&dir, "e.json", &experiment);
-    let mut child = run::chaos_command(&dir, &["run", "--journal-path", "j.json", "e.json"], &[])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start chaos");
+    let mut child = spawn_quiet(&dir, &["run", "--journal-path", "j.json", "e.json"]);
     // Wait (bounded) until the journal shows the long action running.
     let path = dir.join("j.json");
     let running = |journal: &Value| record_names(journal, "run") == ["first", "long"];
@@ -389,4 +385,135 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(temporaries.is_empty(), "{temporaries:?}");
+}
+
+/// `chaos ARGS` started in `dir` with its output discarded, for tests that signal it.
+fn spawn_quiet(dir: &Path, args: &[&str]) -> std::process::Child {
+    run::chaos_command(dir, args, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chaos")
+}
+
+/// Live (not zombie) processes whose command line contains `marker`.
+fn alive_with(marker: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // The state follows the parenthesised command name.
+            let zombie = stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, s)| s.starts_with('Z'));
+            !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
+        })
+        .collect()
+}
+
+/// Polls (bounded) until `done` holds; false when it never did.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+/// A unique `sleep` duration, so the test can find its own processes.
+fn marker(n: u32) -> String {
+    format!("3{n}.{}", std::process::id())
+}
+
+/// `sh -c 'sleep A & sleep B & wait'`: a process tree, as a shell script action makes one.
+fn tree_action(a: &str, b: &str, timeout: Option<u32>) -> Value {
+    let mut action = json!({"type": "action", "name": "tree", "provider": {
+        "type": "process", "path": "sh",
+        "arguments": ["-c", format!("sleep {a} & sleep {b} & wait")]}});
+    if let Some(t) = timeout {
+        action["provider"]["timeout"] = json!(t);
+    }
+    action
+}
+
+#[test]
+fn a_timed_out_action_takes_its_whole_process_tree_with_it() {
+    let dir = scratch("attack", "timeout-tree");
+    let (a, b) = (marker(11), marker(12));
+    write_experiment(
+        &dir,
+        "e.json",
+        &with_rollback(vec![tree_action(&a, &b, Some(1))]),
+    );
+    let out = chaos(&dir, &["run", "e.json"], &[]);
+    assert_stderr_has(&out, "process activity took too long to complete");
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["run"][0]["status"], "failed", "{journal:#}");
+    assert!(
+        eventually(|| alive_with(&a).is_empty() && alive_with(&b).is_empty()),
+        "the shell's children outlived the activity: {:?} {:?}",
+        alive_with(&a),
+        alive_with(&b)
+    );
+}
+
+#[test]
+fn an_interrupted_run_takes_the_action_process_tree_with_it() {
+    let dir = scratch("attack", "sigint-tree");
+    let (a, b) = (marker(21), marker(22));
+    write_experiment(
+        &dir,
+        "e.json",
+        &with_rollback(vec![tree_action(&a, &b, None)]),
+    );
+    let args = ["run", "--rollback-strategy", "always", "e.json"];
+    let mut child = spawn_quiet(&dir, &args);
+    let started = eventually(|| !alive_with(&a).is_empty() && !alive_with(&b).is_empty());
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait for chaos");
+    let gone = eventually(|| alive_with(&a).is_empty() && alive_with(&b).is_empty());
+    for pid in alive_with(&a).into_iter().chain(alive_with(&b)) {
+        // SAFETY: as above; cleans up after a failing assertion only.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    assert!(started, "the action's processes never appeared");
+    assert_eq!(status.code(), Some(1), "an interrupted run exits 1");
+    assert!(gone, "the shell's children outlived the interrupted run");
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "interrupted", "{journal:#}");
+    assert_eq!(record_names(&journal, "rollbacks"), ["rb"]);
+}
+
+#[test]
+fn a_run_killed_with_sigkill_takes_its_action_process_with_it() {
+    let dir = scratch("attack", "sigkill-child");
+    let a = marker(31);
+    let action = json!({"type": "action", "name": "long", "provider": {
+        "type": "process", "path": "sleep", "arguments": [a]}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![action]));
+    let mut child = spawn_quiet(&dir, &["run", "e.json"]);
+    let started = eventually(|| !alive_with(&a).is_empty());
+    child.kill().expect("SIGKILL chaos");
+    let _ = child.wait();
+    let gone = eventually(|| alive_with(&a).is_empty());
+    for pid in alive_with(&a) {
+        // SAFETY: kill has no memory-safety preconditions; cleanup after a failure only.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    assert!(started, "the action's process never appeared");
+    assert!(gone, "the action's process outlived the killed runner");
 }

@@ -3,6 +3,14 @@
 //! Reference rules kept on purpose: a non-zero exit is not a failure (only a warning when the
 //! activity declares no tolerance); list arguments run the program directly while a string
 //! runs `"<path> <arguments>"` through `/bin/sh -c`; `null` and `""` list items are dropped.
+//!
+//! What Shakedown adds: the process runs in a process group of its own, and when the
+//! activity times out or the run is interrupted the whole group is killed (the reference
+//! kills only the process it started, so `sh -c 'a & b'` leaves `a` and `b` running). The
+//! process also gets the kernel's parent-death signal, so it dies with `chaos` even when
+//! `chaos` is killed with SIGKILL. A process the action leaves behind on purpose (`nohup
+//! load >/dev/null &`) keeps running after the activity ends normally, as in the reference:
+//! a rollback is what stops it. docs/compatibility.md records the differences.
 
 use crate::{substitute_if_any, Call, Failure, FailureKind, ProviderError};
 use experiment::pyrepr::py_str;
@@ -43,7 +51,21 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        .process_group(0);
+    let runner = std::process::id();
+    // SAFETY: runs in the forked child before exec; prctl, getppid and _exit are
+    // async-signal-safe and nothing here allocates.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            // The runner may have died between fork and prctl: then nobody would kill us.
+            if libc::getppid() as u32 != runner {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
+    }
 
     let timeout = match provider.get("timeout") {
         Some(t) => seconds(t)?,
@@ -53,6 +75,8 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         let message = format!("failed to start '{}': {e}", path.display());
         ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
     })?;
+    // Kills the whole group if this future is dropped (interrupt) or times out.
+    let mut group = child.id().map(GroupGuard);
     let output = match timeout {
         Some(limit) => match tokio::time::timeout(limit, child.wait_with_output()).await {
             Ok(done) => done,
@@ -71,6 +95,9 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
     })?;
 
+    if let Some(group) = group.take() {
+        group.disarm();
+    }
     let status = exit_status(&output.status);
     if status > 0 && !call.has_tolerance() {
         log::warn!("{NON_ZERO_WARNING}");
@@ -80,6 +107,31 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     result.insert("stdout".into(), Value::String(decode(&output.stdout)));
     result.insert("stderr".into(), Value::String(decode(&output.stderr)));
     Ok(Value::Object(result))
+}
+
+/// The process group of a running activity, killed with SIGKILL when the guard is dropped
+/// before the activity ended by itself (the reference sends SIGKILL on timeout and
+/// interrupt too, to the one process it started).
+struct GroupGuard(u32);
+
+impl GroupGuard {
+    /// The activity ended by itself: whatever it left behind is not ours to stop.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Ok(pgid) = libc::pid_t::try_from(self.0) {
+            // SAFETY: killpg has no memory-safety preconditions. The group id cannot have
+            // been reused: its leader is our child, and tokio reaps it (even once killed)
+            // only when the runtime next runs, after this synchronous drop.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Flattens list or (deprecated) map arguments into argv items, as the reference does.
