@@ -976,19 +976,31 @@ fn run_side(tag: &str, bin: &Path, run_dir: Option<&Path>, cases: &[&Case]) -> V
     });
     let mut results = Vec::new();
     for case in cases {
-        cluster.reset();
-        (case.setup)(&cluster);
-        let (status, code) = run(
-            bin,
-            &plane.kc,
-            &ingress.address(),
-            case.experiment,
-            &format!("{}-{tag}", case.id.replace(' ', "-")),
-        );
-        if status == case.status && code == case.code {
-            (case.after)(&cluster);
-        }
-        results.push((status, code));
+        // A case that panics (a setup that times out, a missing journal) is reported in
+        // the final table with its message, and the other cases still run.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cluster.reset();
+            (case.setup)(&cluster);
+            let (status, code) = run(
+                bin,
+                &plane.kc,
+                &ingress.address(),
+                case.experiment,
+                &format!("{}-{tag}", case.id.replace(' ', "-")),
+            );
+            if status == case.status && code == case.code {
+                (case.after)(&cluster);
+            }
+            (status, code)
+        }));
+        results.push(outcome.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            (format!("panicked: {message}"), -2)
+        }));
     }
     cluster.reset();
     cluster.try_k(&[
