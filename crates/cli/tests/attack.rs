@@ -4,6 +4,8 @@
 
 #[path = "support/hostile_server.rs"]
 mod hostile_server;
+#[path = "support/http_server.rs"]
+mod http_server;
 #[allow(dead_code)]
 #[path = "support/reference.rs"]
 mod reference;
@@ -516,4 +518,97 @@ fn a_run_killed_with_sigkill_takes_its_action_process_with_it() {
     }
     assert!(started, "the action's process never appeared");
     assert!(gone, "the action's process outlived the killed runner");
+}
+
+/// Every value declared as a secret (inline, from the environment), and one derived from
+/// it by substitution into a URL, is absent from every byte the run wrote: console, log
+/// file, journal, events file, agent report and notification bodies.
+#[test]
+fn secrets_never_leave_the_run() {
+    let dir = scratch("attack", "secrets");
+    let server = http_server::TestServer::start(None);
+    let closed = http_server::closed_port();
+    let (inline, from_env) = ("inline-s3cret-value", "env-s3cret-value");
+    let experiment = json!({
+        "title": format!("uses {inline}"),
+        "description": "d",
+        "secrets": {"app": {"token": inline, "other": {"type": "env", "key": "ATTACK_SECRET"}}},
+        "steady-state-hypothesis": {"title": "h", "probes": [{
+            "type": "probe", "name": "echo-secret", "tolerance": 0,
+            "provider": {"type": "process", "path": "echo", "arguments": "${token} ${other}",
+                         "secrets": ["app"]}}]},
+        "method": [{
+            "type": "action", "name": "secret-in-url",
+            "provider": {"type": "http", "secrets": ["app"],
+                "url": format!("http://127.0.0.1:{closed}/?token=${{token}}&other=${{other}}")}
+        }],
+        "rollbacks": [{
+            "type": "action", "name": "rb",
+            "provider": {"type": "process", "path": "sh", "secrets": ["app"],
+                         "arguments": ["-c", "echo ${other} >&2; exit 3"]}}]
+    });
+    write_experiment(&dir, "e.json", &experiment);
+    std::fs::write(
+        dir.join("settings.yaml"),
+        format!(
+            "notifications:\n- type: http\n  url: {}/marker/notify\n",
+            server.base_url()
+        ),
+    )
+    .expect("settings");
+    let out = chaos(
+        &dir,
+        &[
+            "--log-file",
+            "chaos.log",
+            "run",
+            "--events-file",
+            "events.ndjson",
+            "--output",
+            "agent",
+            "e.json",
+        ],
+        &[("ATTACK_SECRET", from_env)],
+    );
+    assert!(
+        out.status.code().is_some() && !stderr(&out).contains("panicked"),
+        "{}",
+        stderr(&out)
+    );
+    // The run really used the secrets: the probe echoed them (masked) and the URL failed.
+    let journal = read_json(&dir.join("journal.json"));
+    let probe = &journal["steady_states"]["before"]["probes"][0];
+    assert_eq!(probe["output"]["stdout"], "*** ***\n", "{probe:#}");
+    assert_eq!(journal["experiment"]["secrets"]["app"]["token"], "***");
+    assert_eq!(
+        journal["experiment"]["secrets"]["app"]["other"],
+        json!({"type": "env", "key": "ATTACK_SECRET"})
+    );
+    let exception = journal["run"][0]["exception"].to_string();
+    assert!(exception.contains("token=***"), "{exception}");
+    assert!(server.wait_for_request("/marker/notify", Duration::from_secs(5)));
+
+    let mut written = vec![
+        ("stdout", String::from_utf8_lossy(&out.stdout).into_owned()),
+        ("stderr", stderr(&out)),
+    ];
+    for file in ["journal.json", "chaos.log", "events.ndjson"] {
+        let text = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|e| panic!("{file} was not written: {e}"));
+        written.push((file, text));
+    }
+    for body in server.bodies() {
+        written.push(("notification", body));
+    }
+    assert!(written
+        .iter()
+        .any(|(what, text)| *what == "notification" && text.contains("run-")));
+    for (what, text) in &written {
+        for secret in [inline, from_env, "inline-s3cret", "s3cret-value"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into {what}:\n{text}"
+            );
+        }
+    }
 }

@@ -219,7 +219,9 @@ impl Subscriber for AgentReport {
 /// Writes a report as the reference's `click.echo(json.dumps(report, indent=2,
 /// ensure_ascii=False))` does, and flushes.
 pub fn write_report(out: &mut dyn Write, report: &Value) -> std::io::Result<()> {
-    let mut text = dumps_pretty(report);
+    let mut report = report.clone();
+    crate::redact::value(&mut report);
+    let mut text = dumps_pretty(&report);
     text.push('\n');
     out.write_all(text.as_bytes())?;
     out.flush()

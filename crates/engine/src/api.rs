@@ -145,6 +145,7 @@ async fn run_inner(
     let (source, mut experiment) =
         load_with_controls(&request.source, &settings, request.verify_tls, loader).await?;
     check_python_runtime(&experiment)?;
+    crate::redact::install_inline(&experiment);
     let registry = registry_for(&experiment);
     events
         .emit(RunEvent::Started {

@@ -105,7 +105,11 @@ impl Subscriber for EventsFile {
         Box::pin(async move {
             let finished = matches!(event, RunEvent::Finished { .. });
             if let Some(line) = event_line(&event, Timestamp::now()) {
-                self.write(&line);
+                let mut line = Value::Object(line);
+                crate::redact::value(&mut line);
+                if let Value::Object(line) = line {
+                    self.write(&line);
+                }
             }
             if finished {
                 self.close();

@@ -131,7 +131,9 @@ impl Record {
         if let Some(met) = self.tolerance_met {
             m.insert("tolerance_met".into(), Value::Bool(met));
         }
-        Value::Object(m)
+        let mut json = Value::Object(m);
+        crate::redact::value(&mut json);
+        json
     }
 }
 
@@ -221,7 +223,10 @@ impl Journal {
         );
         m.insert("platform".into(), Value::String(self.platform.clone()));
         m.insert("node".into(), Value::String(self.node.clone()));
-        m.insert("experiment".into(), self.experiment.clone());
+        let mut experiment = self.experiment.clone();
+        crate::redact::mask_inline_secrets(&mut experiment);
+        crate::redact::value(&mut experiment);
+        m.insert("experiment".into(), experiment);
         m.insert("start".into(), Value::String(self.start.iso()));
         m.insert(
             "status".into(),

@@ -31,6 +31,7 @@ pub mod interrupt;
 pub mod journal;
 pub mod logging;
 pub mod notifications;
+pub mod redact;
 pub mod run;
 pub mod settings;
 pub mod source;

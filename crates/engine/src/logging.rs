@@ -150,14 +150,14 @@ fn module_name(record: &Record) -> String {
         .to_string()
 }
 
-fn string_line(record: &Record, verbose: bool, colour: bool) -> String {
+fn string_line(record: &Record, message: &str, verbose: bool, colour: bool) -> String {
     let (start, end) = if colour {
         (colour_code(record.level()), "\x1b[39m")
     } else {
         ("", "")
     };
     let when = local_time(false);
-    let message = record.args().to_string().replace('\n', "\n    ");
+    let message = message.replace('\n', "\n    ");
     if verbose {
         format!(
             "{start}[{when} {}] [{}:{}]{end} {message}",
@@ -171,14 +171,14 @@ fn string_line(record: &Record, verbose: bool, colour: bool) -> String {
 }
 
 impl Logger {
-    fn json_line(&self, record: &Record) -> String {
+    fn json_line(&self, record: &Record, message: &str) -> String {
         let mut m = serde_json::Map::new();
         m.insert("process".into(), std::process::id().into());
         m.insert("asctime".into(), local_time(true).into());
         m.insert("levelname".into(), display_level(record).into());
         m.insert("module".into(), module_name(record).into());
         m.insert("lineno".into(), record.line().unwrap_or(0).into());
-        m.insert("message".into(), record.args().to_string().into());
+        m.insert("message".into(), message.into());
         m.insert("context_id".into(), self.context_id.clone().into());
         m.insert(
             "timestamp".into(),
@@ -198,17 +198,20 @@ impl Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
+        // Every line, console and file, with the run's secrets masked (crate::redact).
+        let text = record.args().to_string();
+        let message = crate::redact::text(&text);
         if record.level() <= self.console_level {
             let line = match self.format {
-                ConsoleFormat::String => string_line(record, self.verbose, self.colour),
-                ConsoleFormat::Json => self.json_line(record),
+                ConsoleFormat::String => string_line(record, &message, self.verbose, self.colour),
+                ConsoleFormat::Json => self.json_line(record, &message),
             };
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{line}");
         }
         if record.level() <= self.file_level {
             if let Some(file) = &self.file {
-                let line = string_line(record, true, false);
+                let line = string_line(record, &message, true, false);
                 if let Ok(mut f) = file.lock() {
                     let _ = writeln!(f, "{line}");
                 }

@@ -52,7 +52,15 @@ pub async fn notify(
     if let Some(error) = error {
         object.insert("error".into(), Value::String(error.into()));
     }
-    let object = Value::Object(object);
+    let mut object = Value::Object(object);
+    if let Some(payload) = object.get_mut("payload") {
+        // The run-started and validate payloads are the experiment, inline secrets and all.
+        crate::redact::mask_inline_secrets(payload);
+        if let Some(experiment) = payload.get_mut("experiment") {
+            crate::redact::mask_inline_secrets(experiment);
+        }
+    }
+    crate::redact::value(&mut object);
     for channel in channels {
         if !wants(channel, event) {
             continue;

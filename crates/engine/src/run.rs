@@ -159,6 +159,7 @@ pub async fn run_experiment(
         }
         None => resolve_configuration(&experiment, &options.overrides, &registry).await?,
     };
+    crate::redact::install(&secrets);
     let references = activity::references(&experiment);
     let controls = Controls::resolve(registry.clone(), settings, &experiment, validated).await;
     let ctx = Arc::new(RunContext {

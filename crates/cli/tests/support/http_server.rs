@@ -41,6 +41,7 @@ pub const JSON_DOC: &str = r#"{"message": "hello", "value": 42, "ratio": 0.5, "i
 #[derive(Default)]
 struct State {
     requests: Vec<String>,
+    bodies: Vec<String>,
     counters: HashMap<String, u64>,
 }
 
@@ -91,6 +92,11 @@ impl TestServer {
     /// Every request target received so far, in arrival order.
     pub fn requests(&self) -> Vec<String> {
         self.shared.state.lock().unwrap().requests.clone()
+    }
+
+    /// The body of every request received so far, in arrival order.
+    pub fn bodies(&self) -> Vec<String> {
+        self.shared.state.lock().unwrap().bodies.clone()
     }
 
     /// Waits until a request whose target starts with `prefix` was received.
@@ -289,6 +295,8 @@ fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     {
         let mut st = shared.state.lock().unwrap();
         st.requests.push(target);
+        st.bodies
+            .push(String::from_utf8_lossy(&req.body).into_owned());
         shared.changed.notify_all();
     }
     let r = route(&req, shared);
