@@ -70,6 +70,7 @@ pub fn native() -> Registry {
     drivers_builtin::register(&mut registry);
     drivers_toxiproxy::register(&mut registry);
     drivers_k8s::register(&mut registry);
+    drivers_addons::register(&mut registry);
     registry
 }
 

@@ -315,8 +315,12 @@ pub async fn execute_reporting_start(
     let is_dry = ctx.dry.is_some_and(|d| d.skips(activity_type));
     let sleeps = !is_dry && ctx.dry != Some(Dry::Pause);
 
+    // A control's own probe runs without the console lines of the experiment's activities.
+    let announced = phase != ActivityPhase::Control;
     if let Some(before) = pauses.get("before").filter(|v| py_truthy(v)) {
-        log::info!("Pausing before next activity for {}s...", py_str(before));
+        if announced {
+            log::info!("Pausing before next activity for {}s...", py_str(before));
+        }
         report_start();
         if sleeps {
             pause(ctx, before, "before", mode).await?;
@@ -325,7 +329,9 @@ pub async fn execute_reporting_start(
 
     let label = title_case(activity_type);
     let name = view.name().unwrap_or_default();
-    if view.background() {
+    if !announced {
+        log::debug!("{label}: {name} (run by a control)");
+    } else if view.background() {
         log::info!("{label}: {name} [in background]");
     } else {
         log::info!("{label}: {name}");
@@ -379,7 +385,11 @@ pub async fn execute_reporting_start(
         }
         Outcome::Provider(ProviderError::Failed(failure)) => {
             record.status = Some(ActivityStatus::Failed);
-            log::error!("  => failed: {failure}");
+            if announced {
+                log::error!("  => failed: {failure}");
+            } else {
+                log::debug!("  => failed: {failure}");
+            }
             record.failure = Some(failure);
         }
         Outcome::Provider(ProviderError::Fatal(failure)) => stop = Some(Stop::Fatal(failure)),
@@ -415,7 +425,9 @@ pub async fn execute_reporting_start(
         .await;
 
     if let Some(after) = pauses.get("after").filter(|v| py_truthy(v)) {
-        log::info!("Pausing after activity for {}s...", py_str(after));
+        if announced {
+            log::info!("Pausing after activity for {}s...", py_str(after));
+        }
         if sleeps && stop.is_none() {
             pause(ctx, after, "after", mode).await?;
         }

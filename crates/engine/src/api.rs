@@ -723,6 +723,8 @@ impl Partial {
             ActivityPhase::Hypothesis => self.hypothesis.as_mut().map(|(_, probes)| probes),
             ActivityPhase::Method => self.journal.as_mut().map(|j| &mut j.run),
             ActivityPhase::Rollback => self.journal.as_mut().map(|j| &mut j.rollbacks),
+            // A control's own probes (safeguards) are not the experiment's activities.
+            ActivityPhase::Control => None,
         }
     }
 }

@@ -15,7 +15,7 @@
 //! gets the non-automatic top-level controls; the loader level gets the global controls only.
 
 pub use providers::control::{
-    Changes, ConfigureCall, Control, ControlError, HookCall, Level, When,
+    Changes, ConfigureCall, Control, ControlError, HookCall, Level, ProbeRun, RunHandle, When,
 };
 
 use experiment::substitute::{substitute, Lookup};
@@ -252,8 +252,15 @@ impl Controls {
     }
 
     /// `configure_control` of every global then top-level control. Arguments are not
-    /// substituted, and only global controls get the settings, as in the reference.
-    pub async fn configure(&self, experiment: &Value, configuration: &Map, secrets: &Map) {
+    /// substituted, and only global controls get the settings, as in the reference. `run`
+    /// is the run's handle, lent to every control (see [`RunHandle`]).
+    pub async fn configure(
+        &self,
+        experiment: &Value,
+        configuration: &Map,
+        secrets: &Map,
+        run: &Arc<dyn RunHandle>,
+    ) {
         let globals = self.global.iter().map(|d| (d, true));
         let tops = self.top.iter().map(|d| (d, false));
         for (d, global) in globals.chain(tops) {
@@ -265,6 +272,7 @@ impl Controls {
                 configuration,
                 secrets,
                 settings: global.then_some(&self.settings),
+                run: Some(run),
             };
             if let Err(e) = d.control.configure(call).await {
                 log::debug!("Control '{}' failed to configure: {e}", d.name);

@@ -27,6 +27,10 @@ pub enum ActivityPhase {
     Hypothesis,
     Method,
     Rollback,
+    /// A probe a control runs beside the run through its
+    /// [`RunHandle`](crate::controls::RunHandle) (chaosaddons' safeguards): not on the
+    /// console, not in the journal's lists, but heard by subscribers.
+    Control,
 }
 
 /// One thing that happened in a run.

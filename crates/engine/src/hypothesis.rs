@@ -92,7 +92,7 @@ async fn probe_all(ctx: &RunContext, mode: Mode) -> Result<HypothesisState, Stop
             .tolerance()
             .cloned()
             .unwrap_or(Value::Null);
-        match judge(ctx, index, &tolerance, &record.output).await {
+        match judge(ctx, Some(index), &tolerance, &record.output).await {
             Judgement::Met => state.probes.push(record),
             Judgement::NotMet => {
                 log::error!(
@@ -130,16 +130,26 @@ enum Judgement {
     Error(String),
 }
 
-async fn judge(ctx: &RunContext, index: usize, tolerance: &Value, output: &Value) -> Judgement {
+/// Judges `output` by `tolerance`. `index`: the hypothesis probe's, whose tolerance keeps
+/// the value a `probe` tolerance was called with (the journal shows it); `None` for a probe
+/// outside the hypothesis.
+async fn judge(
+    ctx: &RunContext,
+    index: Option<usize>,
+    tolerance: &Value,
+    output: &Value,
+) -> Judgement {
     match tolerance::evaluate(tolerance, output, &ctx.lookup()) {
         Outcome::Met(true) => Judgement::Met,
         Outcome::Met(false) => Judgement::NotMet,
         Outcome::Error(message) => Judgement::Error(message),
         Outcome::RunProbe(probe) => {
-            ctx.tolerance_values
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(index, output.clone());
+            if let Some(index) = index {
+                ctx.tolerance_values
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(index, output.clone());
+            }
             let call = Call {
                 activity: &probe,
                 configuration: &ctx.configuration,
@@ -153,6 +163,46 @@ async fn judge(ctx: &RunContext, index: usize, tolerance: &Value, output: &Value
                 Ok(_) | Err(_) => Judgement::NotMet,
             }
         }
+    }
+}
+
+/// Runs `probe` for a control beside the run (its [`RunHandle`](crate::controls::RunHandle)):
+/// in the background, announced only to subscribers, judged by its tolerance as a
+/// hypothesis probe is (a probe the dry mode skips counts as met).
+pub async fn probe_for_control(ctx: &RunContext, probe: &Value) -> crate::controls::ProbeRun {
+    let record =
+        match activity::execute(ctx, probe, Mode::Background, None, ActivityPhase::Control).await {
+            Ok(record) => record,
+            Err(stop) => {
+                let mut record =
+                    Record::started(activity::resolve(ctx, probe).unwrap_or(probe).clone());
+                if let Stop::Fatal(failure) = stop {
+                    log::debug!("  => failed: {failure}");
+                    record.status = Some(ActivityStatus::Failed);
+                    record.failure = Some(failure);
+                }
+                record.end = Some(Timestamp::now());
+                record
+            }
+        };
+    let tolerance_met = if !record.succeeded() {
+        false
+    } else if ctx.dry.is_some_and(|d| d.skips("probe")) {
+        true
+    } else {
+        let declared = activity::resolve(ctx, probe).unwrap_or(probe);
+        let tolerance = ActivityView::new(declared)
+            .tolerance()
+            .cloned()
+            .unwrap_or(Value::Null);
+        matches!(
+            judge(ctx, None, &tolerance, &record.output).await,
+            Judgement::Met
+        )
+    };
+    crate::controls::ProbeRun {
+        record: record.to_json(),
+        tolerance_met,
     }
 }
 

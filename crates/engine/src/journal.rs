@@ -194,6 +194,10 @@ pub struct Journal {
     /// The signal that interrupted the run (SIGINT or SIGTERM), written last as
     /// chaostoolkit 1.21 writes it.
     pub interruption: Option<&'static str>,
+    /// Keys a control added to the journal it was handed at the end of the run (the
+    /// after-experiment hook's state, as a Python control adds keys to chaoslib's journal
+    /// in place; chaostoolkit-addons 0.12 adds `safeguards`), written last.
+    pub extra: Map,
 }
 
 impl Journal {
@@ -212,6 +216,18 @@ impl Journal {
             rollbacks: Vec::new(),
             end: None,
             interruption: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Takes over the keys of `state` (the journal as an after-experiment control changed
+    /// it) that the journal does not write itself.
+    pub fn absorb_control_keys(&mut self, state: &Value) {
+        let own = self.to_json();
+        for (key, value) in state.as_object().into_iter().flatten() {
+            if own.get(key).is_none() || self.extra.contains_key(key) {
+                self.extra.insert(key.clone(), value.clone());
+            }
         }
     }
 
@@ -269,6 +285,7 @@ impl Journal {
                 serde_json::json!({"kind": "signal", "name": name, "reason": format!("received {name}")}),
             );
         }
+        m.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         Value::Object(m)
     }
 }

@@ -125,7 +125,7 @@ fn colour_code(level: Level) -> &'static str {
 }
 
 /// The reference has no CRITICAL in Rust's `log`; we mark critical records with this target.
-pub const CRITICAL: &str = "chaos::critical";
+pub const CRITICAL: &str = providers::CRITICAL_TARGET;
 
 /// Logs at the reference's CRITICAL level.
 #[macro_export]

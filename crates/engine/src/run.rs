@@ -2,7 +2,7 @@
 //! hypothesis alongside), the hypothesis after, rollbacks, and the final status.
 
 use crate::activity::{self, LiveList, Mode, Records, RunContext, Stop};
-use crate::controls::{Controls, Level};
+use crate::controls::{Changes, Controls, Level, ProbeRun, RunHandle};
 use crate::events::{ActivityPhase, Events, HypothesisPhase, RunEvent};
 use crate::hypothesis;
 use crate::interrupt::{Interrupter, Interruption};
@@ -194,8 +194,11 @@ pub async fn run_experiment(
     if let Some(dry) = options.dry {
         log::warn!("Running experiment with dry {}", dry.name());
     }
+    let handle: Arc<dyn RunHandle> = Arc::new(Handle {
+        ctx: Arc::downgrade(&ctx),
+    });
     ctx.controls
-        .configure(&experiment, &ctx.configuration, &ctx.secrets)
+        .configure(&experiment, &ctx.configuration, &ctx.secrets, &handle)
         .await;
     let strategy = options.hypothesis_strategy;
     log::info!("Steady-state strategy: {}", strategy.log_name());
@@ -387,7 +390,9 @@ pub async fn run_experiment(
     if ctx.controls.any(None) {
         let state = journal.to_json();
         // As in the reference, the end of the run is past interrupting: errors are ignored.
-        let _ = ctx
+        // Keys a control adds to the journal it is handed are kept, as the reference's
+        // journal is the very dictionary its controls change.
+        let after = ctx
             .after_hooks(
                 Level::Experiment,
                 &experiment,
@@ -396,9 +401,42 @@ pub async fn run_experiment(
                 Mode::Foreground,
             )
             .await;
+        if let Ok(Changes {
+            state: Some(changed),
+            ..
+        }) = after
+        {
+            journal.absorb_control_keys(&changed);
+        }
     }
     ctx.controls.cleanup().await;
     Ok(journal)
+}
+
+/// The run as its controls see it ([`RunHandle`]): a weak reference, so a control that
+/// keeps the handle (a safeguard's task) never keeps the run alive.
+struct Handle {
+    ctx: std::sync::Weak<RunContext>,
+}
+
+impl RunHandle for Handle {
+    fn run_probe<'a>(&'a self, probe: &'a Value) -> providers::BoxFuture<'a, ProbeRun> {
+        Box::pin(async move {
+            match self.ctx.upgrade() {
+                Some(ctx) => hypothesis::probe_for_control(&ctx, probe).await,
+                None => ProbeRun {
+                    record: serde_json::json!({"activity": probe, "output": null, "status": "failed"}),
+                    tolerance_met: false,
+                },
+            }
+        })
+    }
+
+    fn interrupt(&self, exit: providers::Exit) {
+        if let Some(ctx) = self.ctx.upgrade() {
+            ctx.interrupter.trigger(Interruption::from_exit(exit));
+        }
+    }
 }
 
 /// The experiment as the journal shows it. The reference hands every secret to dynamic

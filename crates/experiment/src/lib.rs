@@ -69,6 +69,17 @@ pub enum FunctionLookup {
 pub trait FunctionCatalog {
     fn lookup(&self, module: &str, func: &str) -> FunctionLookup;
     fn module_exists(&self, module: &str) -> bool;
+
+    /// A control module's own `validate_control(control)` (chaoslib calls it once the
+    /// module imports): an error whose `path` is relative to the control
+    /// (`provider.arguments.probes[0].type`). Modules without one accept any control.
+    fn validate_control(
+        &self,
+        _module: &str,
+        _control: &Value,
+    ) -> Result<(), validate::ValidationError> {
+        Ok(())
+    }
 }
 
 /// A catalogue with no modules at all.

@@ -387,7 +387,8 @@ fn is_number(v: &Value) -> bool {
 }
 
 /// `ensure_activity_is_valid`.
-fn check_activity(activity: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
+/// `ensure_activity_is_valid`: the activity at `path` (a field path, used in the error).
+pub fn check_activity(activity: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
     if !py_truthy(activity) {
         return fail("empty activity is no activity", path);
     }
@@ -616,8 +617,8 @@ fn check_http(provider: &Map, path: &str) -> VResult {
     Ok(())
 }
 
-/// `ensure_hypothesis_tolerance_is_valid`.
-fn check_tolerance(t: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
+/// `ensure_hypothesis_tolerance_is_valid`: the tolerance at `path`.
+pub fn check_tolerance(t: &Value, path: &str, catalog: &dyn FunctionCatalog) -> VResult {
     let m = match t {
         Value::Bool(_) | Value::String(_) | Value::Array(_) => return Ok(()),
         Value::Number(n) if !n.is_f64() => return Ok(()),
@@ -885,6 +886,14 @@ fn check_controls(
                     path: Some(key_path(&ppath, "module")),
                 });
             }
+            // A control can validate itself too (chaoslib's `validate_control`).
+            let control = Value::Object(c.clone());
+            catalog
+                .validate_control(&module, &control)
+                .map_err(|e| ValidationError {
+                    path: Some(join_rel(path, e.path.as_deref().unwrap_or(""))),
+                    message: e.message,
+                })?;
         }
     }
     Ok(())

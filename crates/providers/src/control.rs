@@ -12,8 +12,10 @@
 //! Slack, a Prometheus server, the Python worker). A hook may change what it was handed, as
 //! a Python control mutates its arguments in place: it says so in its [`Changes`].
 
-use crate::BoxFuture;
-use experiment::{Map, Value};
+use crate::{BoxFuture, Exit};
+use experiment::validate::ValidationError;
+use experiment::{FunctionCatalog, Map, Value};
+use std::sync::Arc;
 
 /// Where a hook is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +89,7 @@ pub struct HookCall<'a> {
 
 /// What `configure_control` receives. The arguments are not substituted, and experiment
 /// controls get no settings, as in the reference.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ConfigureCall<'a> {
     pub name: &'a str,
     pub arguments: &'a Map,
@@ -95,6 +97,40 @@ pub struct ConfigureCall<'a> {
     pub configuration: &'a Map,
     pub secrets: &'a Map,
     pub settings: Option<&'a Value>,
+    /// The run being configured, for a control that works beside it (keep a clone for the
+    /// length of the run). `None` outside a run.
+    pub run: Option<&'a Arc<dyn RunHandle>>,
+}
+
+/// What the engine lends a control for one run, so that a control working *beside* the
+/// run (chaosaddons' safeguards, a kill switch) can do what a Python control does with
+/// chaoslib's functions and signals: run a probe the way the run runs its activities, and
+/// end the run from a task of its own, outside any hook.
+///
+/// The handle does not keep the run alive: once the run is over, probes come back as
+/// failed runs and interruptions are ignored.
+pub trait RunHandle: Send + Sync {
+    /// Runs `probe` beside the run, as the run runs a background activity (its `ref`
+    /// resolved, the activity-level controls around it, its pauses, the dry mode), without
+    /// the console lines of the method's activities, and judges its output by its
+    /// `tolerance` as the hypothesis does.
+    fn run_probe<'a>(&'a self, probe: &'a Value) -> BoxFuture<'a, ProbeRun>;
+
+    /// Interrupts the run now, as `exit` would from a Python function
+    /// (`SystemExit(20)`: chaoslib's `exit_gracefully`, SIGUSR1; `SystemExit(30)`: no
+    /// rollbacks): the step in the foreground stops, the run ends `interrupted`, and
+    /// rollbacks follow the rollback strategy. Never blocks.
+    fn interrupt(&self, exit: Exit);
+}
+
+/// A probe a control ran through its [`RunHandle`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRun {
+    /// The run record as the journal writes it (`activity`, `output`, `status`, …).
+    pub record: Value,
+    /// The probe succeeded and its output meets its tolerance (also when the dry mode
+    /// skipped it, as the hypothesis counts a skipped probe).
+    pub tolerance_met: bool,
 }
 
 /// What a hook changed in what it was handed, as a Python control changes its arguments in
@@ -122,6 +158,18 @@ pub enum ControlError {
 /// A control module. Every hook has a default that does nothing, as a Python module may
 /// define only some of the functions.
 pub trait Control: Send + Sync {
+    /// `validate_control(control)`, when the experiment is validated: the whole control
+    /// declaration in, an error with a path relative to it out. `catalog` answers the
+    /// checks an activity or tolerance the control carries needs
+    /// ([`experiment::validate::check_activity`]).
+    fn validate(
+        &self,
+        _control: &Value,
+        _catalog: &dyn FunctionCatalog,
+    ) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
     /// `configure_control`, once per run (global controls first).
     fn configure<'a>(
         &'a self,

@@ -36,6 +36,10 @@ use std::pin::Pin;
 
 pub use error::{Exit, Failure, FailureKind, ProviderError};
 
+/// The `log` target of records shown at the reference's CRITICAL level (`log` has no such
+/// level): `log::error!(target: providers::CRITICAL_TARGET, …)`.
+pub const CRITICAL_TARGET: &str = "chaos::critical";
+
 /// A boxed, sendable future, used where trait objects return futures.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -8,6 +8,7 @@
 use crate::bridge::{Bridge, PythonControl};
 use crate::control::Control;
 use crate::{BoxFuture, Call, FailureKind, ProviderError};
+use experiment::validate::ValidationError;
 use experiment::{FunctionCatalog, FunctionLookup, Map, Signature, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -118,6 +119,20 @@ impl Registry {
         self.controls.contains_key(module) && !forced_to_python(module)
     }
 
+    /// The native control's `validate_control`, with `catalog` for what it carries; `Ok`
+    /// for a module no native control answers.
+    pub fn validate_native_control(
+        &self,
+        module: &str,
+        control: &Value,
+        catalog: &dyn FunctionCatalog,
+    ) -> Result<(), ValidationError> {
+        match self.controls.get(module) {
+            Some(native) if !forced_to_python(module) => native.validate(control, catalog),
+            _ => Ok(()),
+        }
+    }
+
     /// Registers a native notification plugin under its upstream module path.
     pub fn register_notifier(&mut self, module: &'static str, notifier: Arc<dyn Notifier>) {
         self.notifiers.insert(module, notifier);
@@ -187,7 +202,11 @@ impl FunctionCatalog for Registry {
     }
 
     fn module_exists(&self, module: &str) -> bool {
-        self.modules.contains_key(module)
+        self.modules.contains_key(module) || self.has_native_control(module)
+    }
+
+    fn validate_control(&self, module: &str, control: &Value) -> Result<(), ValidationError> {
+        self.validate_native_control(module, control, self)
     }
 }
 

@@ -91,6 +91,14 @@ impl FunctionCatalog for BridgedCatalog<'_> {
             None => self.native.module_exists(module),
         }
     }
+
+    fn validate_control(
+        &self,
+        module: &str,
+        control: &Value,
+    ) -> Result<(), experiment::validate::ValidationError> {
+        self.native.validate_native_control(module, control, self)
+    }
 }
 
 fn parse_lookup(answer: &Value) -> FunctionLookup {

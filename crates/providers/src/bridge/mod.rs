@@ -575,7 +575,7 @@ fn forward_log(record: &Value) {
         11..=20 => log::info!(target: "chaos::python", "{message}"),
         21..=30 => log::warn!(target: "chaos::python", "{message}"),
         31..=40 => log::error!(target: "chaos::python", "{message}"),
-        _ => log::error!(target: "chaos::critical", "{message}"),
+        _ => log::error!(target: crate::CRITICAL_TARGET, "{message}"),
     }
 }
 

@@ -1,0 +1,3 @@
+//! `chaosaddons.utils`.
+
+pub mod idle;
