@@ -612,3 +612,34 @@ fn secrets_never_leave_the_run() {
         }
     }
 }
+
+/// Escape sequences in a title cannot reach the terminal, and a huge title is shortened on
+/// the console while the journal keeps it whole.
+#[test]
+fn the_terminal_is_safe_from_escape_codes_and_huge_titles() {
+    let dir = scratch("attack", "terminal");
+    let title = format!("evil\u{1b}]0;pwned\u{7}\r{}", "x".repeat(100_000));
+    let mut experiment = with_rollback(vec![echo("first")]);
+    experiment["title"] = json!(title);
+    write_experiment(&dir, "e.json", &experiment);
+    let out = chaos(&dir, &["run", "e.json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}') && !err.contains('\r'),
+        "a raw control character reached the console"
+    );
+    assert!(
+        err.contains("evil\\x1b]0;pwned\\x07\\rxxx"),
+        "escaped, visibly"
+    );
+    let longest = err.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 9_000, "a console line of {longest} bytes");
+    assert!(err.contains("more characters not shown"));
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(
+        journal["experiment"]["title"],
+        json!(title),
+        "the journal keeps it whole"
+    );
+}

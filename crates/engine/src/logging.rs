@@ -3,8 +3,16 @@
 //!
 //! Anything in Shakedown logs through the `log` facade; this logger keeps only our own
 //! records (HTTP and TLS libraries log too, and the reference shows none of that).
+//!
+//! The terminal is safe from what a run logs: control characters that come from outside
+//! (titles, names, outputs, remote bodies) are shown escaped (`\x1b`, `\r`) in the string
+//! format, so they cannot move the cursor, rewrite earlier lines or retitle the terminal;
+//! and a console line longer than [`CONSOLE_LIMIT`] characters (a 20 MiB title) is
+//! shortened with a marker. The log file keeps the whole line (escaped), the journal the
+//! whole value. Secrets are masked first (crate::redact).
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -150,6 +158,40 @@ fn module_name(record: &Record) -> String {
         .to_string()
 }
 
+/// The longest message shown on the console, in characters.
+pub const CONSOLE_LIMIT: usize = 8192;
+
+/// `text` with every control character but newline and tab escaped as `\xNN`, `\r`, `\x1b`…
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if unsafe_char(c) => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` cut at `limit` characters, with a marker saying how much was left out.
+pub fn shorten(text: &str, limit: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(limit) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => {
+            let left = text[cut..].chars().count();
+            Cow::Owned(format!(
+                "{}… [{left} more characters not shown; the journal and the log file have them]",
+                &text[..cut]
+            ))
+        }
+    }
+}
+
 fn string_line(record: &Record, message: &str, verbose: bool, colour: bool) -> String {
     let (start, end) = if colour {
         (colour_code(record.level()), "\x1b[39m")
@@ -203,7 +245,11 @@ impl Log for Logger {
         let message = crate::redact::text(&text);
         if record.level() <= self.console_level {
             let line = match self.format {
-                ConsoleFormat::String => string_line(record, &message, self.verbose, self.colour),
+                ConsoleFormat::String => {
+                    let safe = terminal_safe(&message);
+                    let shown = shorten(&safe, CONSOLE_LIMIT);
+                    string_line(record, &shown, self.verbose, self.colour)
+                }
                 ConsoleFormat::Json => self.json_line(record, &message),
             };
             let mut err = std::io::stderr().lock();
@@ -211,7 +257,7 @@ impl Log for Logger {
         }
         if record.level() <= self.file_level {
             if let Some(file) = &self.file {
-                let line = string_line(record, &message, true, false);
+                let line = string_line(record, &terminal_safe(&message), true, false);
                 if let Ok(mut f) = file.lock() {
                     let _ = writeln!(f, "{line}");
                 }
@@ -259,6 +305,25 @@ pub fn local_time(with_millis: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_newlines_kept() {
+        assert_eq!(
+            terminal_safe("a\x1b]0;pwned\x07b\rc\n\td\u{9b}"),
+            "a\\x1b]0;pwned\\x07b\\rc\n\td\\x9b"
+        );
+        assert!(matches!(terminal_safe("plain\ttext\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn long_console_messages_are_shortened_with_a_marker() {
+        let long = "é".repeat(10);
+        assert_eq!(
+            shorten(&long, 4),
+            "éééé… [6 more characters not shown; the journal and the log file have them]"
+        );
+        assert_eq!(shorten("short", 5), "short");
+    }
 
     #[test]
     fn only_our_crates_are_logged() {
