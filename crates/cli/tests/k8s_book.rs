@@ -412,6 +412,21 @@ spec:
         }
         self.try_k(&["delete", "nodes", "-l", "pool=book", "--ignore-not-found"]);
         self.try_k(&["delete", "pv", "book-go-demo-8-db", "--ignore-not-found"]);
+        // A namespace still terminating (an earlier run's clean-up deletes it without
+        // waiting) takes no new objects: wait until it is gone, then create it again.
+        let phase = Command::new(kubectl_bin())
+            .arg("--kubeconfig")
+            .arg(&self.kc)
+            .args(["get", "ns", "go-demo-8", "-o", "jsonpath={.status.phase}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if phase == "Terminating" {
+            self.k(
+                &["wait", "--for=delete", "ns/go-demo-8", "--timeout=180s"],
+                None,
+            );
+        }
         self.try_k(&["create", "ns", "go-demo-8"]);
         // Pods need the namespace's default service account. `kubectl wait` fails at once
         // while the controller has not created it yet, so apply it (idempotent) instead.
