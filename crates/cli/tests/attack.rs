@@ -643,3 +643,47 @@ fn the_terminal_is_safe_from_escape_codes_and_huge_titles() {
         "the journal keeps it whole"
     );
 }
+
+/// Outputs past the limit are cut, with a marker, in the journal: a process that writes
+/// megabytes, and an HTTP body that never ends (read only up to the limit).
+#[test]
+fn outputs_past_the_limit_are_cut_with_a_marker() {
+    let dir = scratch("attack", "output-cap");
+    let server = HostileServer::start(Behaviour::Endless {
+        content_type: "text/plain",
+        prefix: b"start",
+    });
+    let big = json!({"type": "action", "name": "big", "provider": {
+        "type": "process", "path": "sh",
+        "arguments": ["-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo done >&2"]}});
+    let endless = json!({"type": "probe", "name": "endless", "provider": {
+        "type": "http", "url": server.url("/"), "timeout": 30}});
+    write_experiment(&dir, "e.json", &with_rollback(vec![big, endless]));
+    let out = chaos(
+        &dir,
+        &["run", "e.json"],
+        &[("CHAOS_MAX_OUTPUT_BYTES", "1000")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let journal = read_json(&dir.join("journal.json"));
+    let stdout = journal["run"][0]["output"]["stdout"].as_str().unwrap_or("");
+    assert!(
+        stdout.starts_with(&"a".repeat(1000)),
+        "{}",
+        &stdout[..50.min(stdout.len())]
+    );
+    assert!(
+        stdout.ends_with("… [2999000 more bytes not kept: outputs are cut at 1000 bytes (CHAOS_MAX_OUTPUT_BYTES)]"),
+        "{}",
+        &stdout[1000..]
+    );
+    assert_eq!(journal["run"][0]["output"]["stderr"], "done\n");
+    let body = journal["run"][1]["output"]["body"].as_str().unwrap_or("");
+    assert!(body.starts_with("start"), "{body:.60}");
+    assert!(
+        body.ends_with("… [cut at 1000 bytes, the rest not read (CHAOS_MAX_OUTPUT_BYTES)]"),
+        "{}",
+        &body[body.len().saturating_sub(120)..]
+    );
+    assert!(std::fs::metadata(dir.join("journal.json")).map_or(0, |m| m.len()) < 100_000);
+}

@@ -168,8 +168,23 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         == Some("application/json");
-    let text = response.text().await.map_err(|e| request_error(&url, e))?;
-    let body = if exact_json {
+    let charset = charset(response.headers());
+    let limit = crate::capture::limit();
+    let mut captured = crate::capture::Captured::default();
+    let mut response = response;
+    while let Some(chunk) = response.chunk().await.map_err(|e| request_error(&url, e))? {
+        captured.push(&chunk, limit);
+        if captured.dropped > 0 {
+            // Unlike a process's pipe, a body need not be drained: stop reading.
+            captured.stopped = true;
+            break;
+        }
+    }
+    let body = if let Some((kept, marker)) = captured.truncation() {
+        // A cut body is text with its marker, whatever its type: cut JSON is not JSON.
+        Value::String(decode_body(kept, charset.as_deref()) + &marker)
+    } else if exact_json {
+        let text = decode_body(&captured.bytes, charset.as_deref());
         serde_json::from_str(&text).map_err(|e| {
             let message = format!(
                 "the response of {url} says it is application/json but its body is not JSON: {e}"
@@ -177,7 +192,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
             ProviderError::Fatal(Failure::new(FailureKind::Remote, message).with_source(e))
         })?
     } else {
-        Value::String(text)
+        Value::String(decode_body(&captured.bytes, charset.as_deref()))
     };
     if status > 399 && !call.has_tolerance() {
         log::warn!("{HTTP_ERROR_WARNING}");
@@ -187,6 +202,26 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     output.insert("headers".into(), Value::Object(headers));
     output.insert("body".into(), body);
     Ok(Value::Object(output))
+}
+
+/// The `charset` parameter of the response's `Content-Type`, if any.
+fn charset(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(reqwest::header::CONTENT_TYPE)?.to_str().ok()?;
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The body as text, decoded with its charset (UTF-8 when it names none or one unknown),
+/// bad bytes replaced, as `reqwest`'s `text()` does.
+fn decode_body(bytes: &[u8], charset: Option<&str>) -> String {
+    let encoding = charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    encoding.decode(bytes).0.into_owned()
 }
 
 fn request_error(url: &str, e: reqwest::Error) -> ProviderError {

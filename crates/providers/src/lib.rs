@@ -20,6 +20,7 @@
 //! says how to add each.
 
 pub mod bridge;
+pub mod capture;
 pub mod control;
 mod error;
 pub mod http;

@@ -12,7 +12,7 @@
 //! load >/dev/null &`) keeps running after the activity ends normally, as in the reference:
 //! a rollback is what stops it. docs/compatibility.md records the differences.
 
-use crate::{substitute_if_any, Call, Failure, FailureKind, ProviderError};
+use crate::{capture, substitute_if_any, Call, Failure, FailureKind, ProviderError};
 use experiment::pyrepr::py_str;
 use experiment::{Map, Value};
 use std::process::Stdio;
@@ -71,24 +71,35 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         Some(t) => seconds(t)?,
         None => None,
     };
-    let child = command.spawn().map_err(|e| {
+    let mut child = command.spawn().map_err(|e| {
         let message = format!("failed to start '{}': {e}", path.display());
         ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
     })?;
     // Kills the whole group if this future is dropped (interrupt) or times out.
     let mut group = child.id().map(GroupGuard);
-    let output = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, child.wait_with_output()).await {
+    let limit = capture::limit();
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    // As `communicate()`: both pipes read to their end, and the exit status.
+    let finished = async {
+        tokio::try_join!(
+            capture::read_all(stdout, limit),
+            capture::read_all(stderr, limit),
+            child.wait()
+        )
+    };
+    let (stdout, stderr, exit) = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, finished).await {
             Ok(done) => done,
             Err(_) => {
-                // Dropping the future drops the child, which kill_on_drop kills.
+                // The group guard kills the process and its children; kill_on_drop the
+                // process itself, again.
                 return Err(ProviderError::failed(
                     FailureKind::Timeout,
                     "process activity took too long to complete",
                 ));
             }
         },
-        None => child.wait_with_output().await,
+        None => finished.await,
     }
     .map_err(|e| {
         let message = format!("failed to run '{}': {e}", path.display());
@@ -98,14 +109,14 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     if let Some(group) = group.take() {
         group.disarm();
     }
-    let status = exit_status(&output.status);
+    let status = exit_status(&exit);
     if status > 0 && !call.has_tolerance() {
         log::warn!("{NON_ZERO_WARNING}");
     }
     let mut result = Map::new();
     result.insert("status".into(), Value::from(status));
-    result.insert("stdout".into(), Value::String(decode(&output.stdout)));
-    result.insert("stderr".into(), Value::String(decode(&output.stderr)));
+    result.insert("stdout".into(), Value::String(text(&stdout)));
+    result.insert("stderr".into(), Value::String(text(&stderr)));
     Ok(Value::Object(result))
 }
 
@@ -164,6 +175,14 @@ fn exit_status(status: &std::process::ExitStatus) -> i64 {
 
 /// UTF-8 when possible; otherwise Latin-1, which maps every byte (the reference guesses a
 /// charset instead; see docs/compatibility.md).
+/// The text of a captured output, with the truncation marker when it was cut.
+fn text(captured: &capture::Captured) -> String {
+    match captured.truncation() {
+        Some((kept, marker)) => decode(kept) + &marker,
+        None => decode(&captured.bytes),
+    }
+}
+
 fn decode(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
