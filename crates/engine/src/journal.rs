@@ -241,7 +241,6 @@ impl Journal {
         m.insert("node".into(), Value::String(self.node.clone()));
         let mut experiment = self.experiment.clone();
         crate::redact::mask_inline_secrets(&mut experiment);
-        crate::redact::value(&mut experiment);
         m.insert("experiment".into(), experiment);
         m.insert("start".into(), Value::String(self.start.iso()));
         m.insert(
@@ -286,7 +285,10 @@ impl Journal {
             );
         }
         m.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Value::Object(m)
+        let mut json = Value::Object(m);
+        // The keys controls added (a safeguard's probe run) are masked too.
+        crate::redact::value(&mut json);
+        json
     }
 }
 
