@@ -488,7 +488,27 @@ spec:
         self.k(&["-n", ns, "apply", "-f", &file.to_string_lossy()], None);
     }
 
+    /// Waits (at most 120 s) until a pod matches `selector`: `kubectl wait` with a selector
+    /// fails at once while the controllers have not created any yet, which a loaded
+    /// machine makes likely.
+    fn await_pods(&self, ns: &str, selector: &str) {
+        for _ in 0..240 {
+            let found = Command::new(kubectl_bin())
+                .arg("--kubeconfig")
+                .arg(&self.kc)
+                .args(["-n", ns, "get", "pods", "-l", selector, "-o", "name"])
+                .output()
+                .is_ok_and(|o| o.status.success() && !o.stdout.trim_ascii().is_empty());
+            if found {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("no pod in {ns} matched {selector} within 120 s");
+    }
+
     fn wait_ready(&self, ns: &str, selector: &str) {
+        self.await_pods(ns, selector);
         self.k(
             &[
                 "-n",
@@ -747,6 +767,7 @@ fn still_cordoned(c: &Cluster) {
         "--grace-period=0",
         "--force",
     ]);
+    c.await_pods("go-demo-8", "app=go-demo-8");
     c.k(
         &[
             "-n",
