@@ -16,6 +16,7 @@
 pub mod config;
 pub mod duration;
 pub mod jsonpath;
+pub mod keys;
 pub mod load;
 pub mod provider;
 pub mod pyrepr;
