@@ -39,14 +39,24 @@ impl UnknownKey {
     /// `unknown key 'tolerence' in an activity, ignored by Chaos Toolkit; did you mean
     /// 'tolerance'?` (without the location, which the caller knows how to show).
     pub fn message(&self) -> String {
-        let mut message = format!(
-            "unknown key '{}' in {}, ignored by Chaos Toolkit",
+        self.sentence(", ignored by Chaos Toolkit")
+    }
+
+    /// The validation error under strict validation: `unknown key 'tolerence' in an
+    /// activity (strict validation); did you mean 'tolerance'?`
+    pub fn error_message(&self) -> String {
+        self.sentence(" (strict validation)")
+    }
+
+    fn sentence(&self, verdict: &str) -> String {
+        let suggestion = self
+            .suggestion
+            .map(|s| format!("; did you mean '{s}'?"))
+            .unwrap_or_default();
+        format!(
+            "unknown key '{}' in {}{verdict}{suggestion}",
             self.key, self.place
-        );
-        if let Some(s) = self.suggestion {
-            message.push_str(&format!("; did you mean '{s}'?"));
-        }
-        message
+        )
     }
 }
 
@@ -318,6 +328,10 @@ mod tests {
         assert_eq!(
             keys[0].message(),
             "unknown key 'steady-state-hypotesis' in the experiment, ignored by Chaos Toolkit; did you mean 'steady-state-hypothesis'?"
+        );
+        assert_eq!(
+            keys[0].error_message(),
+            "unknown key 'steady-state-hypotesis' in the experiment (strict validation); did you mean 'steady-state-hypothesis'?"
         );
     }
 
