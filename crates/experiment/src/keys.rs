@@ -269,7 +269,14 @@ fn suggest(key: &str, known: &[&'static str]) -> Option<&'static str> {
         .iter()
         .map(|k| {
             let k_n = norm(k);
-            (edit_distance(&key_n, &k_n), k_n.len(), k_n, *k)
+            // The distance is at least the difference in length: past 3 only the prefix
+            // rule can match, and a huge key costs nothing (no length × length table).
+            let d = if key_n.len().abs_diff(k_n.len()) > 3 {
+                usize::MAX
+            } else {
+                edit_distance(&key_n, &k_n)
+            };
+            (d, k_n.len(), k_n, *k)
         })
         .filter(|(d, len, k_n, _)| {
             *d <= (len / 3).clamp(1, 3)
@@ -415,6 +422,13 @@ mod tests {
         assert_eq!(suggest("nmae", ACTIVITY), Some("name"));
         assert_eq!(suggest("owner", ACTIVITY), None);
         assert_eq!(suggest("zzz", PAUSES), None);
+        assert_eq!(suggest("functionality", PYTHON), Some("func"));
+        // A huge key is cheap: no edit-distance table is built for it.
+        assert_eq!(suggest(&"q".repeat(1 << 20), TOP), None);
+        assert_eq!(
+            suggest(&format!("method{}", "s".repeat(1 << 20)), TOP),
+            Some("method")
+        );
     }
 
     #[test]
