@@ -1,4 +1,5 @@
-//! Any bytes: loading as JSON and YAML, then validating, must never panic or overflow.
+//! Any bytes: loading as JSON and YAML, then validating and listing unknown keys, must
+//! never panic or overflow.
 #![no_main]
 
 use experiment::load::{parse, Format};
@@ -12,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     for format in [Format::Json, Format::Yaml] {
         if let Ok(loaded) = parse(&text, format, "fuzz") {
             let _ = validate(&loaded.value, &EmptyCatalog, &Overrides::default());
+            let _ = experiment::keys::unknown_keys(&loaded.value);
             let _ = loaded.positions.get("");
         }
     }

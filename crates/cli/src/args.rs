@@ -277,8 +277,35 @@ pub struct RunArgs {
     /// instance to follow a long run.
     #[arg(long, value_name = "FILE")]
     pub events_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub strict: StrictArgs,
     /// The experiment: a JSON or YAML file, or an http(s) URL.
     pub source: String,
+}
+
+/// `--strict` / `--no-strict` of `run` and `validate`.
+#[derive(Debug, Args)]
+pub struct StrictArgs {
+    /// Fail validation on keys Chaos Toolkit ignores (typos such as
+    /// `steady-state-hypotesis`), instead of warning (default: the settings'
+    /// runtime.validation.strict, else off).
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+    /// Only warn about such keys, whatever the settings say.
+    #[arg(long, overrides_with = "strict")]
+    pub no_strict: bool,
+}
+
+impl StrictArgs {
+    /// `Some(true)` for `--strict`, `Some(false)` for `--no-strict` (the last one given
+    /// wins), `None` for neither.
+    pub fn flag(&self) -> Option<bool> {
+        match (self.strict, self.no_strict) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// `--output` of `run` and `validate`.
@@ -297,6 +324,8 @@ pub struct ValidateArgs {
     /// found is reported.
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputArg,
+    #[command(flatten)]
+    pub strict: StrictArgs,
     pub source: String,
 }
 
@@ -443,6 +472,29 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn strict_and_no_strict_the_last_one_wins() {
+        let strict = |args: &[&str]| -> Option<bool> {
+            let mut argv = vec!["chaos", "validate"];
+            argv.extend_from_slice(args);
+            argv.push("e.json");
+            match Cli::try_parse_from(argv).expect("parses").command {
+                Command::Validate(v) => v.strict.flag(),
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+        assert_eq!(strict(&[]), None);
+        assert_eq!(strict(&["--strict"]), Some(true));
+        assert_eq!(strict(&["--no-strict"]), Some(false));
+        assert_eq!(strict(&["--strict", "--no-strict"]), Some(false));
+        assert_eq!(strict(&["--no-strict", "--strict"]), Some(true));
+        let run = Cli::try_parse_from(["chaos", "run", "--strict", "e.json"]).expect("parses");
+        let Command::Run(run) = run.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.strict.flag(), Some(true));
     }
 
     #[test]

@@ -687,3 +687,168 @@ fn outputs_past_the_limit_are_cut_with_a_marker() {
     );
     assert!(std::fs::metadata(dir.join("journal.json")).map_or(0, |m| m.len()) < 100_000);
 }
+
+// Typos caught, compatibility kept (item 7): keys Chaos Toolkit ignores warn with their
+// place and a suggestion, `--strict` (or the settings' `runtime.validation.strict`) makes
+// them validation errors, and a string provider timeout is a validation error.
+
+const TYPO: &str = "title: t
+description: d
+steady-state-hypotesis:
+  title: h
+  probes: []
+method:
+- type: action
+  name: a1
+  provider:
+    type: process
+    path: echo
+    arguments: a1
+";
+
+const TYPO_WARNING: &str = "WARNING] unknown key 'steady-state-hypotesis' in the experiment, ignored by Chaos Toolkit; did you mean 'steady-state-hypothesis'?";
+const TYPO_PLACE: &str = "  => at e.yaml:3:1 (steady-state-hypotesis)";
+
+#[test]
+fn a_misspelt_key_warns_with_its_place_and_a_suggestion_at_validate_and_run() {
+    let dir = scratch("attack", "typo-warns");
+    std::fs::write(dir.join("e.yaml"), TYPO).expect("write");
+    let out = chaos(&dir, &["validate", "e.yaml"], &[]);
+    assert_clean_exit(&out, 0, TYPO_WARNING);
+    assert_stderr_has(&out, &format!("WARNING] {TYPO_PLACE}"));
+    let out = chaos(&dir, &["run", "e.yaml"], &[]);
+    assert_clean_exit(&out, 0, TYPO_WARNING);
+    assert_stderr_has(&out, &format!("WARNING] {TYPO_PLACE}"));
+    // The warning comes before the verdict, and the run is the reference's: no hypothesis.
+    let err = stderr(&out);
+    let warned = err.find(TYPO_WARNING).unwrap_or(usize::MAX);
+    let valid = err.find("Experiment looks valid").unwrap_or(0);
+    assert!(warned < valid, "{err}");
+    assert_stderr_has(&out, "No steady state hypothesis defined");
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "completed");
+}
+
+#[test]
+fn strict_makes_an_unknown_key_a_validation_error_with_its_place() {
+    let dir = scratch("attack", "typo-strict");
+    std::fs::write(dir.join("e.yaml"), TYPO).expect("write");
+    let error = "ERROR] unknown key 'steady-state-hypotesis' in the experiment (strict validation); did you mean 'steady-state-hypothesis'?";
+    let out = chaos(&dir, &["validate", "--strict", "e.yaml"], &[]);
+    assert_clean_exit(&out, 1, error);
+    assert_stderr_has(&out, &format!("ERROR] {TYPO_PLACE}"));
+    let out = chaos(&dir, &["run", "--strict", "e.yaml"], &[]);
+    assert_clean_exit(&out, 1, error);
+    assert_stderr_has(&out, &format!("ERROR] {TYPO_PLACE}"));
+    assert!(!err_has(&out, "Running experiment"), "nothing ran");
+    assert!(
+        !dir.join("journal.json").exists(),
+        "no journal, as any invalid run"
+    );
+    // The last of --strict / --no-strict wins.
+    let out = chaos(
+        &dir,
+        &["validate", "--strict", "--no-strict", "e.yaml"],
+        &[],
+    );
+    assert_clean_exit(&out, 0, TYPO_WARNING);
+}
+
+fn err_has(out: &std::process::Output, needle: &str) -> bool {
+    stderr(out).contains(needle)
+}
+
+#[test]
+fn the_settings_make_validation_strict_and_no_strict_overrides_them() {
+    let dir = scratch("attack", "typo-settings");
+    std::fs::write(dir.join("e.yaml"), TYPO).expect("write");
+    std::fs::write(
+        dir.join("settings.yaml"),
+        "runtime:\n  validation:\n    strict: true\n",
+    )
+    .expect("write settings");
+    let out = chaos(&dir, &["run", "e.yaml"], &[]);
+    assert_clean_exit(
+        &out,
+        1,
+        "(strict validation); did you mean 'steady-state-hypothesis'?",
+    );
+    assert!(!dir.join("journal.json").exists(), "nothing ran");
+    let out = chaos(&dir, &["validate", "e.yaml"], &[]);
+    assert_clean_exit(&out, 1, "(strict validation)");
+    let out = chaos(&dir, &["run", "--no-strict", "e.yaml"], &[]);
+    assert_clean_exit(&out, 0, TYPO_WARNING);
+    assert_eq!(read_json(&dir.join("journal.json"))["status"], "completed");
+    // A value that is not a boolean is ignored, with a warning.
+    std::fs::write(
+        dir.join("settings.yaml"),
+        "runtime:\n  validation:\n    strict: 'yes'\n",
+    )
+    .expect("write settings");
+    let out = chaos(&dir, &["validate", "e.yaml"], &[]);
+    assert_clean_exit(&out, 0, TYPO_WARNING);
+    assert_stderr_has(
+        &out,
+        "runtime.validation.strict must be true or false, not 'yes': ignored",
+    );
+}
+
+#[test]
+fn a_string_provider_timeout_is_a_validation_error_naming_the_field() {
+    let dir = scratch("attack", "string-timeout");
+    let yaml = "title: t
+description: d
+method:
+- type: action
+  name: a1
+  provider:
+    type: process
+    path: echo
+    timeout: 1s
+- type: probe
+  name: h1
+  provider:
+    type: http
+    url: http://127.0.0.1:9/
+    timeout: 2s
+rollbacks:
+- type: action
+  name: rb
+  provider:
+    type: process
+    path: echo
+";
+    std::fs::write(dir.join("e.yaml"), yaml).expect("write");
+    for command in ["validate", "run"] {
+        let out = chaos(&dir, &[command, "e.yaml"], &[]);
+        assert_clean_exit(
+            &out,
+            1,
+            "ERROR] a process provider's timeout must be a number of seconds, not the string '1s'",
+        );
+        assert_stderr_has(&out, "  => at e.yaml:9:5 (method[0].provider.timeout)");
+    }
+    assert!(!dir.join("journal.json").exists(), "nothing ran");
+    let http_only = yaml.replace("    timeout: 1s\n", "");
+    std::fs::write(dir.join("e.yaml"), http_only).expect("write");
+    let out = chaos(&dir, &["validate", "e.yaml"], &[]);
+    assert_clean_exit(
+        &out,
+        1,
+        "an http provider's timeout must be a number of seconds or a ${name} pattern, not the string '2s'",
+    );
+    assert_stderr_has(&out, "  => at e.yaml:14:5 (method[1].provider.timeout)");
+    // Without validation the run aborts when the activity starts, as the reference's does
+    // (its `subprocess`/`requests` raise), and the rollbacks run.
+    std::fs::write(dir.join("e.yaml"), yaml).expect("write");
+    let out = chaos(&dir, &["run", "--no-validation", "e.yaml"], &[]);
+    assert_clean_exit(
+        &out,
+        1,
+        "the activity's timeout must be a number of seconds, not the string '1s'",
+    );
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "aborted", "{journal:#}");
+    assert_eq!(record_names(&journal, "run"), ["a1"]);
+    assert_eq!(record_names(&journal, "rollbacks"), ["rb"]);
+}

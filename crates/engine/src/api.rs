@@ -48,6 +48,9 @@ pub struct RunRequest {
     pub verify_tls: bool,
     /// `--control-file` files: global controls, a name → definition map each.
     pub control_files: Vec<PathBuf>,
+    /// `--strict` (`Some(true)`) or `--no-strict` (`Some(false)`); `None` leaves it to the
+    /// settings' `runtime.validation.strict` ([`Strictness::resolve`]).
+    pub strict: Option<bool>,
     /// Turn SIGINT, SIGTERM, SIGUSR1 and SIGUSR2 into interruptions once the engine starts
     /// (what a CLI wants; an embedding process may handle signals itself and use the
     /// interrupter directly).
@@ -156,12 +159,14 @@ async fn run_inner(
     let mut resolved = None;
     if request.validate {
         let catalog = BridgedCatalog::resolve(&registry, registry.bridge(), &experiment).await;
+        let strictness = Strictness::resolve(request.strict, &settings);
         match check(
             &source,
             &experiment,
             &catalog,
             catalog.unavailable(),
             &request.overrides,
+            strictness,
         ) {
             // The run takes over the configuration and secrets validation resolved.
             Ok(validated) => resolved = Some((validated.configuration, validated.secrets)),
@@ -233,13 +238,15 @@ async fn run_inner(
 }
 
 /// `chaos validate`: load, validate, and the `validate-*` notifications; the exit code.
+/// `strict` is `--strict`/`--no-strict` ([`RunRequest::strict`]).
 pub async fn validate(
     source: &str,
     settings: &Value,
     verify_tls: bool,
+    strict: Option<bool>,
     registry_for: &RegistryFor<'_>,
 ) -> u8 {
-    validate_outcome(source, settings, verify_tls, registry_for)
+    validate_outcome(source, settings, verify_tls, strict, registry_for)
         .await
         .exit_code
 }
@@ -262,6 +269,7 @@ pub async fn validate_outcome(
     source: &str,
     settings: &Value,
     verify_tls: bool,
+    strict: Option<bool>,
     registry_for: &RegistryFor<'_>,
 ) -> ValidateOutcome {
     let failed = |title: Option<Value>, error: StartError| ValidateOutcome {
@@ -307,6 +315,7 @@ pub async fn validate_outcome(
         &catalog,
         catalog.unavailable(),
         &Overrides::default(),
+        Strictness::resolve(strict, settings),
     ) {
         Ok(_) => {
             log::info!("experiment syntax and semantic look valid");
@@ -413,27 +422,49 @@ fn has_global_controls(settings: &Value) -> bool {
 
 /// Validates with the reference's log lines, and points at the offending line on failure.
 /// `unavailable` says why non-native Python modules could not be looked up, if they could not.
+///
+/// Once the reference's checks pass, the keys the reference would ignore
+/// ([`experiment::keys`]) are logged at WARNING, each followed by a line with its place
+/// (`  => at experiment.yaml:3:1 (steady-state-hypotesis)`), before `Experiment looks
+/// valid`; under [`Strictness::Strict`] the first one is the validation error instead.
 pub fn check(
     source: &Source,
     experiment: &Value,
     catalog: &dyn FunctionCatalog,
     unavailable: Option<&str>,
     overrides: &Overrides,
+    strictness: Strictness,
 ) -> Result<Validated, ValidationError> {
     log::info!("Validating the experiment's syntax");
-    match experiment::validate::validate_resolved(experiment, catalog, overrides) {
-        Ok(validated) => {
+    let place = |path: &str| source::locate(source, path).unwrap_or_else(|| source.origin.clone());
+    let checked = experiment::validate::validate_resolved(experiment, catalog, overrides).and_then(
+        |validated| {
             for w in &validated.warnings {
                 log::warn!("{}", w.message);
             }
+            let unknown = experiment::keys::unknown_keys(experiment);
+            if let (Strictness::Strict, Some(first)) = (strictness, unknown.first()) {
+                return Err(ValidationError {
+                    message: first.error_message(),
+                    path: Some(first.path.clone()),
+                });
+            }
+            for key in &unknown {
+                log::warn!("{}", key.message());
+                log::warn!("  => at {} ({})", place(&key.path), key.path);
+            }
+            Ok(validated)
+        },
+    );
+    match checked {
+        Ok(validated) => {
             log::info!("Experiment looks valid");
             Ok(validated)
         }
         Err(e) => {
             log::error!("{}", e.message);
             if let Some(path) = &e.path {
-                let place = source::locate(source, path).unwrap_or_else(|| source.origin.clone());
-                log::error!("  => at {place} ({path})");
+                log::error!("  => at {} ({path})", place(path));
             }
             if let Some(why) = unavailable {
                 if e.message.starts_with("could not find Python module") {
@@ -441,6 +472,37 @@ pub fn check(
                 }
             }
             Err(e)
+        }
+    }
+}
+
+/// Whether the keys Chaos Toolkit ignores ([`experiment::keys`]) only warn or fail
+/// validation, after every source had its say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Logged at WARNING with their place and a suggestion (the default).
+    Warn,
+    /// The first one is a validation error (exit 1, as any invalid experiment).
+    Strict,
+}
+
+impl Strictness {
+    /// Precedence, lowest first: `Warn`, the settings' `runtime.validation.strict` (a
+    /// boolean; anything else is ignored with a warning), the command line (`--strict` is
+    /// `Some(true)`, `--no-strict` `Some(false)`).
+    pub fn resolve(flag: Option<bool>, settings: &Value) -> Self {
+        let from_settings = match crate::settings::runtime_strict(settings) {
+            Ok(value) => value,
+            Err(written) => {
+                log::warn!(
+                    "settings: runtime.validation.strict must be true or false, not '{written}': ignored"
+                );
+                None
+            }
+        };
+        match flag.or(from_settings) {
+            Some(true) => Strictness::Strict,
+            _ => Strictness::Warn,
         }
     }
 }
@@ -936,6 +998,47 @@ mod tests {
             resolve(None, None, json!({}), experiment),
             pair("default", "None")
         );
+    }
+
+    #[test]
+    fn strictness_is_warn_when_nothing_is_said() {
+        assert_eq!(Strictness::resolve(None, &json!({})), Strictness::Warn);
+        assert_eq!(
+            Strictness::resolve(None, &json!({"runtime": {"validation": {"strict": null}}})),
+            Strictness::Warn
+        );
+    }
+
+    #[test]
+    fn strictness_from_the_settings_overrides_the_default() {
+        let on = json!({"runtime": {"validation": {"strict": true}}});
+        let off = json!({"runtime": {"validation": {"strict": false}}});
+        assert_eq!(Strictness::resolve(None, &on), Strictness::Strict);
+        assert_eq!(Strictness::resolve(None, &off), Strictness::Warn);
+    }
+
+    #[test]
+    fn a_strictness_setting_that_is_not_a_boolean_is_ignored() {
+        for written in [json!("yes"), json!(1), json!({"a": true})] {
+            let settings = json!({"runtime": {"validation": {"strict": written}}});
+            assert_eq!(Strictness::resolve(None, &settings), Strictness::Warn);
+        }
+        assert_eq!(
+            crate::settings::runtime_strict(&json!({"runtime": {"validation": {"strict": "yes"}}})),
+            Err("yes".to_string())
+        );
+    }
+
+    #[test]
+    fn the_strict_flags_override_the_settings() {
+        let on = json!({"runtime": {"validation": {"strict": true}}});
+        let off = json!({"runtime": {"validation": {"strict": false}}});
+        assert_eq!(Strictness::resolve(Some(true), &off), Strictness::Strict);
+        assert_eq!(
+            Strictness::resolve(Some(true), &json!({})),
+            Strictness::Strict
+        );
+        assert_eq!(Strictness::resolve(Some(false), &on), Strictness::Warn);
     }
 
     #[test]

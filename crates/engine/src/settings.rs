@@ -1,8 +1,9 @@
 //! The settings file: `~/.chaostoolkit/settings.yaml`, or the path given with `--settings`.
 //!
 //! [`default_path`] is where the reference looks for it; [`load`] reads it for `chaos run`,
-//! `validate` and `discover` (a missing or malformed file is `{}`), and
-//! [`runtime_strategy`] reads the strategies it may set. For `chaos settings
+//! `validate` and `discover` (a missing or malformed file is `{}`),
+//! [`runtime_strategy`] reads the strategies it may set, and [`runtime_strict`] whether
+//! validation is strict (`runtime.validation.strict`, Shakedown's own key). For `chaos settings
 //! show|get|set|remove`, [`read_file`] reads it strictly (a missing file is an error, a
 //! document Python finds falsy is `{}`), [`locate`] finds the entry a key names with the
 //! reference's addressing (chaoslib's `locate_settings_entry`: dotted mapping keys, a dot
@@ -60,6 +61,21 @@ pub fn runtime_strategy(settings: &Value, section: &str) -> Option<String> {
         .get("strategy")?
         .as_str()
         .map(str::to_string)
+}
+
+/// `settings.runtime.validation.strict`: `Ok(None)` when absent (or `null`), the value
+/// when it is a boolean, else `Err` with the value as written (the caller warns and
+/// ignores it).
+pub fn runtime_strict(settings: &Value) -> Result<Option<bool>, String> {
+    match settings
+        .get("runtime")
+        .and_then(|r| r.get("validation"))
+        .and_then(|v| v.get("strict"))
+    {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(experiment::pyrepr::py_str(other)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

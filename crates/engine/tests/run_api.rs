@@ -95,6 +95,7 @@ fn request(source: &std::path::Path) -> RunRequest {
         validate: true,
         verify_tls: true,
         control_files: Vec::new(),
+        strict: None,
         handle_signals: false,
     }
 }

@@ -3,7 +3,8 @@
 //! An experiment stays a [`Value`] tree (a `serde_json::Value` with key order preserved),
 //! because the journal must echo the authored document key by key, and the reference treats
 //! it as an untyped mapping. This crate adds what the tree lacks: where each node came from
-//! ([`load`]), whether the tree is a valid experiment ([`validate`]), how `${name}`
+//! ([`load`]), whether the tree is a valid experiment ([`validate`]) and which of its keys
+//! the reference would ignore ([`keys`]: typos, with a suggestion), how `${name}`
 //! placeholders resolve ([`substitute`]), how configuration and secrets are resolved
 //! ([`config`], [`vars`]), and whether a probe's output meets its tolerance ([`tolerance`],
 //! [`jsonpath`]). [`duration`] holds pauses and timeouts to the longest wait the reference
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod duration;
 pub mod jsonpath;
+pub mod keys;
 pub mod load;
 pub mod provider;
 pub mod pyrepr;

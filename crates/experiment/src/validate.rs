@@ -271,6 +271,9 @@ pub fn validate_resolved(
 
     let mut warnings = deprecation_warnings(exp);
     check_controls(exp, catalog, &mut warnings)?;
+    // Shakedown's own checks come last, so that a document the reference rejects gets the
+    // reference's error first.
+    check_provider_timeouts(exp)?;
     Ok(Validated {
         warnings,
         configuration,
@@ -727,6 +730,52 @@ pub fn check_tolerance(t: &Value, path: &str, catalog: &dyn FunctionCatalog) -> 
     }
 }
 
+/// A `process` or `http` provider's `timeout` that the reference cannot use. chaoslib
+/// 1.44.0 does not validate it: it hands it to `subprocess.run` (process, not substituted)
+/// or to `requests` (http, after substitution), which raise on a string (`"1s"`, even
+/// `"10"`) and the run aborts when the activity starts. Here it is a validation error
+/// naming the field. A number, a boolean or `null`, and for http a whole `${name}`
+/// pattern (resolved at run time) or a `[connect, read]` pair, pass.
+fn check_provider_timeouts(exp: &Map) -> VResult {
+    for (path, activity) in all_activities(exp) {
+        let Some(Value::Object(provider)) = activity.get("provider") else {
+            continue;
+        };
+        let Some(timeout) = provider.get("timeout") else {
+            continue;
+        };
+        let tpath = key_path(&key_path(&path, "provider"), "timeout");
+        let problem = match (ProviderKind::of(provider), timeout) {
+            (_, Value::Null | Value::Number(_) | Value::Bool(_)) => None,
+            (Some(ProviderKind::Http), Value::String(s))
+                if s.starts_with("${") && s.ends_with('}') =>
+            {
+                None
+            }
+            (Some(ProviderKind::Http), Value::Array(_)) => None,
+            (Some(ProviderKind::Process), Value::String(s)) => Some(format!(
+                "a process provider's timeout must be a number of seconds, not the string '{s}' (Chaos Toolkit aborts the run on it; process timeouts take no ${{name}} pattern)"
+            )),
+            (Some(ProviderKind::Http), Value::String(s)) => Some(format!(
+                "an http provider's timeout must be a number of seconds or a ${{name}} pattern, not the string '{s}' (Chaos Toolkit aborts the run on it)"
+            )),
+            (Some(ProviderKind::Process), other) => Some(format!(
+                "a process provider's timeout must be a number of seconds, not {} (Chaos Toolkit aborts the run on it)",
+                kind(other)
+            )),
+            (Some(ProviderKind::Http), other) => Some(format!(
+                "an http provider's timeout must be a number of seconds or a ${{name}} pattern, not {} (Chaos Toolkit aborts the run on it)",
+                kind(other)
+            )),
+            (_, _) => None,
+        };
+        if let Some(message) = problem {
+            return fail(message, &tpath);
+        }
+    }
+    Ok(())
+}
+
 /// Activities of the hypothesis, method and rollbacks, with their paths.
 fn all_activities(exp: &Map) -> Vec<(String, &Value)> {
     let mut out = Vec::new();
@@ -1055,6 +1104,71 @@ mod tests {
             err(json!(["a"])).0,
             "an experiment must be a mapping, not a list"
         );
+    }
+
+    fn with_provider(provider: Value) -> Value {
+        json!({"title": "t", "description": "d", "method": [{"type": "action", "name": "a", "provider": provider}]})
+    }
+
+    #[test]
+    fn string_provider_timeouts_are_errors_naming_the_field() {
+        let (message, path) = err(with_provider(
+            json!({"type": "process", "path": "sh", "timeout": "1s"}),
+        ));
+        assert_eq!(
+            message,
+            "a process provider's timeout must be a number of seconds, not the string '1s' (Chaos Toolkit aborts the run on it; process timeouts take no ${name} pattern)"
+        );
+        assert_eq!(path.as_deref(), Some("method[0].provider.timeout"));
+        for bad in [json!("10"), json!("${t}"), json!([1, 2]), json!({"s": 1})] {
+            let doc = with_provider(json!({"type": "process", "path": "sh", "timeout": bad}));
+            assert!(
+                err(doc).0.starts_with("a process provider's timeout"),
+                "{bad}"
+            );
+        }
+        let (message, path) = err(with_provider(
+            json!({"type": "http", "url": "http://x", "timeout": "1s"}),
+        ));
+        assert!(
+            message.starts_with("an http provider's timeout must be a number of seconds or a ${name} pattern, not the string '1s'"),
+            "{message}"
+        );
+        assert_eq!(path.as_deref(), Some("method[0].provider.timeout"));
+        let rollback = json!({"title": "t", "description": "d", "method": [],
+            "rollbacks": [{"type": "action", "name": "r", "provider": {"type": "http", "url": "u", "timeout": {"a": 1}}}]});
+        assert_eq!(
+            err(rollback).1.as_deref(),
+            Some("rollbacks[0].provider.timeout")
+        );
+    }
+
+    #[test]
+    fn provider_timeouts_the_reference_can_use_pass() {
+        for ok in [
+            json!({"type": "process", "path": "sh", "timeout": 1}),
+            json!({"type": "process", "path": "sh", "timeout": 0.5}),
+            json!({"type": "process", "path": "sh", "timeout": true}),
+            json!({"type": "process", "path": "sh", "timeout": null}),
+            json!({"type": "http", "url": "u", "timeout": "${t}"}),
+            json!({"type": "http", "url": "u", "timeout": [1, 2]}),
+            json!({"type": "http", "url": "u", "timeout": 3}),
+        ] {
+            let doc = with_provider(ok.clone());
+            assert_eq!(
+                validate(&doc, &crate::EmptyCatalog, &Overrides::default()),
+                Ok(vec![]),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_references_errors_come_before_the_timeout_check() {
+        let doc = json!({"title": "t", "description": "d", "method": [
+            {"type": "action", "name": "a", "provider": {"type": "process", "path": "sh", "timeout": "1s"}},
+            {"type": "action", "name": "b", "provider": {"type": "process"}}]});
+        assert_eq!(err(doc).0, "a process activity must have a path");
     }
 
     #[test]

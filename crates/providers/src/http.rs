@@ -369,9 +369,23 @@ mod tests {
                 other => panic!("{t}: {other:?}"),
             }
         }
-        // not numbers, negative or infinite: no limit, as before
-        assert_eq!(timeouts(Some(&json!("soon"))).unwrap(), Timeouts::default());
+        // negative: no limit, as before
         assert_eq!(timeouts(Some(&json!(-1))).unwrap(), Timeouts::default());
+        assert_eq!(timeouts(Some(&json!(null))).unwrap(), Timeouts::default());
+    }
+
+    #[test]
+    fn a_timeout_that_is_not_a_number_is_fatal_as_the_references_abort() {
+        for t in [json!("1s"), json!("10"), json!(["1", 2]), json!({"a": 1})] {
+            match timeouts(Some(&t)) {
+                Err(ProviderError::Fatal(m)) => assert!(
+                    m.message()
+                        .starts_with("the activity's timeout must be a number of seconds, not"),
+                    "{m}"
+                ),
+                other => panic!("{t}: {other:?}"),
+            }
+        }
     }
 
     #[test]

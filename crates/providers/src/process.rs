@@ -191,15 +191,27 @@ fn decode(bytes: &[u8]) -> String {
 }
 
 /// A number of seconds from a JSON number (ints, floats, bools as Python would): `None`
-/// for no limit (not a number, negative, infinite), an error for a finite number beyond
-/// what the reference can wait ([`experiment::duration::MAX_SECONDS`]), on which it aborts
-/// the run with an `OverflowError`.
+/// for no limit (`null`, negative, infinite), an error for a finite number beyond what the
+/// reference can wait ([`experiment::duration::MAX_SECONDS`]), on which it aborts the run
+/// with an `OverflowError`. A string (`"1s"`, even `"10"`), a list or a mapping is a fatal
+/// error too: the reference hands it to `subprocess`/`requests`, which raise, and the run
+/// aborts (validation refuses it beforehand; this is for `--no-validation` and for an http
+/// `${name}` that resolves to one).
 pub fn seconds(value: &Value) -> Result<Option<Duration>, ProviderError> {
     let secs = match value {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+        Value::Null => None,
+        other => {
+            let what = match other {
+                Value::String(s) => format!("the string '{s}'"),
+                other => experiment::validate::kind(other).to_string(),
+            };
+            return Err(ProviderError::fatal(
+                FailureKind::Declaration,
+                format!("the activity's timeout must be a number of seconds, not {what}"),
+            ));
+        }
     };
     let Some(secs) = secs.filter(|s| s.is_finite() && *s >= 0.0) else {
         return Ok(None);

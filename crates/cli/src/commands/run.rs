@@ -124,6 +124,7 @@ async fn run_async(
         validate: !args.no_validation,
         verify_tls: !args.no_verify_tls,
         control_files: args.control_files.clone(),
+        strict: args.strict.flag(),
         handle_signals: true,
     };
     let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();

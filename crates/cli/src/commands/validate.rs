@@ -29,6 +29,7 @@ pub fn validate(args: ValidateArgs, settings_path: PathBuf, bridge: Arc<Bridge>)
         &args.source,
         &settings,
         !args.no_verify_tls,
+        args.strict.flag(),
         &registry_for,
     ));
     if let Some(stdout) = report.as_mut() {
