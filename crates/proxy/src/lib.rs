@@ -3,12 +3,14 @@
 //!
 //! Layout follows Toxiproxy: `proxy` (listener + connections), `link` (one direction of
 //! one connection running a chain of toxic stages), `toxics/` (one file per toxic),
-//! `collection` (API operations) and `api` (routes).
+//! `collection` (API operations) and `api` (routes). `guard` keeps the server safe from
+//! itself: proxy loops are refused and connections are capped per proxy and in total.
 
 pub mod api;
 pub mod client;
 pub mod collection;
 pub mod error;
+pub mod guard;
 pub mod link;
 pub mod metrics;
 pub mod model;
