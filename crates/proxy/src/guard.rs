@@ -72,6 +72,16 @@ impl Loops {
         Ok(())
     }
 
+    /// Record a listener without any check (tests of the per-connection check).
+    #[cfg(test)]
+    pub(crate) fn insert_unchecked(&self, name: &str, listen: SocketAddr) {
+        let entry = Entry {
+            listen,
+            upstream: Vec::new(),
+        };
+        lock(&self.entries).insert(name.to_string(), entry);
+    }
+
     /// Forget a stopped proxy.
     pub fn release(&self, name: &str) {
         lock(&self.entries).remove(name);

@@ -396,3 +396,38 @@ async fn connection(
         uw.forget();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::Limits;
+    use tokio::io::AsyncReadExt;
+
+    /// The safety net: when a proxy's upstream comes to lead into a proxy of this server
+    /// after it started (a name resolving elsewhere), the connection is closed undialled.
+    #[tokio::test]
+    async fn a_dial_into_a_proxy_is_refused_at_connect_time() {
+        let target = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let target_addr = target.local_addr().expect("addr");
+        let guards = Arc::new(Guards::new(Limits::for_descriptors(1024, None)));
+        let p = Proxy::new(
+            "p",
+            "127.0.0.1:0",
+            &target_addr.to_string(),
+            Rng::new(1),
+            guards.clone(),
+        );
+        p.start().await.expect("start");
+        guards.loops.insert_unchecked("other", target_addr);
+        let listen: SocketAddr = p.config().listen.parse().expect("listen");
+        let mut client = TcpStream::connect(listen).await.expect("connect");
+        let mut buf = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(30), client.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+        // Polled once: nothing ever dialled the target.
+        let dialled = tokio::time::timeout(Duration::ZERO, target.accept()).await;
+        assert!(dialled.is_err(), "the proxy dialled into another proxy");
+        p.stop().await;
+        assert_eq!(guards.loops.proxy_at(listen), None);
+    }
+}
