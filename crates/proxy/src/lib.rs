@@ -14,6 +14,7 @@ pub mod guard;
 pub mod link;
 pub mod metrics;
 pub mod model;
+pub mod origin;
 pub mod proxy;
 pub mod rng;
 pub mod server;
