@@ -198,3 +198,16 @@ pub async fn read_all(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Option<st
         }
     }
 }
+
+/// Writes one byte through an echoing path and reads it back within a generous bound:
+/// whether the proxy serves this client.
+pub async fn echoes(s: &mut TcpStream) -> bool {
+    if s.write_all(b"x").await.is_err() {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(30), s.read(&mut b)).await,
+        Ok(Ok(1))
+    )
+}
