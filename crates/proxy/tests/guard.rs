@@ -28,31 +28,12 @@ fn loop_error(detail: &str) -> serde_json::Value {
     error_body(400, &format!("proxy loop: {detail}"))
 }
 
-/// Sends `text` verbatim and reads the answer until the server closes.
-async fn raw(api: SocketAddr, text: &str) -> Resp {
-    let mut s = TcpStream::connect(api).await.expect("connect api");
-    s.write_all(text.as_bytes()).await.expect("write");
-    let (buf, _) = read_all(&mut s, Duration::from_secs(30)).await;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Resp {
-        status,
-        headers: head.to_string(),
-        body: body.to_string(),
-    }
-}
-
 /// A GET with the given Host and extra header lines.
 async fn get_as(api: SocketAddr, path: &str, host: &str, extra: &str) -> Resp {
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\n{extra}Connection: close\r\n\r\n"
     );
-    raw(api, &req).await
+    raw_http(api, &req).await
 }
 
 #[tokio::test]
@@ -205,11 +186,12 @@ async fn foreign_host_and_origin_are_refused_on_loopback() {
         let r = get_as(api, "/version", &host, "").await;
         assert_eq!(r.status, 200, "Host {host}: {}", r.body);
     }
+    let origin = |o: &str| format!("Origin: {o}\r\n");
     let r = get_as(
         api,
         "/proxies",
         "localhost",
-        "Origin: http://localhost:3000\r\n",
+        &origin("http://localhost:3000"),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -225,13 +207,7 @@ async fn foreign_host_and_origin_are_refused_on_loopback() {
         "{}",
         r.headers
     );
-    let r = get_as(
-        api,
-        "/proxies",
-        "localhost",
-        "Origin: http://evil.example\r\n",
-    )
-    .await;
+    let r = get_as(api, "/proxies", "localhost", &origin("http://evil.example")).await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.json()["error"]
         .as_str()
@@ -242,7 +218,7 @@ async fn foreign_host_and_origin_are_refused_on_loopback() {
         "POST /proxies HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: null\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    assert_eq!(raw(api, &req).await.status, 403);
+    assert_eq!(raw_http(api, &req).await.status, 403);
     assert_answer(&get(api, "/proxies").await, 200, json!({}));
     srv.shutdown().await.expect("shutdown");
 

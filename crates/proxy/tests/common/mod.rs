@@ -42,7 +42,6 @@ pub async fn http(
     body: Option<&str>,
     extra: &str,
 ) -> Resp {
-    let mut s = TcpStream::connect(addr).await.expect("connect api");
     let body = body.unwrap_or("");
     let ua = if extra.to_ascii_lowercase().contains("user-agent") {
         ""
@@ -53,7 +52,13 @@ pub async fn http(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{ua}{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.expect("write");
+    raw_http(addr, &req).await
+}
+
+/// Sends `request` verbatim and reads the answer until the server closes.
+pub async fn raw_http(addr: SocketAddr, request: &str) -> Resp {
+    let mut s = TcpStream::connect(addr).await.expect("connect api");
+    s.write_all(request.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf).to_string();
