@@ -163,6 +163,7 @@ async fn serve_api(
 ) -> Result<(), std::io::Error> {
     let (closing_tx, closing) = watch::channel(false);
     let mut conns = JoinSet::new();
+    let mut refused: u64 = 0;
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -170,7 +171,14 @@ async fn serve_api(
             r = listener.accept() => match r {
                 Ok((io, peer)) => {
                     let Ok(permit) = slots.clone().try_acquire_owned() else {
-                        log::warn!("API connection from {peer} closed: too many API connections");
+                        refused += 1;
+                        // The first refusal and every thousandth after it.
+                        if refused % 1000 == 1 {
+                            log::warn!(
+                                "API connection from {peer} closed: too many API connections \
+                                 ({refused} refused so far)"
+                            );
+                        }
                         continue;
                     };
                     let (svc, closing) = (svc.clone(), closing.clone());
@@ -307,5 +315,49 @@ mod tests {
         client.read_to_end(&mut out).await.expect("read");
         let text = String::from_utf8_lossy(&out);
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    }
+
+    /// Past the API connection cap a new connection is closed at once; a freed slot
+    /// serves again.
+    #[tokio::test]
+    async fn api_connections_are_capped() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop_tx, stop) = oneshot::channel();
+        let slots = Arc::new(Semaphore::new(1));
+        let server = tokio::spawn(serve_api(
+            listener,
+            app(),
+            Duration::from_secs(60),
+            slots,
+            stop,
+        ));
+        let request = b"GET /version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        let mut holder = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        holder
+            .write_all(b"GET /version HTTP/1.1\r\n")
+            .await
+            .expect("write");
+        let mut extra = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let _ = extra.write_all(request).await;
+        let mut out = Vec::new();
+        let _ = extra.read_to_end(&mut out).await;
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        drop(holder);
+        let mut answered = false;
+        for _ in 0..100 {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let _ = c.write_all(request).await;
+            let mut out = Vec::new();
+            let _ = c.read_to_end(&mut out).await;
+            if out.starts_with(b"HTTP/1.1 200") {
+                answered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(answered, "a freed slot serves again");
+        let _ = stop_tx.send(());
+        server.await.expect("server task").expect("serve");
     }
 }
