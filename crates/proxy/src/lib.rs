@@ -4,7 +4,9 @@
 //! Layout follows Toxiproxy: `proxy` (listener + connections), `link` (one direction of
 //! one connection running a chain of toxic stages), `toxics/` (one file per toxic),
 //! `collection` (API operations) and `api` (routes). `guard` keeps the server safe from
-//! itself: proxy loops are refused and connections are capped per proxy and in total.
+//! itself: proxy loops are refused and connections are capped per proxy and in total;
+//! `origin` refuses foreign `Host`/`Origin` headers on a loopback API (DNS rebinding), and
+//! `server` gives API clients a header-read timeout.
 
 pub mod api;
 pub mod client;
