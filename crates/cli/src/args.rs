@@ -158,6 +158,19 @@ pub struct ServeArgs {
     /// Serve process metrics on /metrics.
     #[arg(long)]
     pub runtime_metrics: bool,
+    /// Host accepted in Host and Origin headers besides loopback names when the API
+    /// listens on loopback (repeatable or comma-separated; `*` accepts any).
+    #[arg(
+        long = "allow-host",
+        value_name = "HOST",
+        env = "SHAKEDOWN_PROXY_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+    /// Most concurrent client connections of one proxy; further clients are reset
+    /// (default: a quarter of the descriptor budget).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

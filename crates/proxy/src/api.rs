@@ -2,8 +2,11 @@
 //!
 //! Middleware mirrors Toxiproxy: requests whose User-Agent starts with `Mozilla/` get 403
 //! (a browser page cannot drive a localhost admin API), every response carries an
-//! `X-Toxiproxy-Request-Id`, handlers time out after 25 s with an empty 503, and bodies
-//! are capped at `MAX_BODY` bytes.
+//! `X-Toxiproxy-Request-Id`, handlers (body read included) time out after
+//! [`REQUEST_TIMEOUT`] with an empty 503, and bodies are capped at `MAX_BODY` bytes.
+//! Beyond Toxiproxy, an API on loopback refuses foreign `Host` and `Origin` headers with
+//! 403 (DNS rebinding; see `origin`). Headers must arrive within the server's header-read
+//! timeout (`server`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,9 +24,13 @@ use serde_json::Value;
 
 use crate::collection::Collection;
 use crate::error::ApiError;
+use crate::origin::HostPolicy;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 1024 * 1024;
+/// How long a request may take once its headers are in: body read and handler
+/// (Toxiproxy's `http.TimeoutHandler`).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(25);
 /// The Toxiproxy version this server is wire-compatible with.
 pub const VERSION: &str = "2.12.0";
 
@@ -31,6 +38,8 @@ pub struct App {
     pub collection: Collection,
     pub proxy_metrics: bool,
     pub runtime_metrics: bool,
+    /// `Host`/`Origin` checks (DNS rebinding).
+    pub hosts: HostPolicy,
 }
 
 fn json(status: u16, v: &Value) -> Response {
@@ -218,7 +227,7 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
 }
 
-async fn guard(req: Request, next: Next) -> Response {
+async fn guard(State(app): S, req: Request, next: Next) -> Response {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let browser = req
@@ -233,8 +242,15 @@ async fn guard(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let too_large = announced.is_some_and(|n| n > MAX_BODY as u64);
+    let foreign = app.hosts.check(
+        req.headers().get(header::HOST).map(HeaderValue::as_bytes),
+        req.headers().get(header::ORIGIN).map(HeaderValue::as_bytes),
+    );
     let mut resp = if browser {
         (StatusCode::FORBIDDEN, "User agent not allowed\n").into_response()
+    } else if let Err(e) = foreign {
+        log::warn!("refused API request {} {}: {e}", req.method(), req.uri());
+        error(e)
     } else if too_large {
         error(ApiError::new(
             format!("bad request body: the body is larger than {MAX_BODY} bytes"),
@@ -242,7 +258,7 @@ async fn guard(req: Request, next: Next) -> Response {
         ))
     } else {
         let (method, uri) = (req.method().clone(), req.uri().clone());
-        match tokio::time::timeout(Duration::from_secs(25), next.run(req)).await {
+        match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
             Ok(r) => {
                 log::debug!("{method} {uri} -> {}", r.status());
                 r
@@ -285,6 +301,6 @@ pub fn router(app: Arc<App>) -> Router {
     }
     r.fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }

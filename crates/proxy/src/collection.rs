@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use crate::error::ApiError;
+use crate::guard::Guards;
 use crate::link::ToxicEntry;
 use crate::model;
 use crate::proxy::{Proxy, ProxyConfig};
@@ -19,6 +20,7 @@ use crate::toxics::{Direction, ToxicKind};
 pub struct Collection {
     proxies: Mutex<BTreeMap<String, Arc<Proxy>>>,
     seed: Option<u64>,
+    guards: Arc<Guards>,
 }
 
 /// Decode the first JSON value of a body; an empty body is Go's `EOF`.
@@ -151,10 +153,17 @@ fn proxy_input(v: &Value, go_type: &str) -> Result<ProxyInput, ApiError> {
 }
 
 impl Collection {
+    /// A collection with budgets for this process's descriptor limit.
     pub fn new(seed: Option<u64>) -> Self {
+        Self::with_guards(seed, Arc::new(Guards::default()))
+    }
+
+    /// A collection whose proxies share `guards` (loop registry, connection budgets).
+    pub fn with_guards(seed: Option<u64>, guards: Arc<Guards>) -> Self {
         Collection {
             proxies: Mutex::new(BTreeMap::new()),
             seed,
+            guards,
         }
     }
 
@@ -207,6 +216,7 @@ impl Collection {
             &input.listen,
             &input.upstream,
             self.rng_for(&input.name),
+            self.guards.clone(),
         ));
         if input.enabled.unwrap_or(true) {
             p.start().await?;
@@ -289,6 +299,7 @@ impl Collection {
                 &input.listen,
                 &input.upstream,
                 self.rng_for(&input.name),
+                self.guards.clone(),
             ));
             if input.enabled.unwrap_or(true) {
                 if let Err(e) = p.start().await {

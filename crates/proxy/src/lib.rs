@@ -3,15 +3,20 @@
 //!
 //! Layout follows Toxiproxy: `proxy` (listener + connections), `link` (one direction of
 //! one connection running a chain of toxic stages), `toxics/` (one file per toxic),
-//! `collection` (API operations) and `api` (routes).
+//! `collection` (API operations) and `api` (routes). `guard` keeps the server safe from
+//! itself: proxy loops are refused and connections are capped per proxy and in total;
+//! `origin` refuses foreign `Host`/`Origin` headers on a loopback API (DNS rebinding), and
+//! `server` gives API clients a header-read timeout.
 
 pub mod api;
 pub mod client;
 pub mod collection;
 pub mod error;
+pub mod guard;
 pub mod link;
 pub mod metrics;
 pub mod model;
+pub mod origin;
 pub mod proxy;
 pub mod rng;
 pub mod server;

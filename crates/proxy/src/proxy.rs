@@ -3,16 +3,22 @@
 //! The upstream is dialled in each connection's own task with a bounded timeout, so a
 //! black-holed upstream never stalls the accept loop. Stopping a proxy drops the
 //! listener (new connects are refused) and signals every connection to close.
+//!
+//! A proxy guards the server (see `guard`): starting one that would loop into itself or
+//! another proxy is refused, every dial re-checks its target, and past its share of
+//! descriptors a new client is reset at once instead of being served.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
+use crate::guard::{self, Guards};
 use crate::link::{self, Counters, LinkEnd, LinkParams, ToxicEntry, ToxicSet};
 use crate::rng::Rng;
 use crate::toxics::{ms, Direction, ToxicKind};
@@ -47,6 +53,12 @@ pub struct Shared {
     pub down: Arc<Counters>,
     /// Open client connections (for metrics and leak checks).
     pub connections: AtomicI64,
+    /// The server's loop registry and connection budgets.
+    pub guards: Arc<Guards>,
+    /// This proxy's connection slots (`Limits::per_proxy`).
+    slots: Arc<Semaphore>,
+    /// Clients reset because a budget was spent.
+    pub refused: AtomicU64,
 }
 
 pub struct Proxy {
@@ -58,8 +70,9 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(name: &str, listen: &str, upstream: &str, rng: Rng) -> Proxy {
+    pub fn new(name: &str, listen: &str, upstream: &str, rng: Rng, guards: Arc<Guards>) -> Proxy {
         let (tx, _) = watch::channel(Arc::new(Vec::new()));
+        let slots = Arc::new(Semaphore::new(guards.limits.per_proxy));
         Proxy {
             name: name.to_string(),
             config: Mutex::new(ProxyConfig {
@@ -76,6 +89,9 @@ impl Proxy {
                 up: Arc::default(),
                 down: Arc::default(),
                 connections: AtomicI64::new(0),
+                guards,
+                slots,
+                refused: AtomicU64::new(0),
             }),
         }
     }
@@ -108,6 +124,9 @@ impl Proxy {
         let local = listener
             .local_addr()
             .map_err(|e| ApiError::internal(format!("listen tcp {bind_to}: {e}")))?;
+        // Refused before the first accept; dropping the listener closes it.
+        let targets = guard::resolve_all(&upstream).await;
+        self.shared.guards.loops.claim(&self.name, local, targets)?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = self.shared.clone();
         let accept = tokio::spawn(accept_loop(listener, upstream, shared, stop_rx));
@@ -131,6 +150,7 @@ impl Proxy {
         if let Some(r) = running {
             let _ = r.stop.send(true);
             let _ = r.accept.await;
+            self.shared.guards.loops.release(&self.name);
             log::info!("proxy {} stopped", self.name);
         }
     }
@@ -140,6 +160,17 @@ impl Proxy {
         let current = self.config();
         let resolved = resolve(&input.listen).await?;
         if current.listen != resolved || current.upstream != input.upstream {
+            // Refuse a loop before stopping anything, when the new listen port is known
+            // (port 0 is checked once bound).
+            let listen = resolved
+                .parse::<SocketAddr>()
+                .ok()
+                .filter(|a| a.port() != 0);
+            let targets = guard::resolve_all(&input.upstream).await;
+            self.shared
+                .guards
+                .loops
+                .check(&self.name, listen, &targets)?;
             self.stop().await;
             let mut c = lock(&self.config);
             c.listen = input.listen.clone();
@@ -214,8 +245,13 @@ async fn accept_loop(
             _ = stop.changed() => break,
             r = listener.accept() => match r {
                 Ok((client, _)) => {
+                    let Some(permits) = admit(&shared) else {
+                        // Reset at once: the client sees a refusal, not a served connection.
+                        let _ = client.set_zero_linger();
+                        continue;
+                    };
                     let rng = lock(&shared.rng).fork();
-                    tokio::spawn(connection(client, upstream.clone(), shared.clone(), stop.clone(), rng));
+                    tokio::spawn(connection(client, upstream.clone(), shared.clone(), stop.clone(), rng, permits));
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
@@ -225,6 +261,47 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// A proxy slot and a server slot for one client, or `None` (logged) when either budget is
+/// spent.
+fn admit(shared: &Shared) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    let mine = shared.slots.clone().try_acquire_owned().ok();
+    let all = mine.as_ref().and_then(|_| shared.guards.limits.try_take());
+    if let (Some(mine), Some(all)) = (mine, all) {
+        return Some((mine, all));
+    }
+    let n = shared.refused.fetch_add(1, Ordering::Relaxed) + 1;
+    // The first refusal of a burst and every thousandth after it.
+    if n % 1000 == 1 {
+        let limits = &shared.guards.limits;
+        log::warn!(
+            "proxy {}: connection limit reached ({} for this proxy, {} for all proxies); \
+             resetting new clients ({n} so far)",
+            shared.name,
+            limits.per_proxy,
+            limits.total
+        );
+    }
+    None
+}
+
+/// Dial the first address `upstream` resolves to that is not a proxy of this server.
+async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(upstream).await? {
+        if let Some(p) = shared.guards.loops.proxy_at(addr) {
+            last = Some(std::io::Error::other(format!(
+                "proxy loop: {addr} is the listen address of proxy {p}"
+            )));
+            continue;
+        }
+        match TcpStream::connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address found")))
 }
 
 struct ConnGuard(Arc<Shared>);
@@ -240,6 +317,7 @@ async fn connection(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     mut rng: Rng,
+    _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 ) {
     shared.connections.fetch_add(1, Ordering::Relaxed);
     let _guard = ConnGuard(shared.clone());
@@ -265,7 +343,7 @@ async fn connection(
         }
     }
     let up = tokio::select! {
-        r = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*upstream)) => match r {
+        r = tokio::time::timeout(CONNECT_TIMEOUT, dial(&upstream, &shared)) => match r {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 log::warn!("proxy {}: cannot connect to upstream {upstream}: {e}", shared.name);
@@ -316,5 +394,40 @@ async fn connection(
         let _ = ur.as_ref().set_zero_linger();
         cw.forget();
         uw.forget();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::Limits;
+    use tokio::io::AsyncReadExt;
+
+    /// The safety net: when a proxy's upstream comes to lead into a proxy of this server
+    /// after it started (a name resolving elsewhere), the connection is closed undialled.
+    #[tokio::test]
+    async fn a_dial_into_a_proxy_is_refused_at_connect_time() {
+        let target = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let target_addr = target.local_addr().expect("addr");
+        let guards = Arc::new(Guards::new(Limits::for_descriptors(1024, None)));
+        let p = Proxy::new(
+            "p",
+            "127.0.0.1:0",
+            &target_addr.to_string(),
+            Rng::new(1),
+            guards.clone(),
+        );
+        p.start().await.expect("start");
+        guards.loops.insert_unchecked("other", target_addr);
+        let listen: SocketAddr = p.config().listen.parse().expect("listen");
+        let mut client = TcpStream::connect(listen).await.expect("connect");
+        let mut buf = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(30), client.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+        // Polled once: nothing ever dialled the target.
+        let dialled = tokio::time::timeout(Duration::ZERO, target.accept()).await;
+        assert!(dialled.is_err(), "the proxy dialled into another proxy");
+        p.stop().await;
+        assert_eq!(guards.loops.proxy_at(listen), None);
     }
 }

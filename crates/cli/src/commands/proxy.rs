@@ -83,6 +83,9 @@ fn serve_command(args: ServeArgs) -> u8 {
         seed: args.seed,
         proxy_metrics: args.proxy_metrics,
         runtime_metrics: args.runtime_metrics,
+        allowed_hosts: args.allow_hosts,
+        max_connections: args.max_connections,
+        ..ServeConfig::default()
     };
     match proxy::run_serve_command(config) {
         Ok(()) => 0,

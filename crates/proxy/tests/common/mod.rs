@@ -42,7 +42,6 @@ pub async fn http(
     body: Option<&str>,
     extra: &str,
 ) -> Resp {
-    let mut s = TcpStream::connect(addr).await.expect("connect api");
     let body = body.unwrap_or("");
     let ua = if extra.to_ascii_lowercase().contains("user-agent") {
         ""
@@ -53,7 +52,13 @@ pub async fn http(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{ua}{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.expect("write");
+    raw_http(addr, &req).await
+}
+
+/// Sends `request` verbatim and reads the answer until the server closes.
+pub async fn raw_http(addr: SocketAddr, request: &str) -> Resp {
+    let mut s = TcpStream::connect(addr).await.expect("connect api");
+    s.write_all(request.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf).to_string();
@@ -197,4 +202,17 @@ pub async fn read_all(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, Option<st
             Ok(Err(e)) => return (out, Some(e.kind())),
         }
     }
+}
+
+/// Writes one byte through an echoing path and reads it back within a generous bound:
+/// whether the proxy serves this client.
+pub async fn echoes(s: &mut TcpStream) -> bool {
+    if s.write_all(b"x").await.is_err() {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(30), s.read(&mut b)).await,
+        Ok(Ok(1))
+    )
 }

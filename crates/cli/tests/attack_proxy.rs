@@ -1,0 +1,231 @@
+//! The attack suite's proxy row (issue #15): a real `chaos proxy serve` process attacked as
+//! a hostile API client would: proxy loops, a connection flood, slowloris API clients and
+//! a foreign Host. The server refuses what it must, keeps serving its other proxies and
+//! its API, and its descriptors (`/proc/<pid>/fd`) come back to where they were.
+
+#[allow(dead_code)]
+#[path = "support/reference.rs"]
+mod reference;
+#[path = "support/run.rs"]
+mod run;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// An upstream on loopback echoing every byte, one thread per connection.
+fn echo_upstream() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind echo");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// `chaos proxy serve`, killed (by its own pid) when dropped.
+struct Server {
+    child: Child,
+    api: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> Server {
+        let port = free_port();
+        let port_text = port.to_string();
+        let mut args = vec!["proxy", "serve", "--port", &port_text];
+        args.extend_from_slice(extra);
+        let log = std::fs::File::create(dir.join("serve.log")).expect("log file");
+        let child = run::chaos_command(dir, &args, &[])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn chaos proxy serve");
+        let mut server = Server {
+            child,
+            api: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        // Readiness wait, not a timing assertion.
+        for _ in 0..400 {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("chaos proxy serve exited early: {status}");
+            }
+            if server.request("GET", "/version", "", "").0 == 200 {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("chaos proxy serve did not answer on {}", server.api);
+    }
+
+    /// One request (`Connection: close`); (0, "") when the exchange fails.
+    fn request(&self, method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
+        let exchange = || -> std::io::Result<String> {
+            let mut s = TcpStream::connect(self.api)?;
+            s.set_read_timeout(Some(Duration::from_secs(30)))?;
+            let host = if headers.contains("Host:") {
+                String::new()
+            } else {
+                format!("Host: {}\r\n", self.api)
+            };
+            write!(
+                s,
+                "{method} {path} HTTP/1.1\r\n{host}{headers}User-Agent: attack\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+            let mut text = String::new();
+            s.read_to_string(&mut text)?;
+            Ok(text)
+        };
+        let Ok(text) = exchange() else {
+            return (0, String::new());
+        };
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, body.to_string())
+    }
+
+    fn create(&self, name: &str, upstream: SocketAddr) -> SocketAddr {
+        let body = json!({"name": name, "listen": "127.0.0.1:0", "upstream": upstream.to_string()});
+        let (status, text) = self.request("POST", "/proxies", &body.to_string(), "");
+        assert_eq!(status, 201, "{text}");
+        let v: Value = serde_json::from_str(&text).expect("proxy json");
+        v["listen"]
+            .as_str()
+            .and_then(|l| l.parse().ok())
+            .expect("listen address")
+    }
+
+    fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// Whether one byte written to `addr` comes back (the proxy serves this client).
+fn echoes(s: &mut TcpStream) -> bool {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut b = [0u8; 1];
+    s.write_all(b"x").is_ok() && matches!(s.read(&mut b), Ok(1))
+}
+
+#[test]
+fn a_hostile_api_client_cannot_exhaust_or_loop_the_proxy_server() {
+    const CAP: usize = 50;
+    let dir = run::scratch("attack-proxy", "serve");
+    let srv = Server::start(&dir, &["--max-connections", &CAP.to_string()]);
+    let up = echo_upstream();
+    let flooded = srv.create("flooded", up);
+    let calm = srv.create("calm", up);
+    let mut warm = TcpStream::connect(calm).expect("connect calm");
+    assert!(echoes(&mut warm));
+    drop(warm);
+    // The server's descriptors settle (the warm connection's close) before the baseline.
+    let mut baseline = srv.fds();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        baseline = baseline.min(srv.fds());
+    }
+
+    // Loops: refused with Toxiproxy's error shape, at create and at update.
+    let port = free_port();
+    let own = format!("127.0.0.1:{port}");
+    let body = json!({"name": "self", "listen": own, "upstream": own}).to_string();
+    let (status, text) = srv.request("POST", "/proxies", &body, "");
+    let expected = json!({"error": format!("proxy loop: upstream {own} is the listen address of proxy self itself"), "status": 400});
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&text).ok()),
+        (400, Some(expected))
+    );
+    let body = json!({"upstream": flooded.to_string()}).to_string();
+    let (status, text) = srv.request("PATCH", "/proxies/calm", &body, "");
+    assert_eq!(status, 400, "{text}");
+
+    // A flood on one proxy: CAP clients served, the rest reset; the other proxy and the
+    // API keep answering.
+    let clients: Vec<TcpStream> = (0..CAP * 4)
+        .filter_map(|_| TcpStream::connect(flooded).ok())
+        .collect();
+    let served = clients
+        .into_iter()
+        .map(|mut c| (echoes(&mut c), c))
+        .collect::<Vec<_>>();
+    assert_eq!(served.iter().filter(|(ok, _)| *ok).count(), CAP);
+    let mut other = TcpStream::connect(calm).expect("connect calm");
+    assert!(echoes(&mut other), "the other proxy still serves");
+
+    // Slowloris on the API while it is flooded: others are still answered.
+    let slow: Vec<TcpStream> = (0..50)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(srv.api).ok()?;
+            s.write_all(b"GET /proxies HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+                .ok()?;
+            Some(s)
+        })
+        .collect();
+    assert_eq!(srv.request("GET", "/version", "", "").0, 200);
+
+    // DNS rebinding: a foreign Host is refused, nothing changes.
+    let body = json!({"name": "rebound", "upstream": up.to_string()}).to_string();
+    let (status, text) = srv.request("POST", "/proxies", &body, "Host: evil.example:8474\r\n");
+    assert_eq!(status, 403, "{text}");
+    let (_, list) = srv.request("GET", "/proxies", "", "");
+    let list: Value = serde_json::from_str(&list).expect("proxies json");
+    let names: Vec<&String> = list
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["calm", "flooded"]);
+
+    drop(served);
+    drop(other);
+    drop(slow);
+    let mut now = srv.fds();
+    for _ in 0..300 {
+        if now <= baseline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        now = srv.fds();
+    }
+    assert!(
+        now <= baseline,
+        "server descriptors {now} > baseline {baseline}"
+    );
+    let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
+    assert!(
+        log.contains("proxy flooded: connection limit reached"),
+        "no log line for the refused clients:\n{log}"
+    );
+}
