@@ -11,6 +11,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Started again as the reaper of a run's process activities (providers::reaper).
+    if std::env::var_os(providers::reaper::REAPER_ENV).is_some() {
+        return ExitCode::from(providers::reaper::main());
+    }
+    providers::reaper::enable();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -499,25 +499,31 @@ fn an_interrupted_run_takes_the_action_process_tree_with_it() {
 }
 
 #[test]
-fn a_run_killed_with_sigkill_takes_its_action_process_with_it() {
-    let dir = scratch("attack", "sigkill-child");
-    let a = marker(31);
-    let action = json!({"type": "action", "name": "long", "provider": {
-        "type": "process", "path": "sleep", "arguments": [a]}});
-    write_experiment(&dir, "e.json", &with_rollback(vec![action]));
+fn a_run_killed_with_sigkill_takes_its_action_process_tree_with_it() {
+    let dir = scratch("attack", "sigkill-tree");
+    let (a, b) = (marker(31), marker(32));
+    write_experiment(
+        &dir,
+        "e.json",
+        &with_rollback(vec![tree_action(&a, &b, None)]),
+    );
     let mut child = spawn_quiet(&dir, &["run", "e.json"]);
-    let started = eventually(|| !alive_with(&a).is_empty());
+    let started = eventually(|| !alive_with(&a).is_empty() && !alive_with(&b).is_empty());
     child.kill().expect("SIGKILL chaos");
     let _ = child.wait();
-    let gone = eventually(|| alive_with(&a).is_empty());
-    for pid in alive_with(&a) {
+    // The run's reaper notices its runner is gone and kills the registered groups.
+    let gone = eventually(|| alive_with(&a).is_empty() && alive_with(&b).is_empty());
+    for pid in alive_with(&a).into_iter().chain(alive_with(&b)) {
         // SAFETY: kill has no memory-safety preconditions; cleanup after a failure only.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
         }
     }
-    assert!(started, "the action's process never appeared");
-    assert!(gone, "the action's process outlived the killed runner");
+    assert!(started, "the action's processes never appeared");
+    assert!(
+        gone,
+        "the shell and its children outlived the killed runner"
+    );
 }
 
 /// Every value declared as a secret (inline, from the environment), and one derived from

@@ -7,8 +7,8 @@
 //! What Shakedown adds: the process runs in a process group of its own, and when the
 //! activity times out or the run is interrupted the whole group is killed (the reference
 //! kills only the process it started, so `sh -c 'a & b'` leaves `a` and `b` running). The
-//! process also gets the kernel's parent-death signal, so it dies with `chaos` even when
-//! `chaos` is killed with SIGKILL. A process the action leaves behind on purpose (`nohup
+//! group is registered with the run's reaper ([`crate::reaper`]), so it dies with `chaos`
+//! even when `chaos` is killed with SIGKILL, children included. A process the action leaves behind on purpose (`nohup
 //! load >/dev/null &`) keeps running after the activity ends normally, as in the reference:
 //! a rollback is what stops it. docs/compatibility.md records the differences.
 
@@ -53,19 +53,6 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    let runner = std::process::id();
-    // SAFETY: runs in the forked child before exec; prctl, getppid and _exit are
-    // async-signal-safe and nothing here allocates.
-    unsafe {
-        command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            // The runner may have died between fork and prctl: then nobody would kill us.
-            if libc::getppid() as u32 != runner {
-                libc::_exit(137);
-            }
-            Ok(())
-        });
-    }
 
     let timeout = match provider.get("timeout") {
         Some(t) => seconds(t)?,
@@ -75,8 +62,9 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         let message = format!("failed to start '{}': {e}", path.display());
         ProviderError::Failed(Failure::new(FailureKind::Environment, message).with_source(e))
     })?;
-    // Kills the whole group if this future is dropped (interrupt) or times out.
-    let mut group = child.id().map(GroupGuard);
+    // Kills the whole group if this future is dropped (interrupt) or times out, and
+    // registers it with the reaper, which kills it if `chaos` itself dies meanwhile.
+    let mut group = child.id().map(GroupGuard::new);
     let limit = capture::limit();
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     // As `communicate()`: both pipes read to their end, and the exit status.
@@ -126,8 +114,14 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
 struct GroupGuard(u32);
 
 impl GroupGuard {
+    fn new(pgid: u32) -> Self {
+        crate::reaper::register(pgid);
+        Self(pgid)
+    }
+
     /// The activity ended by itself: whatever it left behind is not ours to stop.
     fn disarm(self) {
+        crate::reaper::unregister(self.0);
         std::mem::forget(self);
     }
 }
@@ -142,6 +136,7 @@ impl Drop for GroupGuard {
                 libc::killpg(pgid, libc::SIGKILL);
             }
         }
+        crate::reaper::unregister(self.0);
     }
 }
 
