@@ -310,11 +310,21 @@ fn info_extensions_lists_the_interpreters_chaostoolkit_distributions() {
         venv_python.display()
     );
     let dir = scratch("info");
+    // A distribution that declares no licence, as chaostoolkit 1.21.4 shows it: `Unknown`.
+    let site = dir.join("site");
+    let dist = site.join("chaostoolkit_nolicence-0.1.0.dist-info");
+    std::fs::create_dir_all(&dist).expect("dist-info");
+    std::fs::write(
+        dist.join("METADATA"),
+        "Metadata-Version: 2.1\nName: chaostoolkit-nolicence\nVersion: 0.1.0\nSummary: none\n",
+    )
+    .expect("METADATA");
     let out = Command::new(env!("CARGO_BIN_EXE_chaos"))
         .current_dir(&dir)
         .args(["--no-log-file", "--python"])
         .arg(&venv_python)
         .args(["info", "extensions"])
+        .env("PYTHONPATH", &site)
         .output()
         .expect("chaos runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -327,6 +337,11 @@ fn info_extensions_lists_the_interpreters_chaostoolkit_distributions() {
         bridged.iter().all(|l| l.starts_with("chaostoolkit-")),
         "{stdout}"
     );
+    let unlicensed = bridged
+        .iter()
+        .find(|l| l.starts_with("chaostoolkit-nolicence"))
+        .unwrap_or_else(|| panic!("the PYTHONPATH distribution is listed: {stdout}"));
+    assert!(unlicensed.contains(" Unknown "), "{unlicensed}");
 }
 
 #[test]

@@ -40,11 +40,16 @@ pub fn info(args: InfoArgs, settings_path: &Path, bridge: Arc<Bridge>) -> u8 {
                 if registry.package(&name).is_some() {
                     continue;
                 }
+                // chaostoolkit 1.21.4 shows a distribution that declares no licence as
+                // `Unknown` (1.19.0 crashes on it).
+                let license = Some(field("license"))
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| "Unknown".into());
                 println!(
                     "{:<40}{:<10}{:<20}{} (Python)",
                     name,
                     field("version"),
-                    field("license"),
+                    license,
                     field("summary")
                 );
             }
