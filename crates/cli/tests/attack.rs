@@ -692,6 +692,20 @@ fn outputs_past_the_limit_are_cut_with_a_marker() {
         &body[body.len().saturating_sub(120)..]
     );
     assert!(std::fs::metadata(dir.join("journal.json")).map_or(0, |m| m.len()) < 100_000);
+
+    // A limit that is not a number of bytes is named in a WARNING; the default applies.
+    let out = chaos(
+        &dir,
+        &["run", "e.json"],
+        &[("CHAOS_MAX_OUTPUT_BYTES", "4 MiB")],
+    );
+    assert_stderr_has(
+        &out,
+        "WARNING] CHAOS_MAX_OUTPUT_BYTES must be a number of bytes (0 for no limit), not '4 MiB': outputs are cut at 4194304 bytes",
+    );
+    let journal = read_json(&dir.join("journal.json"));
+    let stdout = journal["run"][0]["output"]["stdout"].as_str().unwrap_or("");
+    assert_eq!(stdout.len(), 3_000_000, "3 MB is under the default limit");
 }
 
 // Typos caught, compatibility kept (item 7): keys Chaos Toolkit ignores warn with their

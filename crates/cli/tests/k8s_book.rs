@@ -235,12 +235,16 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn try_k(&self, args: &[&str]) {
-        let _ = Command::new(kubectl_bin())
+    /// `kubectl ARGS`, its failure ignored: its standard output when it succeeded.
+    fn try_k(&self, args: &[&str]) -> Option<String> {
+        Command::new(kubectl_bin())
             .arg("--kubeconfig")
             .arg(&self.kc)
             .args(args)
-            .output();
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
     }
 
     /// Gives `go-demo-8` pods a kubelet's timing with three stages, weighted so that kwok
@@ -414,14 +418,8 @@ spec:
         self.try_k(&["delete", "pv", "book-go-demo-8-db", "--ignore-not-found"]);
         // A namespace still terminating (an earlier run's clean-up deletes it without
         // waiting) takes no new objects: wait until it is gone, then create it again.
-        let phase = Command::new(kubectl_bin())
-            .arg("--kubeconfig")
-            .arg(&self.kc)
-            .args(["get", "ns", "go-demo-8", "-o", "jsonpath={.status.phase}"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        if phase == "Terminating" {
+        let phase = self.try_k(&["get", "ns", "go-demo-8", "-o", "jsonpath={.status.phase}"]);
+        if phase.as_deref() == Some("Terminating") {
             self.k(
                 &["wait", "--for=delete", "ns/go-demo-8", "--timeout=180s"],
                 None,
@@ -493,12 +491,9 @@ spec:
     /// machine makes likely.
     fn await_pods(&self, ns: &str, selector: &str) {
         for _ in 0..240 {
-            let found = Command::new(kubectl_bin())
-                .arg("--kubeconfig")
-                .arg(&self.kc)
-                .args(["-n", ns, "get", "pods", "-l", selector, "-o", "name"])
-                .output()
-                .is_ok_and(|o| o.status.success() && !o.stdout.trim_ascii().is_empty());
+            let found = self
+                .try_k(&["-n", ns, "get", "pods", "-l", selector, "-o", "name"])
+                .is_some_and(|names| !names.trim().is_empty());
             if found {
                 return;
             }

@@ -104,12 +104,9 @@ impl Subscriber for EventsFile {
     fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let finished = matches!(event, RunEvent::Finished { .. });
-            if let Some(line) = event_line(&event, Timestamp::now()) {
-                let mut line = Value::Object(line);
-                crate::redact::value(&mut line);
-                if let Value::Object(line) = line {
-                    self.write(&line);
-                }
+            if let Some(mut line) = event_line(&event, Timestamp::now()) {
+                crate::redact::map(&mut line);
+                self.write(&line);
             }
             if finished {
                 self.close();

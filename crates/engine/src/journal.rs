@@ -106,7 +106,15 @@ impl Record {
             .unwrap_or("")
     }
 
+    /// The record as the journal shows it, secrets masked (`crate::redact`).
     pub fn to_json(&self) -> Value {
+        let mut json = self.json_unmasked();
+        crate::redact::value(&mut json);
+        json
+    }
+
+    /// The record before masking, for a whole journal that is masked once.
+    fn json_unmasked(&self) -> Value {
         let mut m = Map::new();
         m.insert("activity".into(), self.activity.clone());
         m.insert("output".into(), self.output.clone());
@@ -131,9 +139,7 @@ impl Record {
         if let Some(met) = self.tolerance_met {
             m.insert("tolerance_met".into(), Value::Bool(met));
         }
-        let mut json = Value::Object(m);
-        crate::redact::value(&mut json);
-        json
+        Value::Object(m)
     }
 }
 
@@ -153,7 +159,14 @@ pub struct HypothesisState {
 }
 
 impl HypothesisState {
+    /// The state as the journal shows it, secrets masked (`crate::redact`).
     pub fn to_json(&self) -> Value {
+        let mut json = self.json_unmasked();
+        crate::redact::value(&mut json);
+        json
+    }
+
+    fn json_unmasked(&self) -> Value {
         let mut m = Map::new();
         m.insert(
             "steady_state_met".into(),
@@ -161,7 +174,7 @@ impl HypothesisState {
         );
         m.insert(
             "probes".into(),
-            Value::Array(self.probes.iter().map(Record::to_json).collect()),
+            Value::Array(self.probes.iter().map(Record::json_unmasked).collect()),
         );
         Value::Object(m)
     }
@@ -253,23 +266,28 @@ impl Journal {
         let mut states = Map::new();
         let state = |s: &Option<HypothesisState>| {
             s.as_ref()
-                .map(HypothesisState::to_json)
+                .map(HypothesisState::json_unmasked)
                 .unwrap_or(Value::Null)
         };
         states.insert("before".into(), state(&self.before));
         states.insert("after".into(), state(&self.after));
         states.insert(
             "during".into(),
-            Value::Array(self.during.iter().map(HypothesisState::to_json).collect()),
+            Value::Array(
+                self.during
+                    .iter()
+                    .map(HypothesisState::json_unmasked)
+                    .collect(),
+            ),
         );
         m.insert("steady_states".into(), Value::Object(states));
         m.insert(
             "run".into(),
-            Value::Array(self.run.iter().map(Record::to_json).collect()),
+            Value::Array(self.run.iter().map(Record::json_unmasked).collect()),
         );
         m.insert(
             "rollbacks".into(),
-            Value::Array(self.rollbacks.iter().map(Record::to_json).collect()),
+            Value::Array(self.rollbacks.iter().map(Record::json_unmasked).collect()),
         );
         if let Some(end) = self.end {
             m.insert("end".into(), Value::String(end.iso()));

@@ -54,11 +54,9 @@ pub async fn notify(
     }
     let mut object = Value::Object(object);
     if let Some(payload) = object.get_mut("payload") {
-        // The run-started and validate payloads are the experiment, inline secrets and all.
+        // The run-started and validate payloads are the experiment, inline secrets and all
+        // (a journal payload comes masked from `Journal::to_json`).
         crate::redact::mask_inline_secrets(payload);
-        if let Some(experiment) = payload.get_mut("experiment") {
-            crate::redact::mask_inline_secrets(experiment);
-        }
     }
     crate::redact::value(&mut object);
     for channel in channels {

@@ -5,14 +5,16 @@
 //! log. Shakedown masks them at the few places where the run's data turns into text or
 //! JSON for someone else: the log lines ([`crate::logging`]), the journal and its records
 //! (`journal::Journal::to_json`, `Record::to_json`), the notification payloads, the
-//! events file and the agent report. Tolerances, controls and later activities still see
-//! the real values: masking happens on the way out, never in the run.
+//! events file and the agent report. Tolerances and later activities still see the real
+//! values, and controls the real configuration and secrets (the activity records in their
+//! state are the journal's, masked): masking happens on the way out, never in the run. A
+//! whole journal is masked once (`Journal::to_json`), not record by record.
 //!
 //! What is masked, with [`MASK`]:
 //! - every string value of the resolved secrets (inline, from the environment, from a
 //!   vault, from `--var`/`--var-file`), at least [`MIN_LEN`] characters long (shorter ones
 //!   would mask ordinary words), wherever it appears inside a string, and its
-//!   percent-encoded form (a secret put in a URL's query);
+//!   percent- and form-encoded forms (a secret put in a URL's query);
 //! - in the journal's copy of the experiment, every inline secret value, whatever its length
 //!   (an `env` or `vault` reference stays, since it names a variable, not its value).
 //!
@@ -32,33 +34,37 @@ pub const MIN_LEN: usize = 4;
 /// A set of secret strings to mask.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    /// Longest first, so a secret that contains another is masked whole.
+    /// The secret values themselves (long enough to mask), what a merge starts from.
+    values: Vec<String>,
+    /// Each value and its encoded forms, longest first, so a secret that contains another
+    /// is masked whole.
     needles: Vec<String>,
 }
 
 impl Redactor {
-    /// A redactor for `values` (and their percent-encoded forms); short and empty values
-    /// are ignored.
+    /// A redactor for `values` (and their percent- and form-encoded forms, as a URL's
+    /// query carries them); short and empty values are ignored.
     pub fn new<I, S>(values: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let mut values: Vec<String> = values
+            .into_iter()
+            .map(|v| v.as_ref().to_string())
+            .filter(|v| v.chars().count() >= MIN_LEN)
+            .collect();
+        values.sort();
+        values.dedup();
         let mut needles = Vec::new();
-        for value in values {
-            let value = value.as_ref();
-            if value.chars().count() < MIN_LEN {
-                continue;
-            }
-            needles.push(value.to_string());
-            let encoded = percent_encode(value);
-            if encoded != value {
-                needles.push(encoded);
-            }
+        for value in &values {
+            needles.push(value.clone());
+            needles.push(percent_encode(value));
+            needles.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Self { needles }
+        Self { values, needles }
     }
 
     /// A redactor for every string leaf of resolved secrets (scope → key → value).
@@ -101,7 +107,7 @@ impl Redactor {
     }
 
     fn merge(&self, other: &Redactor) -> Redactor {
-        Redactor::new(self.needles.iter().chain(&other.needles))
+        Redactor::new(self.values.iter().chain(&other.values))
     }
 }
 
@@ -151,24 +157,17 @@ fn add(added: Redactor) {
 /// Adds the inline secret values of `experiment` (known before anything is resolved) to
 /// what the process masks, so that even the first event of a run masks them.
 pub fn install_inline(experiment: &Value) {
-    let scopes = experiment.get("secrets").and_then(Value::as_object);
+    let Some(secrets) = experiment.get("secrets") else {
+        return;
+    };
+    let mut copy = serde_json::json!({ "secrets": secrets });
     let mut values = Vec::new();
-    for keys in scopes.into_iter().flat_map(|s| s.values()) {
-        for value in keys.as_object().into_iter().flat_map(|k| k.values()) {
-            inline_leaves(value, &mut values);
+    for_each_inline(&mut copy, &mut |leaf| {
+        if let Value::String(s) = leaf {
+            values.push(std::mem::take(s));
         }
-    }
+    });
     add(Redactor::new(values));
-}
-
-/// The strings [`mask_inline`] replaces: inline values, not `env`/`vault` references.
-fn inline_leaves(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) if map.get("type").is_some_and(Value::is_string) => {}
-        Value::Object(map) => map.values().for_each(|v| inline_leaves(v, out)),
-        Value::String(s) => out.push(s.clone()),
-        _ => {}
-    }
 }
 
 fn current() -> Option<Arc<Redactor>> {
@@ -178,8 +177,15 @@ fn current() -> Option<Arc<Redactor>> {
 /// `text` with every installed secret masked.
 pub fn text(text: &str) -> Cow<'_, str> {
     match current() {
-        Some(r) => Cow::Owned(r.text(text).into_owned()),
+        Some(r) => r.text(text),
         None => Cow::Borrowed(text),
+    }
+}
+
+/// Masks every installed secret in the values of `map`, in place.
+pub fn map(map: &mut Map) {
+    if let Some(r) = current() {
+        map.values_mut().for_each(|v| r.value(v));
     }
 }
 
@@ -193,23 +199,25 @@ pub fn value(value: &mut Value) {
 /// Masks every inline value of an experiment's `secrets` block, whatever its length: a
 /// scope's key whose value is not an `env` or `vault` reference (`{"type": …}`).
 pub fn mask_inline_secrets(experiment: &mut Value) {
-    let scopes = experiment.get_mut("secrets").and_then(Value::as_object_mut);
-    for scope in scopes.into_iter().flat_map(|s| s.values_mut()) {
-        let Some(keys) = scope.as_object_mut() else {
-            continue;
-        };
-        for value in keys.values_mut() {
-            mask_inline(value);
-        }
-    }
+    for_each_inline(experiment, &mut |leaf| *leaf = Value::String(MASK.into()));
 }
 
-fn mask_inline(value: &mut Value) {
-    match value {
-        Value::Object(map) if map.get("type").is_some_and(Value::is_string) => {}
-        Value::Object(map) => map.values_mut().for_each(mask_inline),
-        Value::Null => {}
-        other => *other = Value::String(MASK.into()),
+/// Calls `f` on every inline secret value of `experiment`: the non-null leaves under a
+/// scope's keys, except inside an `env`/`vault` reference (a mapping with a string `type`).
+fn for_each_inline(experiment: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    fn walk(value: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+        match value {
+            Value::Object(map) if map.get("type").is_some_and(Value::is_string) => {}
+            Value::Object(map) => map.values_mut().for_each(|v| walk(v, f)),
+            Value::Null => {}
+            leaf => f(leaf),
+        }
+    }
+    let scopes = experiment.get_mut("secrets").and_then(Value::as_object_mut);
+    for scope in scopes.into_iter().flat_map(|s| s.values_mut()) {
+        if let Some(keys) = scope.as_object_mut() {
+            keys.values_mut().for_each(|v| walk(v, f));
+        }
     }
 }
 
@@ -223,6 +231,7 @@ mod tests {
         let r = Redactor::new(["s3cr3t", "s3cr3t-longer", "a b/c?", "abc", ""]);
         assert_eq!(r.text("x s3cr3t-longer y s3cr3t"), "x *** y ***");
         assert_eq!(r.text("https://h/?k=a%20b%2Fc%3F"), "https://h/?k=***");
+        assert_eq!(r.text("https://h/?k=a+b%2Fc%3F"), "https://h/?k=***");
         assert_eq!(r.text("abc stays: too short"), "abc stays: too short");
         assert!(matches!(r.text("nothing"), Cow::Borrowed(_)));
     }

@@ -16,30 +16,6 @@ use crate::provider::ProviderKind;
 use crate::pyrepr::{py_str, py_truthy};
 use crate::{Map, Value};
 
-/// An activity's `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ActivityKind {
-    Action,
-    Probe,
-}
-
-impl ActivityKind {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "action" => Some(Self::Action),
-            "probe" => Some(Self::Probe),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Action => "action",
-            Self::Probe => "probe",
-        }
-    }
-}
-
 static EMPTY: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
 
 fn object(value: &Value) -> &Map {
@@ -72,10 +48,6 @@ impl<'a> ActivityView<'a> {
         self.map.get("type").and_then(Value::as_str).unwrap_or("")
     }
 
-    pub fn kind(&self) -> Option<ActivityKind> {
-        ActivityKind::parse(self.type_name())
-    }
-
     /// `name` as Python's `str()` shows it; `None` when absent.
     pub fn name(&self) -> Option<String> {
         self.map.get("name").map(py_str)
@@ -92,11 +64,6 @@ impl<'a> ActivityView<'a> {
             Some(r) if !r.is_null() && r.as_str() != Some("") => Some(py_str(r)),
             _ => None,
         }
-    }
-
-    /// Whether the entry has a `ref` key at all (even an empty one).
-    pub fn has_ref_key(&self) -> bool {
-        self.map.contains_key("ref")
     }
 
     /// `background`, as the reference tests it (`if activity.get("background")`).
@@ -170,14 +137,6 @@ impl<'a> ExperimentView<'a> {
         list(self.map.get("controls"))
     }
 
-    pub fn configuration(&self) -> Option<&'a Value> {
-        self.map.get("configuration")
-    }
-
-    pub fn secrets(&self) -> Option<&'a Value> {
-        self.map.get("secrets")
-    }
-
     /// Every activity a `ref` may name, as the reference indexes them: the method's, then
     /// the hypothesis probes' (a later one of the same name wins).
     pub fn referable(&self) -> impl Iterator<Item = ActivityView<'a>> {
@@ -207,10 +166,6 @@ impl<'a> HypothesisView<'a> {
     pub fn probes(&self) -> &'a [Value] {
         list(self.map.get("probes"))
     }
-
-    pub fn controls(&self) -> Option<&'a Value> {
-        self.map.get("controls")
-    }
 }
 
 #[cfg(test)]
@@ -223,7 +178,7 @@ mod tests {
         let a = json!({"type": "action", "name": 7, "background": "yes",
                        "pauses": {"after": 1}, "provider": {"type": "process", "path": "x"}});
         let v = ActivityView::new(&a);
-        assert_eq!(v.kind(), Some(ActivityKind::Action));
+        assert_eq!(v.type_name(), "action");
         assert_eq!(v.name().as_deref(), Some("7"));
         assert_eq!(v.name_str(), None, "only string names are referable");
         assert!(v.background(), "any truthy value runs in the background");
@@ -233,7 +188,7 @@ mod tests {
         let off = json!({"type": "probe", "background": 0, "provider": {"type": "ftp"}});
         let v = ActivityView::new(&off);
         assert!(!v.background());
-        assert_eq!(v.kind(), Some(ActivityKind::Probe));
+        assert_eq!(v.type_name(), "probe");
         assert_eq!(
             v.provider().map(|p| p.0),
             Some(None),
@@ -252,7 +207,6 @@ mod tests {
         ] {
             assert_eq!(ActivityView::new(&entry).reference().as_deref(), expected);
         }
-        assert!(ActivityView::new(&json!({"ref": null})).has_ref_key());
     }
 
     #[test]

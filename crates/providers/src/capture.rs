@@ -14,15 +14,26 @@ pub const LIMIT_ENV: &str = "CHAOS_MAX_OUTPUT_BYTES";
 /// The limit when the environment does not set one.
 pub const DEFAULT_LIMIT: usize = 4 << 20;
 
-/// The number of bytes kept of each output; `None` for no limit.
+/// The number of bytes kept of each output; `None` for no limit. Read once per process; a
+/// value that is not a number of bytes is a WARNING naming it, and the default applies.
 pub fn limit() -> Option<usize> {
-    match std::env::var(LIMIT_ENV)
-        .ok()
-        .map(|v| v.trim().parse::<usize>())
-    {
-        Some(Ok(0)) => None,
-        Some(Ok(n)) => Some(n),
-        _ => Some(DEFAULT_LIMIT),
+    static LIMIT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| parse_limit(std::env::var(LIMIT_ENV).ok().as_deref()))
+}
+
+fn parse_limit(text: Option<&str>) -> Option<usize> {
+    let Some(text) = text else {
+        return Some(DEFAULT_LIMIT);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(0) => None,
+        Ok(n) => Some(n),
+        Err(_) => {
+            log::warn!(
+                "{LIMIT_ENV} must be a number of bytes (0 for no limit), not '{text}': outputs are cut at {DEFAULT_LIMIT} bytes"
+            );
+            Some(DEFAULT_LIMIT)
+        }
     }
 }
 
@@ -114,6 +125,14 @@ mod tests {
         let (kept, marker) = c.truncation().expect("truncated");
         assert_eq!(kept, "aé".as_bytes());
         assert!(marker.contains("3 more bytes"), "{marker}");
+    }
+
+    #[test]
+    fn the_limit_comes_from_the_environment_and_a_bad_value_keeps_the_default() {
+        assert_eq!(parse_limit(None), Some(DEFAULT_LIMIT));
+        assert_eq!(parse_limit(Some(" 1000 ")), Some(1000));
+        assert_eq!(parse_limit(Some("0")), None);
+        assert_eq!(parse_limit(Some("4 MiB")), Some(DEFAULT_LIMIT));
     }
 
     #[tokio::test]

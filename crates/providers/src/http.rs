@@ -139,7 +139,7 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
         == Some("application/json");
 
     let mut attempt = 0;
-    let response = loop {
+    let mut response = loop {
         let mut request = client
             .request(method.clone(), &url)
             .headers(header_map.clone());
@@ -171,7 +171,6 @@ pub async fn run(call: &Call<'_>, provider: &Map) -> Result<Value, ProviderError
     let charset = charset(response.headers());
     let limit = crate::capture::limit();
     let mut captured = crate::capture::Captured::default();
-    let mut response = response;
     while let Some(chunk) = response.chunk().await.map_err(|e| request_error(&url, e))? {
         captured.push(&chunk, limit);
         if captured.dropped > 0 {
