@@ -44,6 +44,13 @@ impl Registries {
     }
 }
 
+/// The registry a run's guardian plays the rollbacks of `experiment` with, bridged to the
+/// run's Python interpreter.
+pub fn for_guardian(experiment: &experiment::Value, python: &str) -> Arc<Registry> {
+    let bridge = Arc::new(Bridge::new(Some(python.into())));
+    Registries::new(&experiment::Value::Null, bridge).for_document(experiment)
+}
+
 /// Global controls and `plugin` notification channels are answered by the registry too.
 fn uses_python_settings(settings: &experiment::Value) -> bool {
     let plugin = |channel: &experiment::Value| {

@@ -11,9 +11,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // Started again as the reaper of a run's process activities (providers::reaper).
+    // Started again as a run's guardian (engine::guardian), which reaps its process
+    // activities (providers::reaper) and takes the run over if it is killed.
     if std::env::var_os(providers::reaper::REAPER_ENV).is_some() {
-        return ExitCode::from(providers::reaper::main());
+        return ExitCode::from(engine::guardian::main(&drivers::for_guardian));
     }
     providers::reaper::enable();
     let cli = match args::Cli::try_parse() {

@@ -333,7 +333,17 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
     let mut experiment = with_rollback(vec![echo("first"), long]);
     experiment["steady-state-hypothesis"] = json!({"title": "h", "probes": [probe]});
     write_experiment(&dir, "e.json", &experiment);
-    let mut child = spawn_quiet(&dir, &["run", "--journal-path", "j.json", "e.json"]);
+    let mut child = run::chaos_command(&dir, &["run", "--journal-path", "j.json", "e.json"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start chaos");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     // Wait (bounded) until the journal shows the long action running.
     let path = dir.join("j.json");
     let running = |journal: &Value| record_names(journal, "run") == ["first", "long"];
@@ -352,31 +362,42 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
     let orphans = children(child.id());
     child.kill().expect("SIGKILL chaos");
     let _ = child.wait();
-    for pid in orphans {
-        // Process groups are not this test's business: the `sleep` is ended here.
-        let _ = std::process::Command::new("kill")
-            .arg("-9")
-            .arg(pid.to_string())
-            .status();
-    }
-    assert!(
-        seen.is_some(),
-        "the journal never showed the long action running"
-    );
+    // The run's guardian shares its standard error: its end is the guardian's end.
+    let stderr = reader.join().expect("stderr reader");
 
-    // What the kill left: one whole journal, no temporary file beside it.
-    let journal = read_json(&path);
-    assert_eq!(journal["status"], Value::Null, "{journal:#}");
-    assert!(journal.get("end").is_none(), "{journal:#}");
-    assert_eq!(journal["steady_states"]["before"]["steady_state_met"], true);
-    assert_eq!(record_names(&journal, "run"), ["first", "long"]);
-    assert_eq!(journal["run"][0]["status"], "succeeded");
-    assert_eq!(journal["run"][0]["output"]["stdout"], "first\n");
-    let long = &journal["run"][1];
+    // While the run went on, the journal was whole and up to date.
+    let Some(live) = seen else {
+        panic!("the journal never showed the long action running:\n{stderr}");
+    };
+    assert_eq!(live["status"], Value::Null, "{live:#}");
+    assert!(live.get("end").is_none(), "{live:#}");
+    assert_eq!(live["steady_states"]["before"]["steady_state_met"], true);
+    assert_eq!(live["run"][0]["status"], "succeeded");
+    assert_eq!(live["run"][0]["output"]["stdout"], "first\n");
+    let long = &live["run"][1];
     assert!(
         long.get("status").is_none() && long.get("end").is_none(),
         "{long:#}"
     );
+    assert!(
+        journal::from_value(live.clone()).is_ok(),
+        "a journal the typed reader reads"
+    );
+
+    // After the kill, the guardian (docs/guardian.md) ended the action's process, played
+    // the rollback and closed the journal.
+    for pid in orphans {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "the action's process {pid} is gone: {state}"
+        );
+    }
+    let journal = read_json(&path);
+    assert_eq!(journal["status"], "aborted", "{journal:#}\n{stderr}");
+    assert_eq!(journal["run"][1]["status"], "failed");
+    assert_eq!(record_names(&journal, "rollbacks"), ["rb"]);
+    assert_eq!(journal["guardian"]["rollbacks"]["played"], 1);
     assert!(
         journal::from_value(journal.clone()).is_ok(),
         "a journal the typed reader reads"

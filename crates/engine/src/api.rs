@@ -826,7 +826,7 @@ impl Subscriber for JournalFile {
     fn on_event<'a>(&'a self, event: RunEvent<'a>) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             match event {
-                RunEvent::ExperimentStarted { experiment } => {
+                RunEvent::ExperimentStarted { experiment, .. } => {
                     self.start_writer();
                     self.update(|p| p.journal = Some(Journal::new(experiment.clone())));
                 }
@@ -878,7 +878,7 @@ impl Subscriber for JournalFile {
 
 /// Through the typed journal crate, which checks the shape and writes floats the way
 /// Python's `json.dump` does (`7e-06`, not `7e-6`).
-fn write_journal(path: &Path, journal: &Value) -> Result<(), journal::JournalError> {
+pub(crate) fn write_journal(path: &Path, journal: &Value) -> Result<(), journal::JournalError> {
     let typed = journal::from_value(journal.clone())?;
     journal::write_file(path, &typed)
 }

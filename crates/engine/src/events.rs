@@ -53,6 +53,8 @@ pub enum RunEvent<'a> {
     /// (the title substituted): chaoslib's `started` run event.
     ExperimentStarted {
         experiment: &'a Value,
+        /// What the run resolved before it started playing.
+        resolved: Resolved<'a>,
     },
     HypothesisStarted {
         phase: HypothesisPhase,
@@ -97,6 +99,17 @@ pub enum RunEvent<'a> {
         json: &'a Value,
         exit_code: u8,
     },
+}
+
+/// What the engine resolved before it plays the experiment: a subscriber that may have
+/// to finish the run's work without the engine (the [`guardian`](crate::guardian)) needs
+/// it. The secrets are in clear: a subscriber that writes them anywhere masks them first
+/// ([`crate::redact`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'a> {
+    pub configuration: &'a experiment::Map,
+    pub secrets: &'a experiment::Map,
+    pub rollback_strategy: &'a crate::strategy::RollbackStrategy,
 }
 
 /// Something that wants to know. Subscribers are awaited in turn and cannot fail the run

@@ -118,7 +118,7 @@ impl Subscriber for EventsFile {
 /// The line of `event`, stamped `at`; `None` for the events the reference does not write.
 pub fn event_line(event: &RunEvent<'_>, at: Timestamp) -> Option<Map> {
     let (kind, payload): (&str, Vec<(&str, Value)>) = match *event {
-        RunEvent::ExperimentStarted { experiment } => {
+        RunEvent::ExperimentStarted { experiment, .. } => {
             ("run-started", vec![("title", field(experiment, "title"))])
         }
         RunEvent::HypothesisStarted { phase } => match phase {
@@ -380,9 +380,16 @@ mod tests {
     #[test]
     fn events_have_the_references_shapes() {
         let experiment = json!({"title": "completed run"});
+        let nothing = experiment::Map::new();
+        let resolved = crate::events::Resolved {
+            configuration: &nothing,
+            secrets: &nothing,
+            rollback_strategy: &crate::strategy::RollbackStrategy::Default,
+        };
         assert_eq!(
             line(RunEvent::ExperimentStarted {
-                experiment: &experiment
+                experiment: &experiment,
+                resolved,
             }),
             r#"{"type": "run-started", "timestamp": "T", "title": "completed run"}"#
         );

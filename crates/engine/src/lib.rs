@@ -26,6 +26,7 @@ pub mod api;
 pub mod controls;
 pub mod events;
 pub mod events_file;
+pub mod guardian;
 pub mod hypothesis;
 pub mod interrupt;
 pub mod journal;

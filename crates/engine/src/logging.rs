@@ -74,8 +74,59 @@ fn is_own(target: &str) -> bool {
     })
 }
 
+/// The configuration [`init`] installed, for a helper process that logs as the run does
+/// (the [`guardian`](crate::guardian)).
+static INSTALLED: std::sync::OnceLock<LogConfig> = std::sync::OnceLock::new();
+
+/// The logger's configuration, when [`init`] installed one.
+pub fn installed() -> Option<&'static LogConfig> {
+    INSTALLED.get()
+}
+
+impl LogConfig {
+    /// As a JSON object, to hand to another process ([`LogConfig::from_json`]).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "verbose": self.verbose,
+            "json": self.format == ConsoleFormat::Json,
+            "colour": match self.colour {
+                Colour::Auto => "auto",
+                Colour::Always => "always",
+                Colour::Never => "never",
+            },
+            "file": self.file.as_ref().map(|f| f.to_string_lossy().into_owned()),
+            "file_level": self.file_level.as_str(),
+            "context_id": self.context_id,
+        })
+    }
+
+    /// Reads what [`LogConfig::to_json`] wrote; anything missing takes the default.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str);
+        LogConfig {
+            verbose: value.get("verbose").and_then(serde_json::Value::as_bool) == Some(true),
+            format: if value.get("json").and_then(serde_json::Value::as_bool) == Some(true) {
+                ConsoleFormat::Json
+            } else {
+                ConsoleFormat::String
+            },
+            colour: match text("colour") {
+                Some("always") => Colour::Always,
+                Some("never") => Colour::Never,
+                _ => Colour::Auto,
+            },
+            file: text("file").map(PathBuf::from),
+            file_level: text("file_level")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(LevelFilter::Debug),
+            context_id: text("context_id").unwrap_or_default().to_string(),
+        }
+    }
+}
+
 /// Installs the logger. The file is opened for appending, as the reference does.
 pub fn init(config: LogConfig) -> Result<(), String> {
+    let _ = INSTALLED.set(config.clone());
     let file = match &config.file {
         Some(path) => Some(Mutex::new(
             OpenOptions::new()
@@ -305,6 +356,23 @@ pub fn local_time(with_millis: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_configuration_survives_its_json_form() {
+        let config = LogConfig {
+            verbose: true,
+            format: ConsoleFormat::Json,
+            colour: Colour::Never,
+            file: Some(PathBuf::from("/tmp/x.log")),
+            file_level: LevelFilter::Warn,
+            context_id: "c-1".into(),
+        };
+        let back = LogConfig::from_json(&config.to_json());
+        assert_eq!(format!("{back:?}"), format!("{config:?}"));
+        let defaults = LogConfig::from_json(&serde_json::json!({}));
+        assert!(!defaults.verbose && defaults.file.is_none());
+        assert_eq!(defaults.file_level, LevelFilter::Debug);
+    }
 
     #[test]
     fn control_characters_are_escaped_and_newlines_kept() {

@@ -188,6 +188,11 @@ pub async fn run_experiment(
     ctx.events
         .emit(RunEvent::ExperimentStarted {
             experiment: &experiment,
+            resolved: crate::events::Resolved {
+                configuration: &ctx.configuration,
+                secrets: &ctx.secrets,
+                rollback_strategy: &options.rollback_strategy,
+            },
         })
         .await;
     let mut journal = Journal::new(journal_copy(&experiment, &ctx.secrets));
@@ -332,7 +337,9 @@ pub async fn run_experiment(
     journal.during = std::mem::take(&mut *shared.during.lock().unwrap_or_else(|e| e.into_inner()));
     journal.status = shared.status();
 
-    if play_rollbacks_at_all && should_play_rollbacks(&options.rollback_strategy, &journal) {
+    if play_rollbacks_at_all
+        && should_play_rollbacks(&options.rollback_strategy, journal.status, journal.deviated)
+    {
         let records: Records = Arc::new(Mutex::new(Vec::new()));
         log::info!("Let's rollback...");
         ctx.events.emit(RunEvent::RollbacksStarted).await;
@@ -488,8 +495,13 @@ fn is_signal_exit(what: Interruption) -> bool {
     )
 }
 
-/// The reference's rollback decision, with its warnings.
-fn should_play_rollbacks(strategy: &RollbackStrategy, journal: &Journal) -> bool {
+/// The reference's rollback decision, with its warnings, for a run that ended with
+/// `status` (`None`: completed).
+pub(crate) fn should_play_rollbacks(
+    strategy: &RollbackStrategy,
+    status: Option<Status>,
+    deviated: bool,
+) -> bool {
     match strategy {
         RollbackStrategy::Always => {
             log::warn!("Rollbacks were explicitly requested to be played");
@@ -499,10 +511,8 @@ fn should_play_rollbacks(strategy: &RollbackStrategy, journal: &Journal) -> bool
             log::warn!("Rollbacks were explicitly requested to not be played");
             false
         }
-        RollbackStrategy::Default => {
-            !matches!(journal.status, Some(Status::Failed | Status::Interrupted))
-        }
-        RollbackStrategy::Deviated if journal.deviated => {
+        RollbackStrategy::Default => !matches!(status, Some(Status::Failed | Status::Interrupted)),
+        RollbackStrategy::Deviated if deviated => {
             log::warn!("Rollbacks will be played only because the experiment deviated");
             true
         }
@@ -512,6 +522,37 @@ fn should_play_rollbacks(strategy: &RollbackStrategy, journal: &Journal) -> bool
         }
         RollbackStrategy::Unknown(_) => false,
     }
+}
+
+/// Plays the rollbacks of `experiment` for a run whose process is gone (the
+/// [`guardian`](crate::guardian)), as the run loop plays them, and returns their records.
+/// The run's controls died with it: no hook is called.
+pub async fn play_orphaned_rollbacks(
+    experiment: Value,
+    configuration: Map,
+    secrets: Map,
+    registry: Arc<Registry>,
+) -> Vec<Record> {
+    let dry = experiment
+        .get("dry")
+        .and_then(Value::as_str)
+        .and_then(Dry::parse);
+    let ctx = Arc::new(RunContext {
+        configuration,
+        secrets,
+        registry,
+        dry,
+        interrupter: Arc::new(Interrupter::new()),
+        references: activity::references(&experiment),
+        controls: Controls::default(),
+        tolerance_values: Mutex::new(HashMap::new()),
+        live: Mutex::new(experiment),
+        events: Events::default(),
+    });
+    let records: Records = Arc::new(Mutex::new(Vec::new()));
+    // Nothing interrupts the guardian; a fatal error is logged and the next rollback runs.
+    let _ = run_rollbacks(&ctx, &records).await;
+    take_records(&records)
 }
 
 async fn run_method(

@@ -20,7 +20,7 @@ impl Subscriber for Recorder {
             RunEvent::Started { experiment } => format!("started {}", experiment["title"]),
             RunEvent::Invalid { error } => format!("invalid {}", error.message),
             RunEvent::StartFailed { error } => format!("not started: {}", error.kind()),
-            RunEvent::ExperimentStarted { experiment } => {
+            RunEvent::ExperimentStarted { experiment, .. } => {
                 format!("running {}", experiment["title"])
             }
             RunEvent::ContinuousHypothesisStarted { frequency } => {

@@ -16,17 +16,23 @@
 //!
 //! The reaper is its own process group and ignores SIGINT, SIGTERM and SIGHUP, so a
 //! Ctrl-C in the terminal (which signals the terminal's foreground group) does not take it
-//! away before the runner has finished with its rollbacks. It is the first piece of the
-//! guardian of issue #15, which will also play the rollbacks of a killed run.
+//! away before the runner has finished with its rollbacks.
+//!
+//! The same process is the run's guardian (`engine::guardian`), which also plays the
+//! rollbacks of a killed run and finalises its journal: this module owns the process, the
+//! pipe and the process groups ([`Groups`]); the guardian's messages travel on the same
+//! pipe ([`send_message`]) and its process body lives in the engine, which can play
+//! rollbacks. The guardian starts the process with the run ([`start_now`]); without it
+//! (an embedding caller), the first process activity does.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Set in the environment of the reaper process; `chaos` checks it before anything else
-/// and then runs [`main`] instead of a command.
+/// and then runs the guardian (`engine::guardian::main`) instead of a command.
 pub const REAPER_ENV: &str = "SHAKEDOWN_REAPER";
 
 struct Reaper {
@@ -67,7 +73,8 @@ fn start() -> std::io::Result<Reaper> {
         .env(REAPER_ENV, "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // The guardian logs to the run's console when it takes over a killed run.
+        .stderr(Stdio::inherit())
         .process_group(0)
         .spawn()?;
     let pipe = child
@@ -98,48 +105,69 @@ pub fn unregister(pgid: u32) {
     send(&format!("-{pgid}\n"));
 }
 
-/// The reaper's own life: read registrations until the runner's end of the pipe closes,
-/// then SIGKILL every group still registered. Returns the process exit code.
-pub fn main() -> u8 {
+/// Starts the reaper now, if it is enabled and not started yet: the run's guardian
+/// (`engine::guardian`) is the same process and starts with the run. False when there is
+/// no reaper (not enabled, or it could not start).
+pub fn start_now() -> bool {
+    reaper().is_some()
+}
+
+/// Sends one line of another kind to the reaper process (the guardian's messages, JSON
+/// objects without a newline). Lines starting with `+` or `-` are registrations.
+pub fn send_message(line: &str) {
+    debug_assert!(!line.contains('\n'));
+    let mut framed = String::with_capacity(line.len() + 1);
+    framed.push_str(line);
+    framed.push('\n');
+    send(&framed);
+}
+
+/// The reaper's side: the process groups registered so far.
+#[derive(Debug, Default)]
+pub struct Groups(std::collections::BTreeSet<libc::pid_t>);
+
+impl Groups {
+    /// Applies one registration line: `+PGID` adds a group, `-PGID` removes it. False
+    /// for a line that is not a registration (it is someone else's message); group ids 0
+    /// and 1, which would signal ourselves or init's group, are ignored.
+    pub fn apply(&mut self, line: &str) -> bool {
+        let (sign, id) = line.split_at(line.len().min(1));
+        if sign != "+" && sign != "-" {
+            return false;
+        }
+        let Ok(pgid) = id.trim().parse::<libc::pid_t>() else {
+            return true;
+        };
+        if pgid <= 1 {
+            return true;
+        }
+        if sign == "+" {
+            self.0.insert(pgid);
+        } else {
+            self.0.remove(&pgid);
+        }
+        true
+    }
+
+    /// SIGKILLs every group still registered: their activity's runner is gone.
+    pub fn kill_all(&mut self) {
+        for pgid in std::mem::take(&mut self.0) {
+            // SAFETY: killpg has no memory-safety preconditions.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Makes this process deaf to the terminal's SIGINT, SIGTERM and SIGHUP: they are meant
+/// for the runner, which plays its rollbacks on them while the reaper keeps watching.
+pub fn ignore_terminal_signals() {
     // SAFETY: setting a signal's disposition to SIG_IGN has no memory-safety preconditions.
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
-    }
-    let mut groups = std::collections::BTreeSet::new();
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        apply(&mut groups, &line);
-    }
-    for pgid in groups {
-        // SAFETY: killpg has no memory-safety preconditions.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
-        }
-    }
-    0
-}
-
-/// One registration line: `+PGID` adds a group, `-PGID` removes it; anything else (and
-/// group ids 0 or 1, which would signal ourselves or init's group) is ignored.
-fn apply(groups: &mut std::collections::BTreeSet<libc::pid_t>, line: &str) {
-    let (sign, id) = line.split_at(line.len().min(1));
-    let Ok(pgid) = id.trim().parse::<libc::pid_t>() else {
-        return;
-    };
-    if pgid <= 1 {
-        return;
-    }
-    match sign {
-        "+" => {
-            groups.insert(pgid);
-        }
-        "-" => {
-            groups.remove(&pgid);
-        }
-        _ => {}
     }
 }
 
@@ -149,12 +177,13 @@ mod tests {
 
     #[test]
     fn registrations_add_and_remove_groups_and_nonsense_is_ignored() {
-        let mut groups = std::collections::BTreeSet::new();
-        for line in [
-            "+100", "+200", "-100", "+1", "+0", "x5", "+", "+-3", "+300 ",
-        ] {
-            apply(&mut groups, line);
+        let mut groups = Groups::default();
+        for line in ["+100", "+200", "-100", "+1", "+0", "+", "+-3", "+300 "] {
+            assert!(groups.apply(line), "{line} is a registration line");
         }
-        assert_eq!(groups.into_iter().collect::<Vec<_>>(), [200, 300]);
+        for line in ["x5", "{\"done\": true}", ""] {
+            assert!(!groups.apply(line), "{line} is someone else's line");
+        }
+        assert_eq!(groups.0.into_iter().collect::<Vec<_>>(), [200, 300]);
     }
 }

@@ -8,6 +8,7 @@ use engine::agent::{AgentReport, ReportPaths};
 use engine::api::{self, JournalFile, Notifications, RunRequest};
 use engine::events::Subscriber;
 use engine::events_file::EventsFile;
+use engine::guardian::Guardian;
 use engine::interrupt::Interrupter;
 use engine::settings;
 use engine::strategy::Dry;
@@ -108,6 +109,7 @@ async fn run_async(
     bridge: Arc<Bridge>,
     report: Option<std::fs::File>,
 ) -> u8 {
+    let python = bridge.python();
     let registries = crate::drivers::Registries::new(&settings, bridge);
     let registry_for = |document: &Value| registries.for_document(document);
     let request = RunRequest {
@@ -148,6 +150,16 @@ async fn run_async(
         subscribers.push(Arc::new(AgentReport::new(paths, Box::new(stdout))));
     }
     let interrupter = Arc::new(Interrupter::new());
+    // First: the guardian has the run's plan before the journal file exists (it hears
+    // that the run is over only after every subscriber persisted the journal).
+    subscribers.insert(
+        0,
+        Arc::new(Guardian::new(
+            &args.journal_path,
+            python,
+            interrupter.clone(),
+        )),
+    );
     api::run(request, &registry_for, interrupter, subscribers)
         .await
         .exit_code

@@ -1,0 +1,415 @@
+//! The guardian (issue #15): `chaos run` killed with SIGKILL at random points of real
+//! experiments leaves the system restored and a whole journal, every time.
+//!
+//! Each kill point is drawn from a seeded generator (the seed is printed; set
+//! `SHAKEDOWN_GUARDIAN_SEED` to replay one). A kill lands after the run has started (its
+//! journal exists) and anywhere from the first activity to after the end. The test then
+//! waits for the guardian: it shares the run's standard error, so reading that to its end
+//! waits for the guardian to finish.
+
+#[path = "support/proxy_server.rs"]
+mod proxy_server;
+#[allow(dead_code)]
+#[path = "support/reference.rs"]
+mod reference;
+#[path = "support/run.rs"]
+mod run;
+
+use run::{chaos_command, read_json, record_names, scratch};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// A small deterministic generator (SplitMix64): kill points that can be replayed.
+struct Points(u64);
+
+impl Points {
+    fn new(test: &str) -> Points {
+        let seed = std::env::var("SHAKEDOWN_GUARDIAN_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("{test}: SHAKEDOWN_GUARDIAN_SEED={seed}");
+        Points(seed)
+    }
+
+    /// A delay in [0, max_ms) milliseconds.
+    fn next(&mut self, max_ms: u64) -> Duration {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Duration::from_millis((z ^ (z >> 31)) % max_ms)
+    }
+}
+
+fn process(name: &str, path: &str, arguments: &[&str]) -> Value {
+    json!({"type": "action", "name": name,
+           "provider": {"type": "process", "path": path, "arguments": arguments}})
+}
+
+/// What one killed run left behind.
+struct Killed {
+    journal: Value,
+    stderr: String,
+    log: String,
+}
+
+/// `chaos ARGS` in `dir`, and a thread that reads its standard error to the end (which
+/// the run's guardian shares: the end is the guardian's end too).
+fn spawn_reading_stderr(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child: Child = chaos_command(dir, args, env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chaos run");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    (child, reader)
+}
+
+/// Starts `chaos run` in `dir`, waits until its journal exists (the run has started),
+/// SIGKILLs it `delay` later, and waits for its guardian to finish.
+fn run_and_kill(dir: &Path, args: &[&str], env: &[(&str, &str)], delay: Duration) -> Killed {
+    let journal_path = dir.join("journal.json");
+    let _ = std::fs::remove_file(&journal_path);
+    let _ = std::fs::remove_file(dir.join("chaostoolkit.log"));
+    let mut full = vec!["run", "--journal-path", "journal.json"];
+    full.extend_from_slice(args);
+    let (mut child, reader) = spawn_reading_stderr(dir, &full, env);
+    // Readiness wait, bounded: the run has started once its journal exists.
+    for _ in 0..1200 {
+        if journal_path.exists() || matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+    // The guardian holds the same standard error: its end is the guardian's end.
+    let stderr = reader.join().expect("stderr reader");
+    let log = std::fs::read_to_string(dir.join("chaostoolkit.log")).unwrap_or_default();
+    let journal = read_json(&journal_path);
+    Killed {
+        journal,
+        stderr,
+        log,
+    }
+}
+
+/// Every record of the journal's lists is closed: a status, an end.
+fn assert_whole(journal: &Value, context: &str) {
+    assert!(
+        journal["status"].is_string(),
+        "a final status; {context}\n{journal:#}"
+    );
+    assert!(journal["end"].is_string(), "an end; {context}");
+    let mut records: Vec<&Value> = Vec::new();
+    for list in ["run", "rollbacks"] {
+        records.extend(journal[list].as_array().into_iter().flatten());
+    }
+    for phase in ["before", "after"] {
+        records.extend(
+            journal["steady_states"][phase]["probes"]
+                .as_array()
+                .into_iter()
+                .flatten(),
+        );
+    }
+    for record in records {
+        assert!(
+            record["status"].is_string() && record["end"].is_string(),
+            "every record closed; {context}\n{record:#}"
+        );
+    }
+    if let Err(e) = journal::from_value(journal.clone()) {
+        panic!("the journal does not read back as a journal ({e}); {context}\n{journal:#}");
+    }
+}
+
+/// The pids of the processes whose command line contains `needle`.
+fn processes_with(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_killed_run_puts_a_renamed_file_back_and_leaves_a_whole_journal_at_every_kill_point() {
+    let dir = scratch("guardian", "rename");
+    let mut points = Points::new("rename");
+    // A unique sleep length marks this test's processes in the process table.
+    let marker = format!("1.{:03}", std::process::id() % 1000);
+    let secret = "guardian-s3cr3t-value";
+    let experiment = json!({
+        "title": "the data file is moved away and back",
+        "description": "d",
+        "secrets": {"vault": {"token": secret}},
+        "method": [
+            process("move-away", "mv", &["data", "data.moved"]),
+            process("hold", "sleep", &[&marker]),
+        ],
+        "rollbacks": [
+            process("move-back", "mv", &["data.moved", "data"]),
+            {"type": "action", "name": "say-token",
+             "provider": {"type": "process", "path": "echo", "arguments": "${token}"}},
+            process("settle", "sleep", &["0.4"]),
+        ],
+    });
+    std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
+    let mut took_over = 0;
+    for round in 0..12 {
+        std::fs::write(dir.join("data"), "precious").expect("data");
+        let _ = std::fs::remove_file(dir.join("data.moved"));
+        let delay = points.next(2200);
+        let killed = run_and_kill(&dir, &["e.json"], &[], delay);
+        let context = format!("round {round}, killed {delay:?} after the start");
+        let journal = &killed.journal;
+
+        // The system is restored: the file is back where it was, whole.
+        assert_eq!(
+            std::fs::read_to_string(dir.join("data")).ok().as_deref(),
+            Some("precious"),
+            "the data file is back; {context}\n{}\n{journal:#}",
+            killed.stderr
+        );
+        assert!(!dir.join("data.moved").exists(), "{context}");
+        // No activity outlived the run or its guardian.
+        assert_eq!(
+            processes_with(&format!("sleep {marker}")),
+            Vec::<u32>::new(),
+            "no orphan; {context}"
+        );
+        assert_whole(journal, &context);
+        // No temporary journal file is left beside it.
+        let leftovers: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}; {context}");
+        // The secret is nowhere.
+        for (what, text) in [
+            ("journal", journal.to_string()),
+            ("stderr", killed.stderr.clone()),
+            ("log", killed.log.clone()),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the secret leaked into the {what}; {context}"
+            );
+        }
+
+        if let Some(guardian) = journal.get("guardian") {
+            took_over += 1;
+            assert_eq!(journal["status"], "aborted", "{context}");
+            assert!(
+                killed
+                    .stderr
+                    .contains("ended before the run did: the guardian takes over"),
+                "{context}\n{}",
+                killed.stderr
+            );
+            assert!(killed.log.contains("the guardian takes over"), "{context}");
+            let played = guardian["rollbacks"]["played"].as_u64().unwrap_or(0);
+            if played == 0 {
+                // Killed before the method: nothing to undo under the default strategy
+                // (and the data file, checked above, never moved).
+                assert_eq!(
+                    guardian["rollbacks"]["reason"], "no activity of the method had started",
+                    "{context}"
+                );
+                assert_eq!(journal["run"], json!([]), "{context}");
+            } else {
+                // Every rollback the run had not finished was played by the guardian.
+                let before = guardian["rollbacks"]["already_played_by_the_run"]
+                    .as_u64()
+                    .unwrap_or(0);
+                assert!(played + before >= 3, "{guardian:#}; {context}");
+                let names = record_names(journal, "rollbacks");
+                assert_eq!(
+                    names.last().map(String::as_str),
+                    Some("settle"),
+                    "{context}"
+                );
+            }
+        } else {
+            // The kill came after the end: the run's own final journal.
+            assert_eq!(journal["status"], "completed", "{context}\n{journal:#}");
+            assert_eq!(
+                record_names(journal, "rollbacks"),
+                ["move-back", "say-token", "settle"]
+            );
+        }
+    }
+    // The kill points were not all after the end: the guardian was tested.
+    assert!(took_over > 0, "no kill landed during a run");
+}
+
+#[test]
+fn a_killed_run_removes_its_proxy_toxic_at_every_kill_point() {
+    let dir = scratch("guardian", "toxic");
+    let mut points = Points::new("toxic");
+    let server = proxy_server::Server::start(&dir, &[]);
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").expect("upstream");
+    let upstream_addr = upstream.local_addr().expect("addr");
+    server.create("guarded", upstream_addr);
+    let toxics = || -> Value {
+        let (status, body) = server.request("GET", "/proxies/guarded/toxics", "", "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("toxics JSON")
+    };
+    let toxic_call = |name: &str, func: &str, arguments: Value| {
+        json!({"type": "action", "name": name, "provider": {
+            "type": "python", "module": "chaostoxi.toxic.actions", "func": func,
+            "arguments": arguments}})
+    };
+    let experiment = json!({
+        "title": "a latency toxic on the proxy, removed by the rollback",
+        "description": "d",
+        "configuration": {
+            "toxiproxy_host": "127.0.0.1",
+            "toxiproxy_port": server.api.port(),
+        },
+        "method": [
+            toxic_call("add-latency", "create_latency_toxic",
+                       json!({"for_proxy": "guarded", "toxic_name": "slow", "latency": 250})),
+            process("hold", "sleep", &["1"]),
+        ],
+        "rollbacks": [
+            toxic_call("remove-latency", "delete_toxic",
+                       json!({"for_proxy": "guarded", "toxic_name": "slow"})),
+        ],
+    });
+    std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
+    let mut took_over = 0;
+    for round in 0..8 {
+        let delay = points.next(1500);
+        let killed = run_and_kill(&dir, &["e.json"], &[], delay);
+        let context = format!("round {round}, killed {delay:?} after the start");
+        assert_eq!(
+            toxics(),
+            json!([]),
+            "the toxic is gone; {context}\n{}",
+            killed.stderr
+        );
+        assert_whole(&killed.journal, &context);
+        took_over += usize::from(killed.journal.get("guardian").is_some());
+    }
+    assert!(took_over > 0, "no kill landed during a run");
+}
+
+#[test]
+fn a_run_killed_before_its_method_is_rolled_back_only_under_the_always_strategy() {
+    let dir = scratch("guardian", "before");
+    let slow = format!("30.{:03}", std::process::id() % 1000);
+    let experiment = json!({
+        "title": "killed while the hypothesis runs",
+        "description": "d",
+        "steady-state-hypothesis": {"title": "h", "probes": [
+            {"type": "probe", "name": "slow-check", "tolerance": 0,
+             "provider": {"type": "process", "path": "sleep", "arguments": [slow]}}]},
+        "method": [process("touch", "touch", &["method-ran"])],
+        "rollbacks": [process("undo", "touch", &["rolled-back"])],
+    });
+    std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
+    for (strategy, rolled_back) in [("default", false), ("always", true)] {
+        let _ = std::fs::remove_file(dir.join("rolled-back"));
+        let killed = {
+            // Kill once the journal shows the slow probe running.
+            let journal_path = dir.join("journal.json");
+            let _ = std::fs::remove_file(&journal_path);
+            let (mut child, reader) = spawn_reading_stderr(
+                &dir,
+                &[
+                    "run",
+                    "--journal-path",
+                    "journal.json",
+                    "--rollback-strategy",
+                    strategy,
+                    "e.json",
+                ],
+                &[],
+            );
+            let probing =
+                |j: &Value| record_names(&j["steady_states"]["before"], "probes") == ["slow-check"];
+            let mut seen = false;
+            for _ in 0..1200 {
+                let journal = std::fs::read(&journal_path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+                if journal.as_ref().is_some_and(probing) {
+                    seen = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = reader.join().expect("reader");
+            assert!(
+                seen,
+                "the journal never showed the probe running:\n{stderr}"
+            );
+            (read_json(&journal_path), stderr)
+        };
+        let (journal, stderr) = killed;
+        let context = format!("--rollback-strategy {strategy}\n{stderr}");
+        assert!(!dir.join("method-ran").exists(), "{context}");
+        assert_eq!(dir.join("rolled-back").exists(), rolled_back, "{context}");
+        assert_whole(&journal, &context);
+        assert_eq!(journal["status"], "aborted");
+        let probe = &journal["steady_states"]["before"]["probes"][0];
+        assert_eq!(probe["status"], "failed", "{probe:#}");
+        let guardian = &journal["guardian"];
+        if rolled_back {
+            assert_eq!(record_names(&journal, "rollbacks"), ["undo"], "{context}");
+            assert_eq!(guardian["rollbacks"]["played"], 1);
+        } else {
+            assert_eq!(journal["rollbacks"], json!([]));
+            assert_eq!(
+                guardian["rollbacks"]["reason"],
+                "no activity of the method had started"
+            );
+            assert!(
+                stderr.contains(
+                    "The guardian plays no rollbacks: no activity of the method had started"
+                ),
+                "{context}"
+            );
+        }
+        assert_eq!(
+            processes_with(&format!("sleep {slow}")),
+            Vec::<u32>::new(),
+            "the probe's sleep is gone"
+        );
+    }
+}
