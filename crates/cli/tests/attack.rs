@@ -174,6 +174,52 @@ fn yaml_aliases_are_bounded_by_expanded_size_in_experiments_var_files_and_settin
     assert_stderr_has(&out, "aliases expand to more than 32 MiB");
 }
 
+/// A sparse file of `mib` MiB (no disk space used): a document too large to read.
+fn huge_file(path: &Path, mib: u64) {
+    let file = std::fs::File::create(path).expect("create");
+    file.set_len(mib * 1024 * 1024).expect("set_len");
+}
+
+#[test]
+fn local_documents_are_size_capped_and_an_endless_one_is_not_read_forever() {
+    let dir = scratch("attack", "huge-files");
+    write_experiment(&dir, "e.json", &with_rollback(vec![echo("a1")]));
+    // An experiment: a validation error naming the file.
+    huge_file(&dir.join("big.json"), 40);
+    let out = chaos(&dir, &["validate", "big.json"], &[]);
+    assert_clean_exit(&out, 1, "big.json");
+    assert_stderr_has(&out, "larger than 32 MiB");
+
+    // A control file: the run does not start.
+    huge_file(&dir.join("controls.yaml"), 40);
+    let out = chaos(
+        &dir,
+        &["run", "--control-file", "controls.yaml", "e.json"],
+        &[],
+    );
+    assert_clean_exit(&out, 1, "controls.yaml: cannot read the control file");
+    assert_stderr_has(&out, "larger than 32 MiB");
+    assert!(!dir.join("journal.json").exists());
+
+    // A var file: logged and skipped, as any var file that cannot be read.
+    huge_file(&dir.join("vars.json"), 40);
+    let out = chaos(&dir, &["run", "--var-file", "vars.json", "e.json"], &[]);
+    assert_clean_exit(&out, 0, "Cannot read var file 'vars.json'");
+    assert_stderr_has(&out, "larger than 32 MiB");
+
+    // The settings, even an endless device: logged and read as empty, bounded.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chaos"));
+    cmd.args(["--settings", "/dev/zero", "validate", "e.json"])
+        .current_dir(&dir)
+        .env("CHAOS_COLOR", "never")
+        .stdin(std::process::Stdio::null());
+    reference::remove_proxy_env(&mut cmd);
+    let out = cmd.output().expect("run chaos");
+    assert_clean_exit(&out, 0, "Failed parsing YAML settings: /dev/zero");
+    assert_stderr_has(&out, "larger than 4 MiB");
+    assert_stderr_has(&out, "Experiment looks valid");
+}
+
 #[test]
 fn yaml_aliases_are_bounded_in_an_experiment_served_by_url() {
     let dir = scratch("attack", "alias-bomb-url");

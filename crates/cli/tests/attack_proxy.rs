@@ -135,3 +135,15 @@ fn a_hostile_api_client_cannot_exhaust_or_loop_the_proxy_server() {
         "no log line for the refused clients:\n{log}"
     );
 }
+
+#[test]
+fn an_endless_config_file_is_refused_and_the_server_serves() {
+    let dir = run::scratch("attack-proxy", "endless-config");
+    let server = Server::start(&dir, &["--config", "/dev/zero"]);
+    assert_eq!(server.request("GET", "/proxies", "", "").0, 200);
+    let log = std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default();
+    assert!(
+        log.contains("error reading config file /dev/zero: the file is larger than 1048576 bytes"),
+        "{log}"
+    );
+}

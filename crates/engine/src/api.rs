@@ -588,8 +588,14 @@ fn add_control_files(settings: &mut Value, files: &[PathBuf]) -> Result<(), Star
             origin: origin.clone(),
             message,
         };
-        let text = std::fs::read_to_string(file)
+        let bytes = experiment::load::read_document(file, experiment::load::MAX_DOCUMENT_BYTES)
             .map_err(|e| error(format!("cannot read the control file: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            error(format!(
+                "cannot read the control file: it is not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         let format = experiment::load::format_from_path(&origin).map_err(|e| error(e.message))?;
         let loaded = experiment::load::parse(&text, format, &origin)
             .map_err(|e| StartError::ControlFileSyntax(e.to_string()))?;

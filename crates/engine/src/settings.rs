@@ -26,12 +26,29 @@ pub fn default_path() -> PathBuf {
     home.join(".chaostoolkit").join("settings.yaml")
 }
 
-/// Loads settings; a missing file is `{}`, a malformed one is logged and treated as missing.
+/// The settings file's bytes, at most [`MAX_SETTINGS_BYTES`].
+fn read_settings(path: &Path) -> std::io::Result<Vec<u8>> {
+    experiment::load::read_document(path, MAX_SETTINGS_BYTES)
+}
+
+/// The most read from a settings file: settings are a few keys, and one that is bigger is
+/// not a settings file.
+pub const MAX_SETTINGS_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Loads settings; a missing file is `{}`, a malformed (or oversized) one is logged and
+/// treated as missing.
 pub fn load(path: &Path) -> Value {
     let empty = Value::Object(Default::default());
-    let Ok(bytes) = std::fs::read(path) else {
-        log::debug!("The settings file '{}' does not exist", path.display());
-        return empty;
+    let bytes = match read_settings(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            log::error!("Failed parsing YAML settings: {}: {e}", path.display());
+            return empty;
+        }
+        Err(_) => {
+            log::debug!("The settings file '{}' does not exist", path.display());
+            return empty;
+        }
     };
     let text = String::from_utf8_lossy(&bytes);
     match experiment::yaml::parse_yaml(&text) {
@@ -125,7 +142,7 @@ pub fn read_file(path: &Path) -> Result<Loaded, FileError> {
     if !path.is_file() {
         return Err(FileError::Missing(path.to_path_buf()));
     }
-    let bytes = std::fs::read(path).map_err(|e| FileError::Unreadable(path.to_path_buf(), e))?;
+    let bytes = read_settings(path).map_err(|e| FileError::Unreadable(path.to_path_buf(), e))?;
     let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8(path.to_path_buf()))?;
     Ok(parse_document(&text, &path.display().to_string()))
 }

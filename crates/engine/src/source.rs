@@ -106,10 +106,11 @@ pub async fn load_source(
     let path = Path::new(source);
     if path.is_file() {
         let format = load::format_from_path(source).map_err(|e| SourceError::Parse(e.message))?;
-        let bytes = std::fs::read(path).map_err(|e| SourceError::Read {
-            path: source.to_string(),
-            source: e,
-        })?;
+        let bytes =
+            load::read_document(path, load::MAX_DOCUMENT_BYTES).map_err(|e| SourceError::Read {
+                path: source.to_string(),
+                source: e,
+            })?;
         let text = String::from_utf8(bytes).map_err(|e| SourceError::NotUtf8 {
             path: source.to_string(),
             offset: e.utf8_error().valid_up_to(),

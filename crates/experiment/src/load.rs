@@ -187,6 +187,40 @@ impl fmt::Display for LoadError {
 }
 
 /// The reference's message for a source it does not know how to parse.
+/// The most Shakedown reads from a local document: an experiment, a settings file, a var
+/// file, a control file (32 MiB, the cap of a URL source and of YAML alias expansion). A
+/// bigger file is almost surely not the one meant (a log, a disk image, `/dev/zero`), and
+/// reading it whole would take the machine's memory.
+pub const MAX_DOCUMENT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads a local document, at most `limit` bytes: a larger file (or an endless one, such as
+/// a device or a FIFO) is an `InvalidData` error that says so, without reading it all.
+pub fn read_document(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is larger than {} MiB, the most Shakedown reads from one document (is it the right file?)",
+                limit / (1024 * 1024)
+            ),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > limit)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
 pub const UNSUPPORTED_SOURCE: &str = "only files with json, yaml or yml extensions are supported";
 
 /// By extension, as Python's `os.path.splitext` sees it (case-sensitive; a leading dot

@@ -53,7 +53,8 @@ pub fn load_var_file(path: &Path) -> Result<VarFile, String> {
     if !path.is_file() {
         return Err(format!("Cannot read var file '{shown}'"));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("Cannot read var file '{shown}': {e}"))?;
+    let bytes = crate::load::read_document(path, crate::load::MAX_DOCUMENT_BYTES)
+        .map_err(|e| format!("Cannot read var file '{shown}': {e}"))?;
     parse_var_file(path, &String::from_utf8_lossy(&bytes))
 }
 

@@ -101,6 +101,27 @@ impl ServerHandle {
     }
 }
 
+/// The config file's bytes: at most [`crate::api::MAX_BODY`], the most a `/populate`
+/// request may send (a bigger file, or an endless one such as `/dev/zero`, is an error
+/// that says so, read no further).
+async fn read_config(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let limit = crate::api::MAX_BODY as u64;
+    let mut bytes = Vec::new();
+    tokio::fs::File::open(path)
+        .await?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .await?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is larger than {limit} bytes, the most a /populate request may send"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Bind the API, load `config_file`, and serve in the background.
 pub async fn start(config: ServeConfig) -> Result<ServerHandle, ProxyError> {
     let addr = format!("{}:{}", config.host, config.port);
@@ -128,7 +149,7 @@ pub async fn start(config: ServeConfig) -> Result<ServerHandle, ProxyError> {
     });
     if let Some(path) = &config.config_file {
         // Like toxiproxy-server: problems with the file are logged, not fatal.
-        match tokio::fs::read(path).await {
+        match read_config(path).await {
             Ok(body) => {
                 let (status, v) = app.collection.populate(&body).await;
                 if status >= 300 {
