@@ -1,5 +1,7 @@
 //! The guardian (issue #15): `chaos run` killed with SIGKILL at random points of real
-//! experiments leaves the system restored and a whole journal, every time.
+//! experiments (a renamed file, a latency toxic on a real `chaos proxy serve`, a deployment
+//! scaled to zero on the control plane of `scripts/testenv`) leaves the system restored and
+//! a whole journal, every time.
 //!
 //! Each kill point is drawn from a seeded generator (the seed is printed; set
 //! `SHAKEDOWN_GUARDIAN_SEED` to replay one). A kill lands after the run has started (its
@@ -7,6 +9,8 @@
 //! waits for the guardian: it shares the run's standard error, so reading that to its end
 //! waits for the guardian to finish.
 
+#[path = "../../drivers-k8s/tests/support/cluster.rs"]
+mod cluster;
 #[path = "support/proxy_server.rs"]
 mod proxy_server;
 #[allow(dead_code)]
@@ -412,4 +416,73 @@ fn a_run_killed_before_its_method_is_rolled_back_only_under_the_always_strategy(
             "the probe's sleep is gone"
         );
     }
+}
+
+#[test]
+fn a_killed_run_scales_its_deployment_back_at_every_kill_point() {
+    let dir = scratch("guardian", "scale");
+    let mut points = Points::new("scale");
+    let kubeconfig = cluster::kubeconfig();
+    let ns = format!("guardian-{}", std::process::id());
+    let _ = cluster::kubectl(
+        &[
+            "delete",
+            "namespace",
+            &ns,
+            "--ignore-not-found",
+            "--wait=false",
+        ],
+        None,
+    );
+    cluster::kubectl(&["create", "namespace", &ns], None);
+    cluster::kubectl(
+        &[
+            "-n",
+            &ns,
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=3",
+        ],
+        None,
+    );
+    let replicas = || {
+        cluster::kubectl(
+            &[
+                "-n",
+                &ns,
+                "get",
+                "deployment",
+                "web",
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ],
+            None,
+        )
+    };
+    let scale = |name: &str, replicas: u32| {
+        json!({"type": "action", "name": name, "provider": {
+            "type": "python", "module": "chaosk8s.deployment.actions",
+            "func": "scale_deployment",
+            "arguments": {"name": "web", "replicas": replicas, "ns": ns}}})
+    };
+    let experiment = json!({
+        "title": "the deployment is scaled to zero, and back",
+        "description": "d",
+        "method": [scale("scale-down", 0), process("hold", "sleep", &["1.5"])],
+        "rollbacks": [scale("scale-back", 3)],
+    });
+    std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
+    let mut took_over = 0;
+    for round in 0..5 {
+        let delay = points.next(2500);
+        let killed = run_and_kill(&dir, &["e.json"], &[("KUBECONFIG", kubeconfig)], delay);
+        let context = format!("round {round}, killed {delay:?} after the start");
+        assert_eq!(replicas(), "3", "scaled back; {context}\n{}", killed.stderr);
+        assert_whole(&killed.journal, &context);
+        took_over += usize::from(killed.journal.get("guardian").is_some());
+    }
+    let _ = cluster::kubectl(&["delete", "namespace", &ns, "--wait=false"], None);
+    assert!(took_over > 0, "no kill landed during a run");
 }

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+#[path = "cluster.rs"]
+mod cluster;
+pub use cluster::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
@@ -10,61 +14,6 @@ use std::sync::{Arc, OnceLock};
 use experiment::{Map, Value};
 use providers::registry::{Invocation, Registry};
 use providers::ProviderError;
-
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn kubectl_bin() -> PathBuf {
-    root().join("target/testenv/bin/kubectl")
-}
-
-/// The kubeconfig of a running control plane, starting one if needed; panics with the
-/// reason when it cannot (tests must fail, never pass silently).
-pub fn kubeconfig() -> &'static str {
-    static KC: OnceLock<String> = OnceLock::new();
-    KC.get_or_init(|| {
-        let script = root().join("scripts/testenv");
-        let env = Command::new(&script).arg("env").output();
-        let from_env = env.ok().and_then(|o| last_kubeconfig(&o.stdout));
-        let kc = match from_env.filter(|kc| reachable(kc)) {
-            Some(kc) => kc,
-            None => {
-                let out = Command::new(&script)
-                    .arg("up")
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .unwrap_or_else(|e| panic!("cannot run scripts/testenv up: {e}"));
-                assert!(
-                    out.status.success(),
-                    "scripts/testenv up failed ({}); see target/testenv/run/logs",
-                    out.status
-                );
-                last_kubeconfig(&out.stdout)
-                    .unwrap_or_else(|| panic!("scripts/testenv up printed no KUBECONFIG= line"))
-            }
-        };
-        assert!(reachable(&kc), "the control plane at {kc} does not answer");
-        // Tests set it once, before any driver call reads it.
-        std::env::set_var("KUBECONFIG", &kc);
-        kc
-    })
-}
-
-fn last_kubeconfig(stdout: &[u8]) -> Option<String> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("KUBECONFIG=").map(|s| s.trim().to_string()))
-        .filter(|p| Path::new(p).is_file())
-}
-
-fn reachable(kc: &str) -> bool {
-    Command::new(kubectl_bin())
-        .args(["--kubeconfig", kc, "get", "--raw", "/readyz"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -112,37 +61,6 @@ pub fn call_on(
         configuration: &configuration,
         secrets: Map::new(),
     }))
-}
-
-/// Runs kubectl against the test cluster; panics with its stderr on failure.
-pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
-    let kc = kubeconfig();
-    let mut cmd = Command::new(kubectl_bin());
-    cmd.arg("--kubeconfig").arg(kc).args(args);
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn kubectl");
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("kubectl output");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A namespace for one test, deleted (without waiting) when dropped.
