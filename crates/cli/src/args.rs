@@ -292,6 +292,11 @@ pub struct RunArgs {
     pub events_file: Option<PathBuf>,
     #[command(flatten)]
     pub strict: StrictArgs,
+    /// The kill switch: a file path, an http(s) URL or configmap:NAMESPACE/NAME. While it
+    /// is on, no experiment starts and a running one stops and rolls back (default:
+    /// CHAOS_KILL_SWITCH, else the settings' runtime.kill_switch; docs/kill-switch.md).
+    #[arg(long, value_name = "SWITCH")]
+    pub kill_switch: Option<String>,
     /// The experiment: a JSON or YAML file, or an http(s) URL.
     pub source: String,
 }

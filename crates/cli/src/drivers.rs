@@ -51,6 +51,18 @@ pub fn for_guardian(experiment: &experiment::Value, python: &str) -> Arc<Registr
     Registries::new(&experiment::Value::Null, bridge).for_document(experiment)
 }
 
+/// The source of a kill switch the engine does not know itself (a ConfigMap).
+pub fn switch_source(
+    spec: &engine::kill_switch::Spec,
+) -> Option<Arc<dyn providers::switch::SwitchSource>> {
+    match spec {
+        engine::kill_switch::Spec::ConfigMap { namespace, name } => Some(Arc::new(
+            drivers_k8s::switch::ConfigMapSwitch::new(namespace, name),
+        )),
+        _ => engine::kill_switch::builtin_source(spec),
+    }
+}
+
 /// Global controls and `plugin` notification channels are answered by the registry too.
 fn uses_python_settings(settings: &experiment::Value) -> bool {
     let plugin = |channel: &experiment::Value| {

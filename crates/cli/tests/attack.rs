@@ -393,18 +393,7 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
     // Wait (bounded) until the journal shows the long action running.
     let path = dir.join("j.json");
     let running = |journal: &Value| record_names(journal, "run") == ["first", "long"];
-    let mut seen = None;
-    for _ in 0..600 {
-        if let Some(journal) = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-            .filter(running)
-        {
-            seen = Some(journal);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let seen = run::wait_for_journal(&path, running);
     let orphans = children(child.id());
     child.kill().expect("SIGKILL chaos");
     let _ = child.wait();

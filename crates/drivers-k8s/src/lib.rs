@@ -24,6 +24,7 @@ pub mod replicaset;
 pub mod secret;
 pub mod service;
 pub mod statefulset;
+pub mod switch;
 
 use common::Spec;
 use providers::registry::{Package, Registry};

@@ -123,6 +123,8 @@ impl ReportError {
             StartError::Runtime(_) => ("runtime", "PythonRuntimeError".to_string()),
             StartError::Signals(e) => ("runtime", os_error_type(Some(e)).to_string()),
             StartError::NotReady(e) => ("runtime", os_error_type(io_source(&*e.0)).to_string()),
+            // No reference has a kill switch; the run is refused before it loads anything.
+            StartError::KillSwitch(_) => ("runtime", "KillSwitchOn".to_string()),
         };
         Self {
             stage,

@@ -55,6 +55,9 @@ pub struct RunRequest {
     /// (what a CLI wants; an embedding process may handle signals itself and use the
     /// interrupter directly).
     pub handle_signals: bool,
+    /// The kill switch ([`crate::kill_switch`]): checked before anything is loaded (a run
+    /// does not start while it is on) and watched while the experiment runs.
+    pub kill_switch: Option<Arc<crate::kill_switch::KillSwitch>>,
 }
 
 /// How a run ended.
@@ -90,6 +93,9 @@ pub enum StartError {
     /// A subscriber could not get ready (the events file could not be created).
     #[error("{0}")]
     NotReady(#[from] NotReady),
+    /// The kill switch is on, or cannot be read.
+    #[error("{0}")]
+    KillSwitch(#[from] crate::kill_switch::Refusal),
 }
 
 impl StartError {
@@ -104,6 +110,7 @@ impl StartError {
             StartError::Configuration(_) => "configuration",
             StartError::Runtime(_) => "runtime",
             StartError::NotReady(_) => "subscriber",
+            StartError::KillSwitch(_) => "kill-switch",
         }
     }
 }
@@ -142,6 +149,9 @@ async fn run_inner(
     interrupter: Arc<Interrupter>,
     events: &Events,
 ) -> Result<RunOutcome, StartError> {
+    if let Some(switch) = &request.kill_switch {
+        switch.check().await?;
+    }
     let mut settings = request.settings.clone();
     add_control_files(&mut settings, &request.control_files)?;
     let loader = has_global_controls(&settings).then(|| registry_for(&Value::Null));
@@ -210,6 +220,10 @@ async fn run_inner(
     if request.handle_signals {
         crate::interrupt::install(interrupter.clone()).map_err(StartError::Signals)?;
     }
+    let watcher = request
+        .kill_switch
+        .clone()
+        .map(|switch| tokio::spawn(switch.watch(interrupter.clone())));
     let journal = run_experiment(
         experiment,
         options,
@@ -218,7 +232,11 @@ async fn run_inner(
         interrupter,
         events.clone(),
     )
-    .await?;
+    .await;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    let journal = journal?;
     let json = journal.to_json();
     let mut exit_code = exit_code(&journal);
     if !events.persist(&json) {

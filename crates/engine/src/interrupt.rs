@@ -24,6 +24,9 @@ pub enum Interruption {
     Control,
     /// A Python function raised `SystemExit` with a code other than 20 or 30.
     Exit(Option<i64>),
+    /// The kill switch is on (`crate::kill_switch`): the run stops as `interrupted` and
+    /// plays its rollbacks (unless the strategy is `never`).
+    KillSwitch,
 }
 
 impl Interruption {
@@ -45,6 +48,10 @@ pub struct Interrupter {
     ungraceful: Mutex<bool>,
     /// The message of a control's interruption.
     control_message: Mutex<Option<String>>,
+    /// Why the kill switch stopped the run, once it did.
+    kill_switch: Mutex<Option<String>>,
+    /// The rollbacks started: the kill switch no longer interrupts.
+    rolling_back: std::sync::atomic::AtomicBool,
     /// The first SIGINT or SIGTERM the process received (not a control, not a Python
     /// function's KeyboardInterrupt): what the journal's `interruption` key names.
     first_signal: Mutex<Option<Interruption>>,
@@ -101,6 +108,30 @@ impl Interrupter {
         self.trigger(Interruption::Control);
     }
 
+    /// The kill switch stopping the run, for `reason` (logged when the run loop catches
+    /// it). Ignored once the rollbacks started: they are what the switch wants to happen.
+    pub fn trigger_kill_switch(&self, reason: String) {
+        if self.rolling_back.load(std::sync::atomic::Ordering::SeqCst) {
+            log::warn!("{reason}; the rollbacks go on");
+            return;
+        }
+        if let Ok(mut m) = self.kill_switch.lock() {
+            *m = Some(reason);
+        }
+        self.trigger(Interruption::KillSwitch);
+    }
+
+    /// Why the kill switch stopped the run, if it did.
+    pub fn kill_switch_reason(&self) -> Option<String> {
+        self.kill_switch.lock().ok().and_then(|m| m.clone())
+    }
+
+    /// The run starts its rollbacks: from now on the kill switch does not interrupt.
+    pub fn enter_rollbacks(&self) {
+        self.rolling_back
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// The line the run loop logs when it catches the interruption.
     pub fn log_caught(&self, what: Interruption) {
         match what {
@@ -110,6 +141,9 @@ impl Interrupter {
             Interruption::Usr2 => log::warn!("Received the exit signal: 30"),
             Interruption::Exit(Some(code)) => log::warn!("Received the exit signal: {code}"),
             Interruption::Exit(None) => log::warn!("Received the exit signal: None"),
+            Interruption::KillSwitch => {
+                crate::critical!("{}", self.kill_switch_reason().unwrap_or_default());
+            }
             Interruption::Control => {
                 let message = self
                     .control_message

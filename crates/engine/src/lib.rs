@@ -30,6 +30,7 @@ pub mod guardian;
 pub mod hypothesis;
 pub mod interrupt;
 pub mod journal;
+pub mod kill_switch;
 pub mod logging;
 pub mod notifications;
 pub mod redact;

@@ -312,9 +312,15 @@ pub async fn run_experiment(
         let _ = task.await;
     }
     let mut play_rollbacks_at_all = true;
+    // The kill switch stopped the run: its rollbacks are played whatever the strategy
+    // (but `never`), and the journal says why.
+    let mut kill_switch = None;
     if let Err(Stop::Interrupted) = flow {
         shared.set_status(Status::Interrupted);
         let caught = interrupter.take();
+        if caught == Some(Interruption::KillSwitch) {
+            kill_switch = interrupter.kill_switch_reason();
+        }
         let event = if caught.is_some_and(is_signal_exit) {
             RunEvent::SignalExit
         } else {
@@ -337,9 +343,27 @@ pub async fn run_experiment(
     journal.during = std::mem::take(&mut *shared.during.lock().unwrap_or_else(|e| e.into_inner()));
     journal.status = shared.status();
 
-    if play_rollbacks_at_all
-        && should_play_rollbacks(&options.rollback_strategy, journal.status, journal.deviated)
-    {
+    if let Some(reason) = &kill_switch {
+        journal.extra.insert(
+            "interruption".into(),
+            serde_json::json!({"kind": "kill-switch", "reason": reason}),
+        );
+    }
+    // Decided (and its warnings logged) only when rollbacks may be played at all.
+    let play = play_rollbacks_at_all
+        && match (&kill_switch, &options.rollback_strategy) {
+            (Some(_), RollbackStrategy::Default | RollbackStrategy::Deviated) => {
+                log::warn!(
+                    "Rollbacks will be played because the kill switch stopped the experiment"
+                );
+                true
+            }
+            _ => {
+                should_play_rollbacks(&options.rollback_strategy, journal.status, journal.deviated)
+            }
+        };
+    interrupter.enter_rollbacks();
+    if play {
         let records: Records = Arc::new(Mutex::new(Vec::new()));
         log::info!("Let's rollback...");
         ctx.events.emit(RunEvent::RollbacksStarted).await;

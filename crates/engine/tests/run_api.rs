@@ -97,6 +97,7 @@ fn request(source: &std::path::Path) -> RunRequest {
         control_files: Vec::new(),
         strict: None,
         handle_signals: false,
+        kill_switch: None,
     }
 }
 

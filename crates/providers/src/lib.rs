@@ -27,6 +27,7 @@ pub mod http;
 pub mod process;
 pub mod reaper;
 pub mod registry;
+pub mod switch;
 pub mod table;
 
 use experiment::provider::ProviderKind;

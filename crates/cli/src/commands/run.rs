@@ -10,6 +10,7 @@ use engine::events::Subscriber;
 use engine::events_file::EventsFile;
 use engine::guardian::Guardian;
 use engine::interrupt::Interrupter;
+use engine::kill_switch::{self, KillSwitch};
 use engine::settings;
 use engine::strategy::Dry;
 use experiment::vars::{self, Overrides, VarFile};
@@ -109,6 +110,10 @@ async fn run_async(
     bridge: Arc<Bridge>,
     report: Option<std::fs::File>,
 ) -> u8 {
+    let kill_switch = match kill_switch(&args, &settings) {
+        Ok(switch) => switch,
+        Err(code) => return code,
+    };
     let python = bridge.python();
     let registries = crate::drivers::Registries::new(&settings, bridge);
     let registry_for = |document: &Value| registries.for_document(document);
@@ -128,6 +133,7 @@ async fn run_async(
         control_files: args.control_files.clone(),
         strict: args.strict.flag(),
         handle_signals: true,
+        kill_switch,
     };
     let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
     if let Some(path) = &args.events_file {
@@ -163,6 +169,33 @@ async fn run_async(
     api::run(request, &registry_for, interrupter, subscribers)
         .await
         .exit_code
+}
+
+/// The run's kill switch: `--kill-switch`, `CHAOS_KILL_SWITCH`, the settings
+/// (`engine::kill_switch::resolve`). One that is not understood stops the run: exit 1.
+fn kill_switch(args: &RunArgs, settings: &Value) -> Result<Option<Arc<KillSwitch>>, u8> {
+    let env = |key: &str| std::env::var(key).ok();
+    let config = kill_switch::resolve(
+        args.kill_switch.as_deref(),
+        env("CHAOS_KILL_SWITCH").as_deref(),
+        env("CHAOS_KILL_SWITCH_UNREADABLE").as_deref(),
+        settings,
+    )
+    .map_err(|e| {
+        log::error!("{e}");
+        1
+    })?;
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let Some(source) = crate::drivers::switch_source(&config.spec) else {
+        log::error!(
+            "the kill switch {:?} has no source in this build",
+            config.spec
+        );
+        return Err(1);
+    };
+    Ok(Some(Arc::new(KillSwitch::new(source, config.unreadable))))
 }
 
 fn dry_mode(d: DryArg) -> Dry {

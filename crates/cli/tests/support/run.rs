@@ -80,3 +80,22 @@ pub fn record_names(journal: &serde_json::Value, list: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Waits (at most about 30 s, polling) until the journal file at `path` reads as JSON that
+/// `ready` accepts, for tests that act at a point of a running experiment; the journal
+/// then, or `None` if it never got there.
+pub fn wait_for_journal(
+    path: &Path,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    for _ in 0..1200 {
+        let journal = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+        if let Some(journal) = journal.filter(|j| ready(j)) {
+            return Some(journal);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    None
+}

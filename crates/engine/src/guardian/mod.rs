@@ -126,9 +126,10 @@ impl Subscriber for Guardian {
                     }
                 }
                 RunEvent::MethodStarted => json!({"method": true}),
-                RunEvent::Interrupted | RunEvent::SignalExit => {
-                    json!({"interrupted": {"ungraceful": self.interrupter.ungraceful()}})
-                }
+                RunEvent::Interrupted | RunEvent::SignalExit => json!({"interrupted": {
+                    "ungraceful": self.interrupter.ungraceful(),
+                    "kill_switch": self.interrupter.kill_switch_reason().is_some(),
+                }}),
                 RunEvent::RollbacksStarted => json!({"rollbacks": true}),
                 RunEvent::ActivityStarted {
                     phase: ActivityPhase::Rollback,
@@ -150,7 +151,9 @@ impl Subscriber for Guardian {
                         .position(|(activity, done)| !done && *activity == record.activity);
                     let Some(index) = index else { return };
                     started[index].1 = true;
-                    json!({"rollback_done": index})
+                    // The record too: the journal file may not show it yet (it is written
+                    // at most every 50 ms), and a finished rollback must not look unfinished.
+                    json!({"rollback_done": index, "record": record.to_json()})
                 }
                 RunEvent::Finished { .. } => json!({"done": true}),
                 _ => return,
@@ -227,8 +230,12 @@ struct Watch {
     interrupted: bool,
     /// SIGUSR2: the user asked for no rollbacks.
     ungraceful: bool,
+    /// The kill switch stopped the run: rollbacks are played unless the strategy is never.
+    kill_switch: bool,
     rollbacks_started: bool,
     rollbacks_done: BTreeSet<usize>,
+    /// The records of the rollbacks the run finished, as it sent them.
+    rollback_records: Vec<Value>,
     done: bool,
 }
 
@@ -256,8 +263,11 @@ impl Watch {
                     self.interrupted = true;
                     self.ungraceful |=
                         value.get("ungraceful").and_then(Value::as_bool) == Some(true);
+                    self.kill_switch |=
+                        value.get("kill_switch").and_then(Value::as_bool) == Some(true);
                 }
                 "rollbacks" => self.rollbacks_started = true,
+                "record" => self.rollback_records.push(value.clone()),
                 "rollback_done" => {
                     if let Some(index) = value.as_u64().and_then(|i| usize::try_from(i).ok()) {
                         self.rollbacks_done.insert(index);
@@ -304,6 +314,14 @@ fn decide(watch: &Watch, plan: &Plan) -> Decision {
     } else {
         Status::Aborted
     };
+    let forced = watch.kill_switch
+        && matches!(
+            plan.strategy,
+            RollbackStrategy::Default | RollbackStrategy::Deviated
+        );
+    if forced {
+        return Decision::Play((0..all).collect());
+    }
     let nothing_injected = !watch.method && watch.before_missed.is_none();
     if nothing_injected && plan.strategy != RollbackStrategy::Always {
         return Decision::Skip("no activity of the method had started".into());
@@ -429,6 +447,7 @@ async fn take_over(watch: &Watch, plan: Plan, registry_for: &RegistryFor) -> u8 
             decision: &decision,
             played: &played,
             already_played: watch.rollbacks_done.len(),
+            finished_by_the_run: &watch.rollback_records,
         },
     );
     remove_temporaries(path, plan.runner);
@@ -467,6 +486,8 @@ struct Finish<'a> {
     decision: &'a Decision,
     played: &'a [Record],
     already_played: usize,
+    /// The rollback records the run sent as it finished them.
+    finished_by_the_run: &'a [Value],
 }
 
 /// The journal closed: unfinished activities failed, the guardian's rollbacks added, the
@@ -477,6 +498,18 @@ fn finalise(mut journal: Value, finish: &Finish<'_>) -> Value {
         "the run's process ({}) ended while this activity ran",
         finish.runner
     );
+    if let Some(records) = journal.get_mut("rollbacks").and_then(Value::as_array_mut) {
+        for finished in finish.finished_by_the_run {
+            let same_run = |r: &Value| {
+                r.get("activity") == finished.get("activity")
+                    && r.get("start") == finished.get("start")
+            };
+            match records.iter_mut().find(|r| same_run(r)) {
+                Some(slot) => *slot = finished.clone(),
+                None => records.push(finished.clone()),
+            }
+        }
+    }
     for list in ["run", "rollbacks"] {
         if let Some(records) = journal.get_mut(list).and_then(Value::as_array_mut) {
             records.iter_mut().for_each(|r| close(r, end, &killed));

@@ -157,6 +157,13 @@ fn the_journal_is_closed_with_what_happened() {
          "status": "succeeded", "end": "2026-12-02T08:00:00.200000", "duration": 0.1},
         {"activity": {"name": "running"}, "output": null, "start": "2026-12-02T08:00:01.000000"},
     ]);
+    // The run's first rollback: finished, but the file shows it running.
+    journal["rollbacks"] = json!([
+        {"activity": {"name": "first-undo"}, "output": null, "start": "2026-12-02T08:00:02.000000"},
+    ]);
+    let finished = json!({"activity": {"name": "first-undo"}, "output": null,
+        "start": "2026-12-02T08:00:02.000000", "status": "succeeded",
+        "end": "2026-12-02T08:00:02.100000", "duration": 0.1});
     let mut played = Record::started(json!({"name": "undo"}));
     played.status = Some(crate::journal::ActivityStatus::Succeeded);
     played.end = Some(Timestamp::now());
@@ -170,7 +177,8 @@ fn the_journal_is_closed_with_what_happened() {
             taken_over: Timestamp::now(),
             decision: &decision,
             played: std::slice::from_ref(&played),
-            already_played: 0,
+            already_played: 1,
+            finished_by_the_run: std::slice::from_ref(&finished),
         },
     );
     assert_eq!(finished["status"], "aborted");
@@ -185,7 +193,11 @@ fn the_journal_is_closed_with_what_happened() {
         exception.contains("(42) ended while this activity ran"),
         "{exception}"
     );
-    assert_eq!(finished["rollbacks"][0]["activity"]["name"], "undo");
+    assert_eq!(
+        finished["rollbacks"][0]["status"], "succeeded",
+        "as the run sent it"
+    );
+    assert_eq!(finished["rollbacks"][1]["activity"]["name"], "undo");
     assert_eq!(finished["guardian"]["runner_pid"], 42);
     assert_eq!(finished["guardian"]["rollbacks"]["played"], 1);
     // The typed journal reads it back.
@@ -213,4 +225,15 @@ fn a_final_journal_is_left_alone() {
     assert!(!dir.join(".journal.json.42.0.tmp").exists());
     assert!(dir.join(".journal.json.43.0.tmp").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_the_kill_switch_stopped_is_rolled_back_unless_the_strategy_is_never() {
+    let w = watch(&[
+        json!({"method": true}),
+        json!({"interrupted": {"ungraceful": false, "kill_switch": true}}),
+    ]);
+    assert_eq!(decide(&w, &plan("default", 2)), play(&[0, 1]));
+    assert_eq!(decide(&w, &plan("deviated", 2)), play(&[0, 1]));
+    assert!(matches!(decide(&w, &plan("never", 2)), Decision::Skip(_)));
 }
