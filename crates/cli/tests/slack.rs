@@ -186,13 +186,23 @@ fn the_reference_sends_the_same_slack_requests() {
     // A run that completes (2 notifications, 16 messages, 5 snippets of 3 requests each),
     // and one whose steady state is not met before the method (no method; the "not met"
     // attachment, the deviated thread reply). The exit codes are the reference's.
+    // And the control declared in the settings (a global control), which also hears the
+    // loader's hook ("Experiment loaded" opens the conversation).
     let failing = EXPERIMENT.replace(r#""tolerance": 0"#, r#""tolerance": 1"#);
-    for (name, experiment, requests) in [
-        ("completes", EXPERIMENT, 33),
-        ("fails", failing.as_str(), 19),
+    let (head, rest) = EXPERIMENT
+        .split_once("  \"controls\"")
+        .expect("the experiment declares the control");
+    let without_control = format!("{head}{}", rest.split_once('\n').map_or("", |r| r.1));
+    let global = format!(
+        "{settings}controls:\n  slack:\n    provider:\n      type: python\n      module: chaosslack.control\n      arguments: {{channel: '#chaos'}}\n"
+    );
+    for (name, experiment, settings, requests) in [
+        ("completes", EXPERIMENT, &settings, 33),
+        ("fails", failing.as_str(), &settings, 19),
+        ("global", without_control.as_str(), &global, 34),
     ] {
-        let ours_dir = setup(&format!("{name}-ours"), experiment, &settings);
-        let reference_dir = setup(&format!("{name}-reference"), experiment, &settings);
+        let ours_dir = setup(&format!("{name}-ours"), experiment, settings);
+        let reference_dir = setup(&format!("{name}-reference"), experiment, settings);
         let ours_slack = StandIn::start(Behaviour::Slack);
         let reference_slack = StandIn::start(Behaviour::Slack);
         let ours = run_ours(&ours_dir, &ours_slack.api_url());
