@@ -356,3 +356,24 @@ fn an_invalid_experiment_is_a_validate_failed_notification() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_secret_an_activity_prints_is_masked_in_what_slack_receives() {
+    let slack = StandIn::start(Behaviour::Slack);
+    // The action echoes the control's token (`${token}` is the `slack` secret).
+    let experiment = EXPERIMENT.replace(r#""arguments": "hi""#, r#""arguments": "${token}""#);
+    let dir = setup("masked", &experiment, SETTINGS);
+    let out = run_ours(&dir, &slack.api_url());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let requests = slack.requests();
+    let snippet = requests
+        .iter()
+        .find(|r| r.path.starts_with("/upload/") && r.body.contains("name: a\n"))
+        .expect("the action's run as a snippet");
+    assert!(snippet.body.contains("stdout: '***"), "{}", snippet.body);
+    for r in &requests {
+        assert!(!r.body.contains(CONTROL_TOKEN), "{} {}", r.path, r.body);
+        assert!(!r.body.contains(NOTIFY_TOKEN), "{} {}", r.path, r.body);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
