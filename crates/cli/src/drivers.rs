@@ -90,6 +90,7 @@ pub fn native() -> Registry {
     drivers_toxiproxy::register(&mut registry);
     drivers_k8s::register(&mut registry);
     drivers_addons::register(&mut registry);
+    drivers_slack::register(&mut registry);
     registry
 }
 

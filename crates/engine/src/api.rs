@@ -908,10 +908,14 @@ pub(crate) fn write_journal(path: &Path, journal: &Value) -> Result<(), journal:
 }
 
 /// The settings' notification channels: `run-started`, then `run-completed` or
-/// `run-failed`, and `run-deviated` in addition when the run deviated.
+/// `run-failed`, and `run-deviated` in addition when the run deviated; `validate-failed`
+/// (with the experiment and the error) when the experiment is invalid, where the reference
+/// sends nothing more.
 pub struct Notifications {
     settings: Value,
     registry: Arc<Registry>,
+    /// The experiment `run-started` carried, for `validate-failed`.
+    experiment: std::sync::Mutex<Option<Value>>,
 }
 
 impl Notifications {
@@ -921,6 +925,7 @@ impl Notifications {
         Self {
             settings,
             registry: registry_for(&Value::Null),
+            experiment: std::sync::Mutex::new(None),
         }
     }
 }
@@ -939,7 +944,24 @@ impl Subscriber for Notifications {
                 )
             };
             match event {
-                RunEvent::Started { experiment } => send("run-started", experiment).await,
+                RunEvent::Started { experiment } => {
+                    if let Ok(mut kept) = self.experiment.lock() {
+                        *kept = Some(experiment.clone());
+                    }
+                    send("run-started", experiment).await
+                }
+                RunEvent::Invalid { error } => {
+                    let experiment = self.experiment.lock().ok().and_then(|mut e| e.take());
+                    notify(
+                        &self.settings,
+                        &self.registry,
+                        Phase::Validate,
+                        "validate-failed",
+                        &experiment.unwrap_or(Value::Null),
+                        Some(&error.message),
+                    )
+                    .await
+                }
                 RunEvent::Finished { journal, json, .. } => {
                     let completed =
                         journal.status.unwrap_or(Status::Completed) == Status::Completed;

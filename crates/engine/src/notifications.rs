@@ -4,7 +4,9 @@
 //! notifier a driver crate registered, else by the Python bridge. As in the reference,
 //! channels run one after the other, and a failing channel is logged at debug level and
 //! never affects the run; a channel that cannot be sent at all (no such plugin) is a
-//! WARNING that names it.
+//! WARNING that names it. A channel listening for `discover-failed` (the book's settings
+//! say so; no such event exists, and the reference never matches it) hears
+//! `discovery-failed`, with a WARNING that says so.
 
 use crate::journal::Timestamp;
 use experiment::{Map, Value};
@@ -108,11 +110,27 @@ async fn send_plugin(registry: &Registry, channel: &Value, event: &Value, name: 
     }
 }
 
+/// The event name the book's settings use for `discovery-failed`.
+const DISCOVER_FAILED_ALIAS: &str = "discover-failed";
+
 fn wants(channel: &Value, event: &str) -> bool {
     match channel.get("events").and_then(Value::as_array) {
-        Some(events) => events.iter().any(|e| e.as_str() == Some(event)),
+        Some(events) => events.iter().any(|e| match e.as_str() {
+            Some(DISCOVER_FAILED_ALIAS) => {
+                warn_alias_once();
+                event == "discovery-failed"
+            }
+            name => name == Some(event),
+        }),
         None => true,
     }
+}
+
+fn warn_alias_once() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        log::warn!("notification event '{DISCOVER_FAILED_ALIAS}' is not a Chaos Toolkit event (the reference never sends it); taken as 'discovery-failed'")
+    });
 }
 
 async fn send_http(channel: &Value, event: &Value) -> Result<(), String> {
@@ -152,4 +170,23 @@ async fn send_http(channel: &Value, event: &Value) -> Result<(), String> {
         return Err(format!("the channel answered {}", response.status()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn discover_failed_is_taken_as_discovery_failed() {
+        let book = json!({"events": ["discover-failed", "run-failed"]});
+        assert!(wants(&book, "discovery-failed"));
+        assert!(wants(&book, "run-failed"));
+        assert!(
+            !wants(&book, "discover-failed"),
+            "not an event anyone sends"
+        );
+        assert!(!wants(&book, "validate-failed"));
+        assert!(wants(&json!({}), "validate-failed"));
+    }
 }
