@@ -71,6 +71,7 @@ pub fn native() -> Registry {
     drivers_toxiproxy::register(&mut registry);
     drivers_k8s::register(&mut registry);
     drivers_addons::register(&mut registry);
+    drivers_prometheus::register(&mut registry);
     registry
 }
 
