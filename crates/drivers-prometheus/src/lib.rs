@@ -4,7 +4,7 @@
 //! | upstream module | here | what |
 //! |---|---|---|
 //! | `chaosprometheus.probes` | [`probes`] | `query`, `query_interval`, `compute_mean`, `nodes_cpu_usage_mean`, one `Spec` row each |
-//! | `chaosprometheus.metrics` | `metrics` | the control: run status, deviation, in-progress and duration metrics, pushed before and after the experiment |
+//! | `chaosprometheus.metrics` | [`metrics`] | the control: run status, deviation, in-progress and duration metrics, pushed before and after the experiment |
 //!
 //! Layout: one file per upstream module, plus what they share: [`client`] (one bounded
 //! HTTP exchange, credentials, URLs shown without passwords) and [`when`] (the dates the
@@ -18,10 +18,12 @@
 //! docs/controls.md the control; docs/compatibility.md lists every difference.
 
 pub mod client;
+pub mod metrics;
 pub mod probes;
 pub mod when;
 
 use providers::registry::{Package, Registry};
+use std::sync::Arc;
 
 /// The distribution name `chaos discover` answers to.
 pub const PACKAGE: &str = "chaostoolkit-prometheus";
@@ -34,6 +36,7 @@ pub fn register(registry: &mut Registry) {
     for spec in probes::SPECS {
         registry.register(spec.function(probes::MODULE));
     }
+    registry.register_control(metrics::MODULE, Arc::new(metrics::Metrics::default()));
     registry.register_package(Package {
         name: PACKAGE,
         version: UPSTREAM_VERSION,
