@@ -1,9 +1,14 @@
-//! The `chaosprometheus.metrics` control in a real `chaos run`, compared with the reference
-//! running chaostoolkit-prometheus 0.6.0 (`scripts/reference-venv`): the same experiment
-//! through both, against the same real Pushgateway (Debian's, `scripts/prometheus-peer`),
-//! then what each pushed, read back from the Pushgateway's `/metrics`, the exit codes,
-//! the journals' status and the console log lines are compared. And a Pushgateway that
-//! cannot be reached costs ours one WARNING, the run unchanged.
+//! `chaosprometheus` in a real `chaos run`, compared with the reference running
+//! chaostoolkit-prometheus 0.6.0 (`scripts/reference-venv`), against real peers (Debian's
+//! Prometheus and Pushgateway, `scripts/prometheus-peer`, see
+//! crates/drivers-prometheus/tests/peers):
+//! - the probes: one experiment through both against a Prometheus scraping a target the
+//!   test serves; exit codes, console log lines and journals (outputs with their
+//!   evaluation timestamps masked) compared;
+//! - the metrics control: one experiment through both against the same Pushgateway; what
+//!   each pushed, read back from the Pushgateway's `/metrics`, the exit codes, the
+//!   journals' status and the console log lines compared; and a Pushgateway that cannot
+//!   be reached costs ours one WARNING, the run unchanged.
 
 #[path = "../../drivers-prometheus/tests/peers/mod.rs"]
 mod peers;
@@ -101,7 +106,8 @@ fn mask_label(series: &str, label: &str) -> String {
     }
 }
 
-fn reference_chaos(dir: &Path) -> Output {
+/// The reference's `chaos run` of `dir/experiment.json`, with `env` added.
+fn reference_chaos(dir: &Path, env: &[(&str, &str)]) -> Output {
     let bin = reference::reference_bin();
     assert!(
         bin.exists(),
@@ -117,6 +123,7 @@ fn reference_chaos(dir: &Path) -> Output {
         "experiment.json",
     ])
     .current_dir(dir)
+    .envs(env.iter().copied())
     .stdin(Stdio::null());
     reference::remove_proxy_env(&mut cmd);
     cmd.output().expect("run the reference")
@@ -139,7 +146,7 @@ fn the_metrics_control_pushes_what_the_reference_pushes() {
 
     let reference_dir = run::scratch("prometheus-control", "reference");
     write_experiment(&reference_dir, &experiment);
-    let reference_out = reference_chaos(&reference_dir);
+    let reference_out = reference_chaos(&reference_dir, &[]);
     let reference_pushed = pushed(&peers.pushgateway, "e2e-metrics");
 
     let ours_dir = run::scratch("prometheus-control", "ours");
@@ -247,4 +254,170 @@ fn the_labels_name_the_chaoslib_version_the_journals_report() {
         drivers_prometheus::metrics::CHAOSLIB_VERSION,
         engine::CHAOSLIB_COMPAT_VERSION
     );
+}
+
+fn probes_experiment() -> Value {
+    let probe = |name: &str, func: &str, arguments: Value| {
+        json!({
+            "type": "probe",
+            "name": name,
+            "provider": {"type": "python", "module": "chaosprometheus.probes", "func": func, "arguments": arguments}
+        })
+    };
+    let mut healthy = probe(
+        "series-a-is-42",
+        "query",
+        json!({"query": "shakedown_probe_value{series=\"a\"}", "timeout": 5}),
+    );
+    healthy["tolerance"] =
+        json!({"type": "jsonpath", "path": "$.data.result[0].value[1]", "expect": "42"});
+    json!({
+        "title": "Prometheus answers",
+        "description": "the chaosprometheus probes against a real Prometheus",
+        "configuration": {"prometheus_base_url": {"type": "env", "key": "PROMETHEUS_URL"}},
+        "steady-state-hypothesis": {"title": "series a is 42", "probes": [healthy]},
+        "method": [
+            probe("sum", "query", json!({"query": "sum(shakedown_probe_value)", "when": "now"})),
+            probe("an-hour-ago", "query", json!({"query": "shakedown_probe_value", "when": "1 hour ago"})),
+            probe("range", "query_interval", json!({"query": "shakedown_probe_value{series=\"b\"}", "start": "20 seconds ago", "end": "now", "step": 2})),
+            probe("bad-query", "query", json!({"query": "sum("})),
+            probe("bad-date", "query_interval", json!({"query": "up", "start": "not a date at all", "end": "now"})),
+            probe("range-without-step", "query_interval", json!({"query": "up", "start": "1 minute ago", "end": "now", "step": 0}))
+        ]
+    })
+}
+
+/// A journal with what legitimately differs between two runs masked: times, durations,
+/// versions, the samples' evaluation timestamps (and which of them a range holds: its
+/// distinct values are kept), and the exception's traceback (its last line is kept).
+fn comparable(mut journal: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for key in [
+                    "start",
+                    "end",
+                    "duration",
+                    "chaoslib-version",
+                    "platform",
+                    "node",
+                ] {
+                    if m.contains_key(key) {
+                        m.insert(key.into(), json!("<varies>"));
+                    }
+                }
+                if let Some(Value::Array(pair)) = m.get_mut("value") {
+                    if let Some(ts) = pair.first_mut() {
+                        *ts = json!("<ts>");
+                    }
+                }
+                if let Some(Value::Array(values)) = m.get_mut("values") {
+                    let mut distinct: Vec<Value> = values.iter().map(|p| p[1].clone()).collect();
+                    distinct.dedup();
+                    m.insert("values".into(), json!({"distinct": distinct}));
+                }
+                if let Some(exception) = m.get_mut("exception") {
+                    let last = exception
+                        .as_array()
+                        .and_then(|lines| {
+                            lines
+                                .iter()
+                                .rev()
+                                .find_map(|l| l.as_str().filter(|l| !l.trim().is_empty()))
+                        })
+                        .map(|l| l.trim_end().to_string());
+                    *exception = json!(last);
+                }
+                m.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::String(text) => *text = mask_instants(text),
+            _ => {}
+        }
+    }
+    walk(&mut journal);
+    journal
+}
+
+#[test]
+fn the_probes_journal_what_the_reference_journals() {
+    let Some(peers) = peers::peers() else {
+        return;
+    };
+    let experiment = probes_experiment();
+    let env = [("PROMETHEUS_URL", peers.prometheus.as_str())];
+
+    let reference_dir = run::scratch("prometheus-probes", "reference");
+    write_experiment(&reference_dir, &experiment);
+    let reference_out = reference_chaos(&reference_dir, &env);
+    let ours_dir = run::scratch("prometheus-probes", "ours");
+    write_experiment(&ours_dir, &experiment);
+    let ours_out = run::chaos(
+        &ours_dir,
+        &["run", "--journal-path", "journal.json", "experiment.json"],
+        &env,
+    );
+
+    assert_eq!(
+        ours_out.status.code(),
+        reference_out.status.code(),
+        "exit codes"
+    );
+    assert_eq!(
+        ours_out.status.code(),
+        Some(0),
+        "{}",
+        run::stderr(&ours_out)
+    );
+    let logs =
+        |out: &Output| -> Vec<String> { log_lines(out).iter().map(|l| mask_instants(l)).collect() };
+    assert_eq!(logs(&ours_out), logs(&reference_out), "console log");
+    let journal = |dir: &Path| comparable(run::read_json(&dir.join("journal.json")));
+    let (ours, theirs) = (journal(&ours_dir), journal(&reference_dir));
+    assert_eq!(
+        serde_json::to_string_pretty(&ours).unwrap_or_default(),
+        serde_json::to_string_pretty(&theirs).unwrap_or_default(),
+        "journals"
+    );
+    // Not vacuous: the outputs are Prometheus' answers.
+    assert_eq!(
+        ours["run"][0]["output"]["data"]["result"][0]["value"][1],
+        "42.5"
+    );
+    assert_eq!(ours["run"][1]["output"]["data"]["result"], json!([]));
+    assert_eq!(
+        ours["run"][2]["output"]["data"]["result"][0]["values"],
+        json!({"distinct": ["0.5"]})
+    );
+    assert_eq!(ours["run"][3]["status"], "failed");
+}
+
+/// `text` with every instant sent to Prometheus (`2026-12-02T07:56:30.9Z`, the shape
+/// maya writes) replaced by `<instant>`: the two runs query at different times.
+fn mask_instants(text: &str) -> String {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.dZ";
+    let bytes = text.as_bytes();
+    let fits = |at: usize| {
+        bytes.len() >= at + SHAPE.len()
+            && SHAPE
+                .iter()
+                .zip(&bytes[at..])
+                .all(|(shape, b)| match shape {
+                    b'd' => b.is_ascii_digit(),
+                    other => other == b,
+                })
+    };
+    let mut out = String::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if fits(at) {
+            out.push_str("<instant>");
+            at += SHAPE.len();
+        } else {
+            let c = text[at..].chars().next().unwrap_or_default();
+            out.push(c);
+            at += c.len_utf8();
+        }
+    }
+    out
 }
