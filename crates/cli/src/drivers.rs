@@ -91,6 +91,7 @@ pub fn native() -> Registry {
     drivers_k8s::register(&mut registry);
     drivers_addons::register(&mut registry);
     drivers_slack::register(&mut registry);
+    drivers_prometheus::register(&mut registry);
     registry
 }
 

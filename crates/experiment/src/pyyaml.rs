@@ -69,7 +69,8 @@ fn write_json(v: &Value, level: usize, out: &mut String) {
     }
 }
 
-fn write_json_str(s: &str, out: &mut String) {
+/// A string as Python's `json.dumps` writes it (ASCII only, `\uXXXX` escapes).
+pub fn write_json_str(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

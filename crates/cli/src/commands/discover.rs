@@ -28,6 +28,10 @@ pub fn discover(args: DiscoverArgs, settings_path: PathBuf, bridge: Arc<Bridge>)
         )
         .await;
         let native = discovery(&registry, &args.package, !args.no_system_info);
+        if native.is_some() {
+            // What every extension's own `discover()` logs first.
+            log::info!("Discovering capabilities from {}", args.package);
+        }
         let bridged = match native {
             Some(_) => None,
             None => bridged_discovery(&registry, &args.package, !args.no_system_info).await,
