@@ -11,6 +11,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The first process of a container: a minimal init runs the command in a child, so a
+    // run's guardian outlives a killed run (providers::init).
+    if let Some(code) = providers::init::run_if_first_process() {
+        return ExitCode::from(code);
+    }
     // Started again as a run's guardian (engine::guardian), which reaps its process
     // activities (providers::reaper) and takes the run over if it is killed.
     if std::env::var_os(providers::reaper::REAPER_ENV).is_some() {

@@ -353,22 +353,6 @@ fn a_journal_that_cannot_be_written_at_the_end_exits_1() {
     assert_stderr_has(&out, "Experiment ended with status: completed");
 }
 
-/// The processes whose parent is `pid` (every thread's children).
-fn children(pid: u32) -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .flat_map(|list| {
-            list.split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect::<Vec<i32>>()
-        })
-        .collect()
-}
-
 #[test]
 fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
     let dir = scratch("attack", "sigkill");
@@ -394,7 +378,7 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
     let path = dir.join("j.json");
     let running = |journal: &Value| record_names(journal, "run") == ["first", "long"];
     let seen = run::wait_for_journal(&path, running);
-    let orphans = children(child.id());
+    let orphans = run::children(child.id());
     child.kill().expect("SIGKILL chaos");
     let _ = child.wait();
     // The run's guardian shares its standard error: its end is the guardian's end.

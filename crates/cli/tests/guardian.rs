@@ -73,7 +73,12 @@ fn spawn_reading_stderr(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (Child, std::thread::JoinHandle<String>) {
-    let mut child: Child = chaos_command(dir, args, env)
+    reading_stderr(chaos_command(dir, args, env))
+}
+
+/// Spawns `command` with its standard error read to the end by a thread.
+fn reading_stderr(mut command: std::process::Command) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child: Child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -477,4 +482,119 @@ fn a_killed_run_scales_its_deployment_back_at_every_kill_point() {
     }
     let _ = cluster::kubectl(&["delete", "namespace", &ns, "--wait=false"], None);
     assert!(took_over > 0, "no kill landed during a run");
+}
+
+/// `chaos run` as the first process of a new PID namespace (as in a container), through
+/// `unshare`; the journal shows `hold` running when it returns. Returns the `unshare`
+/// process, the stderr reader, and the pid (outside the namespace) of the `chaos` that is
+/// PID 1 inside it.
+fn run_as_first_process(
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (Child, std::thread::JoinHandle<String>, u32) {
+    let _ = std::fs::remove_file(dir.join("journal.json"));
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--pid", "--fork"])
+        .arg(env!("CARGO_BIN_EXE_chaos"))
+        .arg("--settings")
+        .arg(dir.join("settings.yaml"))
+        .args(["run", "--journal-path", "journal.json", "e.json"])
+        .current_dir(dir)
+        .env("CHAOS_COLOR", "never")
+        .stdin(Stdio::null());
+    reference::remove_proxy_env(&mut cmd);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (mut child, reader) = reading_stderr(cmd);
+    let holding = |j: &Value| record_names(j, "run") == ["move-away", "hold"];
+    if run::wait_for_journal(&dir.join("journal.json"), holding).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "the run never held (are user and PID namespaces allowed here?):\n{}",
+            reader.join().unwrap_or_default()
+        );
+    }
+    let first = run::children(child.id());
+    assert_eq!(first.len(), 1, "unshare --fork has one child: {first:?}");
+    (child, reader, first[0])
+}
+
+#[test]
+fn in_a_container_the_first_process_keeps_the_guardian_alive_when_the_run_is_killed() {
+    let dir = scratch("guardian", "pid1");
+    let marker = format!("9.{:03}", std::process::id() % 1000);
+    let experiment = json!({
+        "title": "the data file is moved away and back",
+        "description": "d",
+        "method": [
+            process("move-away", "mv", &["data", "data.moved"]),
+            process("hold", "sleep", &[&marker]),
+        ],
+        "rollbacks": [process("move-back", "mv", &["data.moved", "data"])],
+    });
+    std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
+
+    // The run killed (as by the OOM killer): PID 1 is `chaos` as a minimal init, the run is
+    // its child; the guardian rolls back, and PID 1 exits with the run's 128 + 9.
+    std::fs::write(dir.join("data"), "precious").expect("data");
+    let (mut unshare, reader, init) = run_as_first_process(&dir, &[]);
+    let runs = run::children(init);
+    assert_eq!(
+        runs.len(),
+        1,
+        "the init runs the command in one child: {runs:?}"
+    );
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(runs[0] as i32, libc::SIGKILL) };
+    let status = unshare.wait().expect("unshare");
+    let stderr = reader.join().expect("stderr");
+    assert_eq!(status.code(), Some(137), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("data")).ok().as_deref(),
+        Some("precious"),
+        "{stderr}"
+    );
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "aborted");
+    assert_eq!(journal["guardian"]["rollbacks"]["played"], 1);
+    assert_whole(&journal, "pid 1");
+    assert_eq!(
+        processes_with(&format!("sleep {marker}")),
+        Vec::<u32>::new()
+    );
+
+    // SIGTERM to PID 1 (what `kubectl delete pod` sends) reaches the run, which stops as
+    // interrupted and exits 1 (the default strategy plays no rollback on SIGTERM).
+    std::fs::write(dir.join("data"), "precious").expect("data");
+    let _ = std::fs::remove_file(dir.join("data.moved"));
+    let (mut unshare, reader, init) = run_as_first_process(&dir, &[]);
+    // SAFETY: as above.
+    unsafe { libc::kill(init as i32, libc::SIGTERM) };
+    let status = unshare.wait().expect("unshare");
+    let stderr = reader.join().expect("stderr");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Caught SIGTERM signal, interrupting experiment now"),
+        "{stderr}"
+    );
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "interrupted", "{journal:#}");
+    assert!(journal.get("guardian").is_none(), "the run ended itself");
+
+    // Why: without the init (chaos runs the command itself as PID 1), killing the run
+    // kills the whole namespace, guardian included, and the fault stays.
+    std::fs::write(dir.join("data"), "precious").expect("data");
+    let _ = std::fs::remove_file(dir.join("data.moved"));
+    let (mut unshare, reader, init) = run_as_first_process(&dir, &[("SHAKEDOWN_NO_INIT", "1")]);
+    // SAFETY: as above.
+    unsafe { libc::kill(init as i32, libc::SIGKILL) };
+    let _ = unshare.wait();
+    let _ = reader.join();
+    assert!(
+        dir.join("data.moved").exists(),
+        "nothing rolled back without the init"
+    );
+    let _ = std::fs::rename(dir.join("data.moved"), dir.join("data"));
 }

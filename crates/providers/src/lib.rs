@@ -24,6 +24,7 @@ pub mod capture;
 pub mod control;
 mod error;
 pub mod http;
+pub mod init;
 pub mod process;
 pub mod reaper;
 pub mod registry;
