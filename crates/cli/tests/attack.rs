@@ -405,12 +405,26 @@ fn a_run_killed_mid_action_leaves_a_valid_journal_of_what_ran() {
 
     // After the kill, the guardian (docs/guardian.md) ended the action's process, played
     // the rollback and closed the journal.
+    // The run's children: the action's `sleep` and the guardian. The guardian closes the
+    // standard error as it exits, a moment before it is gone: a bounded wait.
     for pid in orphans {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(
-            state.is_empty() || state.contains(") Z "),
-            "the action's process {pid} is gone: {state}"
-        );
+        let gone = || {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            (state.is_empty() || state.contains(") Z "))
+                .then_some(())
+                .ok_or(state)
+        };
+        let mut last = gone();
+        for _ in 0..200 {
+            if last.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+            last = gone();
+        }
+        if let Err(state) = last {
+            panic!("the run's child {pid} is still there: {state}");
+        }
     }
     let journal = read_json(&path);
     assert_eq!(journal["status"], "aborted", "{journal:#}\n{stderr}");
