@@ -15,6 +15,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OURS = os.path.join(ROOT, "target", "release", "chaos")
 REF = os.path.join(ROOT, "target", "reference-venv", "bin", "chaos")
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "spawn_floor")
+PUSHGATEWAY = os.path.join(ROOT, "target", "peers", "bin", "prometheus-pushgateway")
 
 
 def measure(argv, cwd, env=None):
@@ -96,6 +97,50 @@ def bridged(work, ref, ours, n):
           f" shakedown {o1*1000:.0f} ms (interpreter start included)")
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metrics_control(work, ref, ours, n, big):
+    """Overhead of the chaosprometheus.metrics control (issue #10) on the 300-action run:
+    both tools push to the same real Pushgateway (Debian's, scripts/prometheus-peer) before
+    and after the experiment. The reference runs chaostoolkit-prometheus 0.6.0."""
+    port = free_port()
+    gateway = subprocess.Popen(
+        [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                import urllib.request
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.05)
+        with open(big) as f:
+            controlled = json.load(f)
+        controlled["controls"] = [{"name": "metrics", "provider": {
+            "type": "python", "module": "chaosprometheus.metrics",
+            "arguments": {"pushgateway_url": f"http://127.0.0.1:{port}", "job": "bench"}}}]
+        path = os.path.join(work, "big-metrics.json")
+        with open(path, "w") as f:
+            json.dump(controlled, f)
+        r_plain, _ = median_of(ref + ["--no-version-check", "run", big], work, n)
+        r_ctl, _ = median_of(ref + ["--no-version-check", "run", path], work, n)
+        o_plain, _ = median_of(ours + ["run", big], work, n)
+        o_ctl, _ = median_of(ours + ["run", path], work, n)
+        print(f"chaosprometheus.metrics control on 300 actions: reference {r_ctl*1000:.1f} ms"
+              f" (+{(r_ctl-r_plain)*1000:.1f} ms), shakedown {o_ctl*1000:.1f} ms"
+              f" (+{(o_ctl-o_plain)*1000:.1f} ms); speed-up {r_ctl/o_ctl:.1f}x,"
+              f" control overhead ratio {(o_ctl-o_plain)/max(r_ctl-r_plain, 1e-9):.2f}x")
+    finally:
+        gateway.terminate()
+        gateway.wait()
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     work = tempfile.mkdtemp(prefix="shakedown-bench-")
@@ -142,6 +187,7 @@ def main():
     print(f"per-activity cost: shakedown {per_activity*1e6:.0f} µs, bare fork/exec {floor*1e6:.0f} µs,"
           f" overhead {100*(per_activity/floor - 1):+.0f}% (goal: within +20%)")
     bridged(work, ref, ours, n)
+    metrics_control(work, ref, ours, n, big)
     print("goals: validate >= 50x faster and <= 0.2x memory (no version check); run 300 >= 2.5x faster")
 
 

@@ -33,7 +33,9 @@ pub struct RunContext {
     /// handed, activities they insert). The method, rollbacks and hypothesis probes are read
     /// from it one at a time, as the reference's loops read its live lists, and the
     /// journal's copy of the experiment shows it at the end, as the reference's does.
-    pub live: Mutex<Value>,
+    /// Shared, not copied, with each control hook (a copy per hook made a run of n
+    /// activities with any control cost O(n²)); changed copy-on-write.
+    pub live: Mutex<Arc<Value>>,
     /// Who hears the run's events.
     pub events: crate::events::Events,
 }
@@ -120,13 +122,13 @@ impl RunContext {
             return Err(Stop::Interrupted);
         }
         if let Some(changed) = &changes.experiment {
-            *lock(&self.live) = changed.clone();
+            *lock(&self.live) = Arc::new(changed.clone());
         }
         Ok(changes)
     }
 
     /// A copy of the experiment as the run plays it now.
-    pub fn live_experiment(&self) -> Value {
+    pub fn live_experiment(&self) -> Arc<Value> {
         lock(&self.live).clone()
     }
 
@@ -139,9 +141,10 @@ impl RunContext {
     /// A control changed an activity it was handed: the live experiment keeps the change
     /// wherever that activity stands (a `ref` shares the activity in the reference).
     fn activity_changed(&self, declared: &Value, changed: &Value) {
-        let mut live = lock(&self.live);
+        let mut guard = lock(&self.live);
+        let live = Arc::make_mut(&mut guard);
         for list in [LiveList::Probes, LiveList::Method, LiveList::Rollbacks] {
-            if let Some(items) = list.of_mut(&mut live) {
+            if let Some(items) = list.of_mut(live) {
                 for item in items.iter_mut().filter(|item| *item == declared) {
                     *item = changed.clone();
                 }

@@ -171,7 +171,7 @@ pub async fn run_experiment(
         references,
         controls,
         tolerance_values: Mutex::new(HashMap::new()),
-        live: Mutex::new(experiment.clone()),
+        live: Mutex::new(Arc::new(experiment.clone())),
         events,
     });
 
@@ -230,7 +230,7 @@ pub async fn run_experiment(
             if let Some(changed) = changes.context {
                 experiment = changed;
                 journal.experiment = journal_copy(&experiment, &ctx.secrets);
-                *ctx.live.lock().unwrap_or_else(|e| e.into_inner()) = experiment.clone();
+                *ctx.live.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(experiment.clone());
             }
             Ok(())
         }
@@ -570,7 +570,7 @@ pub async fn play_orphaned_rollbacks(
         references: activity::references(&experiment),
         controls: Controls::default(),
         tolerance_values: Mutex::new(HashMap::new()),
-        live: Mutex::new(experiment),
+        live: Mutex::new(Arc::new(experiment)),
         events: Events::default(),
     });
     let records: Records = Arc::new(Mutex::new(Vec::new()));
