@@ -272,6 +272,7 @@ const SCENARIO: &[&[&str]] = &[
     &["-host", "{api}", "inspect", "cache"],
     &["-h", "http://127.0.0.1:1", "list"],
     &["--host", "http://127.0.0.1:1", "inspect", "x"],
+    &["--host=", "list"],
     &["-h"],
     &["--version"],
     &["-v"],

@@ -378,7 +378,6 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, String> {
-        let client = Client::new(&self.endpoint).map_err(|e| e.to_string())?;
         let url = format!("{}{path}", self.endpoint);
         let request_failed = |detail: String| {
             format!(
@@ -386,6 +385,11 @@ impl Api {
                 go_method(&method)
             )
         };
+        let host = self.endpoint.split_once("://").map_or("", |(_, rest)| rest);
+        if host.is_empty() || host.starts_with('/') {
+            return Err(request_failed("http: no Host in request URL".into()));
+        }
+        let client = Client::new(&self.endpoint).map_err(|e| e.to_string())?;
         let exchange = client.exchange(method.clone(), path, body);
         let (status, bytes) =
             match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
