@@ -89,16 +89,16 @@ pub enum Command {
     Settings(SettingsArgs),
 }
 
+/// `-h` is help here, as everywhere in `chaos`; the API address is `--host` only.
+/// toxiproxy-cli's own syntax (`-h URL`, `--a key=value`, flags before the proxy name)
+/// is what a link named `toxiproxy-cli` gets (`proxy::dropin`). One-letter flags also
+/// take two dashes (`--a latency=250`), as urfave/cli accepts them.
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
 pub struct ProxyArgs {
-    /// The proxy server's API, as toxiproxy-cli's `-h/--host` (default $TOXIPROXY_URL or
-    /// http://localhost:8474).
-    #[arg(short = 'h', long = "host", env = "TOXIPROXY_URL")]
+    /// The proxy server's API, as toxiproxy-cli's `--host` (default $TOXIPROXY_URL or
+    /// http://localhost:8474). `-h` is help, not the host.
+    #[arg(long = "host", env = "TOXIPROXY_URL")]
     pub host: Option<String>,
-    /// Print help.
-    #[arg(long, action = clap::ArgAction::Help, global = true)]
-    pub help: Option<bool>,
     #[command(subcommand)]
     pub command: ProxyCommand,
 }
@@ -118,10 +118,10 @@ pub enum ProxyCommand {
     Create {
         proxy: String,
         /// Address to listen on, e.g. 127.0.0.1:26379.
-        #[arg(short = 'l', long)]
+        #[arg(short = 'l', long, alias = "l")]
         listen: String,
         /// Upstream address, e.g. 127.0.0.1:6379.
-        #[arg(short = 'u', long)]
+        #[arg(short = 'u', long, alias = "u")]
         upstream: String,
     },
     /// Enable a disabled proxy, or disable an enabled one.
@@ -180,40 +180,40 @@ pub enum ToxicCommand {
     Add {
         proxy: String,
         /// Toxic type (latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, http_abort, …).
-        #[arg(short = 't', long = "type")]
+        #[arg(short = 't', long = "type", alias = "t")]
         toxic_type: String,
         /// Toxic name (default `<type>_<stream>`).
-        #[arg(short = 'n', long = "toxicName")]
+        #[arg(short = 'n', long = "toxicName", alias = "n")]
         toxic_name: Option<String>,
         /// Probability of the toxic applying to a connection, 0 to 1.
         #[arg(long = "toxicity", visible_alias = "tox")]
         toxicity: Option<String>,
         /// Toxic attribute `key=value` (repeatable).
-        #[arg(short = 'a', long = "attribute")]
+        #[arg(short = 'a', long = "attribute", alias = "a")]
         attributes: Vec<String>,
         /// Apply the toxic to the upstream direction.
-        #[arg(short = 'u', long)]
+        #[arg(short = 'u', long, alias = "u")]
         upstream: bool,
         /// Apply the toxic to the downstream direction (the default).
-        #[arg(short = 'd', long)]
+        #[arg(short = 'd', long, alias = "d")]
         downstream: bool,
     },
     /// Update a toxic's toxicity or attributes.
     #[command(alias = "u")]
     Update {
         proxy: String,
-        #[arg(short = 'n', long = "toxicName")]
+        #[arg(short = 'n', long = "toxicName", alias = "n")]
         toxic_name: String,
         #[arg(long = "toxicity", visible_alias = "tox")]
         toxicity: Option<String>,
-        #[arg(short = 'a', long = "attribute")]
+        #[arg(short = 'a', long = "attribute", alias = "a")]
         attributes: Vec<String>,
     },
     /// Remove a toxic.
     #[command(alias = "r", alias = "delete", alias = "d")]
     Remove {
         proxy: String,
-        #[arg(short = 'n', long = "toxicName")]
+        #[arg(short = 'n', long = "toxicName", alias = "n")]
         toxic_name: String,
     },
 }
@@ -516,9 +516,56 @@ mod tests {
     }
 
     #[test]
+    fn proxy_h_is_help_and_one_letter_flags_take_two_dashes() {
+        for args in [
+            &["chaos", "proxy", "-h"][..],
+            &["chaos", "proxy", "toxic", "add", "-h"][..],
+        ] {
+            let e = Cli::try_parse_from(args).expect_err("help");
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{args:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "chaos",
+            "proxy",
+            "toxic",
+            "add",
+            "db",
+            "--t",
+            "latency",
+            "--a",
+            "latency=250",
+            "--n",
+            "x",
+            "--u",
+        ])
+        .expect("parses");
+        let Command::Proxy(ProxyArgs {
+            command:
+                ProxyCommand::Toxic {
+                    command:
+                        ToxicCommand::Add {
+                            toxic_type,
+                            attributes,
+                            toxic_name,
+                            upstream,
+                            ..
+                        },
+                },
+            ..
+        }) = cli.command
+        else {
+            panic!("not toxic add")
+        };
+        assert_eq!(toxic_type, "latency");
+        assert_eq!(attributes, ["latency=250"]);
+        assert_eq!(toxic_name.as_deref(), Some("x"));
+        assert!(upstream);
+    }
+
+    #[test]
     fn proxy_host_and_serve_host_are_distinct() {
-        let cli =
-            Cli::try_parse_from(["chaos", "proxy", "-h", "http://x:1", "list"]).expect("parses");
+        let cli = Cli::try_parse_from(["chaos", "proxy", "--host", "http://x:1", "list"])
+            .expect("parses");
         let Command::Proxy(p) = cli.command else {
             panic!("not proxy")
         };

@@ -21,6 +21,15 @@ fn main() -> ExitCode {
     if std::env::var_os(providers::reaper::REAPER_ENV).is_some() {
         return ExitCode::from(engine::guardian::main(&drivers::for_guardian));
     }
+    // Started through a link named toxiproxy-cli or toxiproxy-server: be that program,
+    // with its flags and output (proxy::dropin).
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    if let Some(program) = proxy::dropin::program_for(&argv0) {
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return ExitCode::from(proxy::dropin::main(program, &args));
+    }
     providers::reaper::enable();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,

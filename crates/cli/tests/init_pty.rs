@@ -1,31 +1,16 @@
 //! `chaos init` driven through a real pseudo-terminal, as a person at a keyboard would:
 //! each answer is typed only after its prompt has appeared on the terminal.
 
+#[path = "support/pty.rs"]
+mod pty;
+
+use pty::open_pty;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// A pseudo-terminal pair: the master side for the test, the slave side for the child.
-fn open_pty() -> (File, OwnedFd) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors it opened; null name/termios/winsize are allowed.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty failed: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-    unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-}
 
 /// Reads the terminal in the background, so the test can wait for a prompt.
 struct Screen {

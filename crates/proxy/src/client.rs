@@ -38,6 +38,27 @@ pub struct NewToxic {
     pub attributes: Map<String, Value>,
 }
 
+/// Why an exchange with the API failed before any answer came back. Displays as the
+/// underlying error alone, so `Client`'s own messages read as they always did.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The API's host name did not resolve.
+    #[error("{source}")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
+    /// Every resolved address refused or failed; `addr` is the last one tried.
+    #[error("{source}")]
+    Connect {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    /// The HTTP exchange itself failed (connection closed, malformed answer).
+    #[error("{0}")]
+    Http(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     /// `host:port` to connect to.
@@ -47,7 +68,7 @@ pub struct Client {
 }
 
 /// Percent-encode one path segment (proxy and toxic names).
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -96,22 +117,64 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>), ProxyError> {
-        let fail = |e: &dyn std::fmt::Display| ProxyError::Client(format!("{method} {path}: {e}"));
-        let stream = TcpStream::connect(&self.authority)
+        self.exchange(method.clone(), path, body)
             .await
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| ProxyError::Client(format!("{method} {path}: {e}")))
+    }
+
+    /// One HTTP/1.1 request with its failure kept typed, so a caller can word it its own
+    /// way (the toxiproxy-cli drop-in words it as Go's `net/http` does). `path` is sent as
+    /// given after the URL's prefix; percent-encode names first.
+    pub async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Vec<u8>), TransportError> {
+        let http = |e: &dyn std::fmt::Display| TransportError::Http(e.to_string());
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&self.authority)
+            .await
+            .map_err(|source| TransportError::Resolve {
+                host: self.authority.clone(),
+                source,
+            })?
+            .collect();
+        let mut last = None;
+        let mut connected = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    connected = Some(s);
+                    break;
+                }
+                Err(source) => last = Some(TransportError::Connect { addr, source }),
+            }
+        }
+        let stream = match (connected, last) {
+            (Some(s), _) => s,
+            (None, Some(e)) => return Err(e),
+            (None, None) => {
+                return Err(TransportError::Resolve {
+                    host: self.authority.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no addresses to connect to",
+                    ),
+                })
+            }
+        };
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| http(&e))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
         let payload = match body {
-            Some(v) => serde_json::to_vec(v).map_err(|e| fail(&e))?,
+            Some(v) => serde_json::to_vec(v).map_err(|e| http(&e))?,
             None => Vec::new(),
         };
         let req = Request::builder()
-            .method(method.clone())
+            .method(method)
             .uri(format!("{}{path}", self.prefix))
             .header("host", &self.authority)
             .header(
@@ -120,14 +183,14 @@ impl Client {
             )
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(payload)))
-            .map_err(|e| fail(&e))?;
-        let resp = sender.send_request(req).await.map_err(|e| fail(&e))?;
+            .map_err(|e| http(&e))?;
+        let resp = sender.send_request(req).await.map_err(|e| http(&e))?;
         let status = resp.status().as_u16();
         let bytes = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| fail(&e))?
+            .map_err(|e| http(&e))?
             .to_bytes();
         Ok((status, bytes.to_vec()))
     }

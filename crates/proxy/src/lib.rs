@@ -11,6 +11,7 @@
 pub mod api;
 pub mod client;
 pub mod collection;
+pub mod dropin;
 pub mod error;
 pub mod guard;
 pub mod link;

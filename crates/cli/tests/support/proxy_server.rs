@@ -15,6 +15,44 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// One request to any API server (`Connection: close`); (0, "") when the exchange fails.
+pub fn request(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &str,
+) -> (u16, String) {
+    let exchange = || -> std::io::Result<String> {
+        let mut s = TcpStream::connect(api)?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let host = if headers.contains("Host:") {
+            String::new()
+        } else {
+            format!("Host: {api}\r\n")
+        };
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\n{host}{headers}User-Agent: attack\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        Ok(text)
+    };
+    let Ok(text) = exchange() else {
+        return (0, String::new());
+    };
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_string())
+}
+
 /// `chaos proxy serve`, killed (by its own pid) when dropped.
 pub struct Server {
     pub child: Child,
@@ -59,34 +97,7 @@ impl Server {
 
     /// One request (`Connection: close`); (0, "") when the exchange fails.
     pub fn request(&self, method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
-        let exchange = || -> std::io::Result<String> {
-            let mut s = TcpStream::connect(self.api)?;
-            s.set_read_timeout(Some(Duration::from_secs(30)))?;
-            let host = if headers.contains("Host:") {
-                String::new()
-            } else {
-                format!("Host: {}\r\n", self.api)
-            };
-            write!(
-                s,
-                "{method} {path} HTTP/1.1\r\n{host}{headers}User-Agent: attack\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )?;
-            let mut text = String::new();
-            s.read_to_string(&mut text)?;
-            Ok(text)
-        };
-        let Ok(text) = exchange() else {
-            return (0, String::new());
-        };
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        (status, body.to_string())
+        request(self.api, method, path, body, headers)
     }
 
     pub fn create(&self, name: &str, upstream: SocketAddr) -> SocketAddr {
