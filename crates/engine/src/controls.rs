@@ -22,6 +22,7 @@ use experiment::substitute::{substitute, Lookup};
 use experiment::view::ExperimentView;
 use experiment::{Map, Value};
 use providers::registry::Registry;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// `scope` limits a control to the before or the after hooks.
@@ -340,9 +341,11 @@ impl Controls {
         if !self.any(point.local) {
             return Ok(changes);
         }
-        let mut context = point.context.clone();
-        let mut state = state.cloned();
-        let mut experiment = point.experiment.clone();
+        // Borrowed until a control changes them: a copy per hook of the experiment (and of
+        // a list of runs) made every activity's hooks cost as much as the whole document.
+        let mut context = Cow::Borrowed(point.context);
+        let mut state = state.map(Cow::Borrowed);
+        let mut experiment = Cow::Borrowed(point.experiment);
         for d in self.applicable(point.level, point.local).await {
             let wanted = match d.scope {
                 Scope::Both => true,
@@ -363,7 +366,7 @@ impl Controls {
                 when,
                 name: &d.name,
                 context: &context,
-                state: state.as_ref(),
+                state: state.as_deref(),
                 arguments: arguments.as_object().unwrap_or(&empty),
                 configuration,
                 secrets,
@@ -373,15 +376,15 @@ impl Controls {
             match d.control.hook(call).await {
                 Ok(changed) => {
                     if let Some(c) = changed.context {
-                        context = c.clone();
+                        context = Cow::Owned(c.clone());
                         changes.context = Some(c);
                     }
                     if let Some(s) = changed.state {
-                        state = Some(s.clone());
+                        state = Some(Cow::Owned(s.clone()));
                         changes.state = Some(s);
                     }
                     if let Some(e) = changed.experiment {
-                        experiment = e.clone();
+                        experiment = Cow::Owned(e.clone());
                         changes.experiment = Some(e);
                     }
                 }
