@@ -9,7 +9,6 @@ use hyper::body::Bytes;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value};
-use tokio::net::TcpStream;
 
 use crate::error::{ApiError, ProxyError};
 use crate::model::{float32_value, Proxy, Toxic};
@@ -97,9 +96,7 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>), ProxyError> {
         let fail = |e: &dyn std::fmt::Display| ProxyError::Client(format!("{method} {path}: {e}"));
-        let stream = TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| fail(&e))?;
+        let stream = dns::connect(&self.authority).await.map_err(|e| fail(&e))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| fail(&e))?;
