@@ -499,7 +499,7 @@ pub async fn client_for(secrets: &Map) -> Result<Kube, ProviderError> {
         .to_string()
         .trim_end_matches('/')
         .to_string();
-    let client = kube::Client::try_from(config).map_err(|e| {
+    let client = crate::connect::client(config).map_err(|e| {
         ProviderError::failed(FailureKind::Environment, format!(
             "kubernetes.config.config_exception.ConfigException: cannot build a client for {url}: {e}"
         ))

@@ -8,6 +8,7 @@
 
 mod client;
 mod common;
+mod connect;
 mod generic;
 mod legacy;
 

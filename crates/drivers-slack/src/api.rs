@@ -121,8 +121,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: String, token: Token) -> Result<Client, SlackError> {
-        providers::http::ensure_tls_provider();
-        let http = reqwest::Client::builder()
+        let http = providers::http::client_builder()
             .user_agent(concat!("shakedown/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

@@ -193,8 +193,7 @@ pub struct HttpSwitch {
 
 impl HttpSwitch {
     pub fn new(url: String) -> Self {
-        providers::http::ensure_tls_provider();
-        let client = reqwest::Client::builder()
+        let client = providers::http::client_builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(3))
             .build()

@@ -146,8 +146,7 @@ async fn send_http(channel: &Value, event: &Value) -> Result<(), String> {
         .get("forward_event_payload")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    providers::http::ensure_tls_provider();
-    let client = reqwest::Client::builder()
+    let client = providers::http::client_builder()
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(5))
         .tls_danger_accept_invalid_certs(!verify)

@@ -160,8 +160,7 @@ async fn fetch_within(
     verify_tls: bool,
     limits: FetchLimits,
 ) -> Result<Source, SourceError> {
-    providers::http::ensure_tls_provider();
-    let client = reqwest::Client::builder()
+    let client = providers::http::client_builder()
         .tls_danger_accept_invalid_certs(!verify_tls)
         .connect_timeout(limits.connect)
         .build()

@@ -66,12 +66,18 @@ fn timeouts(value: Option<&Value>) -> Result<Timeouts, ProviderError> {
     })
 }
 
+/// A reqwest client builder for any outbound HTTP: the TLS provider installed, names resolved
+/// through [`dns`] (the pure-Rust resolver in the static build).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    ensure_tls_provider();
+    dns::reqwest(reqwest::Client::builder())
+}
+
 /// Builds a client for this call; the common case (verified TLS, no timeouts) is shared.
 pub fn client(verify_tls: bool, limits: Timeouts) -> Result<reqwest::Client, ProviderError> {
     static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
-    ensure_tls_provider();
     let build = || {
-        let mut b = reqwest::Client::builder()
+        let mut b = client_builder()
             .user_agent(concat!("shakedown/", env!("CARGO_PKG_VERSION")))
             .tls_danger_accept_invalid_certs(!verify_tls);
         if let Some(c) = limits.connect {

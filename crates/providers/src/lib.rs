@@ -38,6 +38,8 @@ use experiment::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 
+/// Name resolution, re-exported so drivers reach it without a dependency of their own.
+pub use dns;
 pub use error::{Exit, Failure, FailureKind, ProviderError};
 
 /// The `log` target of records shown at the reference's CRITICAL level (`log` has no such

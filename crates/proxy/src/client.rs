@@ -9,7 +9,6 @@ use hyper::body::Bytes;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value};
-use tokio::net::TcpStream;
 
 use crate::error::{ApiError, ProxyError};
 use crate::model::{float32_value, Proxy, Toxic};
@@ -132,17 +131,17 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<(u16, Vec<u8>), TransportError> {
         let http = |e: &dyn std::fmt::Display| TransportError::Http(e.to_string());
-        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&self.authority)
+        // Through the dns crate: the static build resolves without the C library's NSS.
+        let addrs: Vec<std::net::SocketAddr> = dns::lookup_host(&self.authority)
             .await
             .map_err(|source| TransportError::Resolve {
                 host: self.authority.clone(),
                 source,
-            })?
-            .collect();
+            })?;
         let mut last = None;
         let mut connected = None;
         for addr in addrs {
-            match TcpStream::connect(addr).await {
+            match tokio::net::TcpStream::connect(addr).await {
                 Ok(s) => {
                     connected = Some(s);
                     break;

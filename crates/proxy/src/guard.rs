@@ -148,8 +148,8 @@ pub fn is_local(ip: IpAddr) -> bool {
 /// Every address `upstream` resolves to now; empty when it does not resolve in time
 /// (Toxiproxy accepts such upstreams and fails at connect time, and so do we).
 pub async fn resolve_all(upstream: &str) -> Vec<SocketAddr> {
-    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(upstream)).await {
-        Ok(Ok(addrs)) => addrs.collect(),
+    match tokio::time::timeout(RESOLVE_TIMEOUT, dns::lookup_host(upstream)).await {
+        Ok(Ok(addrs)) => addrs,
         _ => Vec::new(),
     }
 }

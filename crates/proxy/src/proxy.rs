@@ -114,7 +114,7 @@ impl Proxy {
         } else {
             listen.clone()
         };
-        let listener = TcpListener::bind(&bind_to).await.map_err(|e| {
+        let listener = dns::bind(&bind_to).await.map_err(|e| {
             let msg = match e.kind() {
                 std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
                 _ => e.to_string(),
@@ -224,11 +224,11 @@ async fn resolve(listen: &str) -> Result<String, ApiError> {
     if listen.is_empty() {
         return Ok(String::new());
     }
-    let mut addrs = tokio::net::lookup_host(listen)
+    let addrs = dns::lookup_host(listen)
         .await
         .map_err(|e| ApiError::internal(format!("address {listen}: {e}")))?;
     addrs
-        .next()
+        .first()
         .map(|a| a.to_string())
         .ok_or_else(|| ApiError::internal(format!("address {listen}: no suitable address found")))
 }
@@ -289,7 +289,7 @@ fn admit(shared: &Shared) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)
 /// Dial the first address `upstream` resolves to that is not a proxy of this server.
 async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
     let mut last = None;
-    for addr in tokio::net::lookup_host(upstream).await? {
+    for addr in dns::lookup_host(upstream).await? {
         if let Some(p) = shared.guards.loops.proxy_at(addr) {
             last = Some(std::io::Error::other(format!(
                 "proxy loop: {addr} is the listen address of proxy {p}"

@@ -125,12 +125,10 @@ async fn read_config(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 /// Bind the API, load `config_file`, and serve in the background.
 pub async fn start(config: ServeConfig) -> Result<ServerHandle, ProxyError> {
     let addr = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|source| ProxyError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
+    let listener = dns::bind(&addr).await.map_err(|source| ProxyError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
     let bound = listener.local_addr()?;
     let nofile = guard::raise_open_files_limit();
     let limits = Limits::for_descriptors(nofile, config.max_connections);

@@ -34,7 +34,7 @@ impl Endpoints {
             *lock(slot) = collector;
             return;
         }
-        let listener = match TcpListener::bind(address).await {
+        let listener = match providers::dns::bind(address).await {
             Ok(l) => l,
             Err(e) => {
                 log::warn!("Control '{control}' ({MODULE}) cannot serve metrics on {address}: {e}");
