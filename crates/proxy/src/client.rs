@@ -132,12 +132,13 @@ impl Client {
     ) -> Result<(u16, Vec<u8>), TransportError> {
         let http = |e: &dyn std::fmt::Display| TransportError::Http(e.to_string());
         // Through the dns crate: the static build resolves without the C library's NSS.
-        let addrs: Vec<std::net::SocketAddr> = dns::lookup_host(&self.authority)
-            .await
-            .map_err(|source| TransportError::Resolve {
-                host: self.authority.clone(),
-                source,
-            })?;
+        let addrs: Vec<std::net::SocketAddr> =
+            dns::lookup_host(&self.authority)
+                .await
+                .map_err(|source| TransportError::Resolve {
+                    host: self.authority.clone(),
+                    source,
+                })?;
         let mut last = None;
         let mut connected = None;
         for addr in addrs {
