@@ -350,6 +350,8 @@ fn a_run_killed_before_its_method_is_rolled_back_only_under_the_always_strategy(
              "provider": {"type": "process", "path": "sleep", "arguments": [slow]}}]},
         "method": [process("touch", "touch", &["method-ran"])],
         "rollbacks": [process("undo", "touch", &["rolled-back"])],
+        "controls": [{"name": "sync", "provider": {
+            "type": "python", "module": "chaosaddons.controls.synchronization"}}],
     });
     std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
     for (strategy, rolled_back) in [("default", false), ("always", true)] {
@@ -393,6 +395,12 @@ fn a_run_killed_before_its_method_is_rolled_back_only_under_the_always_strategy(
         let guardian = &journal["guardian"];
         if rolled_back {
             assert_eq!(record_names(&journal, "rollbacks"), ["undo"], "{context}");
+            assert!(
+                stderr.contains(
+                    "WARNING] The guardian plays the rollbacks without the run's controls: 'sync' will not be called"
+                ),
+                "{context}"
+            );
             assert_eq!(guardian["rollbacks"]["played"], 1);
         } else {
             assert_eq!(journal["rollbacks"], json!([]));

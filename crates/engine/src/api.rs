@@ -916,16 +916,23 @@ pub struct Notifications {
     registry: Arc<Registry>,
     /// The experiment `run-started` carried, for `validate-failed`.
     experiment: std::sync::Mutex<Option<Value>>,
+    /// The settings declare at least one channel.
+    has_channels: bool,
 }
 
 impl Notifications {
     /// The channels of `settings`; `plugin` channels are answered by the registry that
     /// `registry_for` builds for the settings alone.
     pub fn new(settings: Value, registry_for: &RegistryFor<'_>) -> Self {
+        let has_channels = settings
+            .get("notifications")
+            .and_then(Value::as_array)
+            .is_some_and(|channels| !channels.is_empty());
         Self {
             settings,
             registry: registry_for(&Value::Null),
             experiment: std::sync::Mutex::new(None),
+            has_channels,
         }
     }
 }
@@ -945,8 +952,11 @@ impl Subscriber for Notifications {
             };
             match event {
                 RunEvent::Started { experiment } => {
-                    if let Ok(mut kept) = self.experiment.lock() {
-                        *kept = Some(experiment.clone());
+                    // Kept for `validate-failed`, only when a channel may want it.
+                    if self.has_channels {
+                        if let Ok(mut kept) = self.experiment.lock() {
+                            *kept = Some(experiment.clone());
+                        }
                     }
                     send("run-started", experiment).await
                 }

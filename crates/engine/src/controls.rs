@@ -145,6 +145,15 @@ impl Controls {
         out
     }
 
+    /// The names of the run's global and top-level controls, in the order they are called.
+    pub fn names(&self) -> Vec<String> {
+        self.global
+            .iter()
+            .chain(&self.top)
+            .map(|d| d.name.clone())
+            .collect()
+    }
+
     /// True when no control applies anywhere: the hooks are then free.
     pub fn is_empty(&self) -> bool {
         self.global.is_empty() && self.top.is_empty()

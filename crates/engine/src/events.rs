@@ -110,6 +110,8 @@ pub struct Resolved<'a> {
     pub configuration: &'a experiment::Map,
     pub secrets: &'a experiment::Map,
     pub rollback_strategy: &'a crate::strategy::RollbackStrategy,
+    /// The names of the run's global and top-level controls.
+    pub controls: &'a [String],
 }
 
 /// Something that wants to know. Subscribers are awaited in turn and cannot fail the run

@@ -385,6 +385,7 @@ mod tests {
             configuration: &nothing,
             secrets: &nothing,
             rollback_strategy: &crate::strategy::RollbackStrategy::Default,
+            controls: &[],
         };
         assert_eq!(
             line(RunEvent::ExperimentStarted {

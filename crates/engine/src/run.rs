@@ -185,6 +185,7 @@ pub async fn run_experiment(
         "Running experiment: {}",
         experiment.get("title").map(py_str).unwrap_or_default()
     );
+    let control_names = ctx.controls.names();
     ctx.events
         .emit(RunEvent::ExperimentStarted {
             experiment: &experiment,
@@ -192,6 +193,7 @@ pub async fn run_experiment(
                 configuration: &ctx.configuration,
                 secrets: &ctx.secrets,
                 rollback_strategy: &options.rollback_strategy,
+                controls: &control_names,
             },
         })
         .await;

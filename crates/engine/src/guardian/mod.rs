@@ -90,6 +90,7 @@ impl Guardian {
             "configuration": resolved.configuration,
             "secrets": resolved.secrets,
             "rollback_strategy": resolved.rollback_strategy.name(),
+            "controls": resolved.controls,
             "journal_path": self.journal_path.as_ref().map(|p| p.to_string_lossy()),
             "python": self.python,
             "runner": std::process::id(),
@@ -174,6 +175,8 @@ struct Plan {
     python: String,
     runner: u32,
     log: Option<Value>,
+    /// The run's controls, which the guardian cannot call.
+    controls: Vec<String>,
 }
 
 impl Plan {
@@ -205,6 +208,17 @@ impl Plan {
                 .and_then(|p| u32::try_from(p).ok())
                 .unwrap_or(0),
             log: value.get("log").filter(|l| l.is_object()).cloned(),
+            controls: value
+                .get("controls")
+                .and_then(Value::as_array)
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -366,7 +380,9 @@ pub fn main(registry_for: &RegistryFor) -> u8 {
     let Some(plan) = watch.plan.take() else {
         return 0;
     };
-    if watch.done || journal_is_final(plan.journal_path.as_deref()) {
+    // Read once: nothing writes it any more.
+    let last = last_journal(plan.journal_path.as_deref());
+    if watch.done || last.as_ref().is_some_and(is_final) {
         return 0;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -376,22 +392,28 @@ pub fn main(registry_for: &RegistryFor) -> u8 {
         Ok(runtime) => runtime,
         Err(_) => return 1,
     };
-    runtime.block_on(take_over(&watch, plan, registry_for))
+    runtime.block_on(take_over(&watch, plan, last, registry_for))
 }
 
-/// True when the journal file is the run's final one: the run was killed after writing it.
-fn journal_is_final(path: Option<&Path>) -> bool {
-    let Some(path) = path else { return false };
-    let Ok(text) = std::fs::read(path) else {
-        return false;
-    };
-    serde_json::from_slice::<Value>(&text)
-        .ok()
-        .and_then(|j| j.get("status").cloned())
+/// The journal file as the run last wrote it, when it reads back as JSON.
+fn last_journal(path: Option<&Path>) -> Option<Value> {
+    let text = std::fs::read(path?).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// True for the run's final journal (the run was killed after writing it): it has a status.
+fn is_final(journal: &Value) -> bool {
+    journal
+        .get("status")
         .is_some_and(|status| !status.is_null())
 }
 
-async fn take_over(watch: &Watch, plan: Plan, registry_for: &RegistryFor) -> u8 {
+async fn take_over(
+    watch: &Watch,
+    plan: Plan,
+    last: Option<Value>,
+    registry_for: &RegistryFor,
+) -> u8 {
     if let Some(log) = &plan.log {
         // The run's logger: its console format and its log file, appended to.
         let _ = crate::logging::init(crate::logging::LogConfig::from_json(log));
@@ -405,6 +427,19 @@ async fn take_over(watch: &Watch, plan: Plan, registry_for: &RegistryFor) -> u8 
     let taken_over = Timestamp::now();
     let decision = decide(watch, &plan);
     let mut played = Vec::new();
+    if matches!(&decision, Decision::Play(indices) if !indices.is_empty())
+        && !plan.controls.is_empty()
+    {
+        // Their state died with the run: say which ones hear nothing of these rollbacks.
+        log::warn!(
+            "The guardian plays the rollbacks without the run's controls: {} will not be called",
+            plan.controls
+                .iter()
+                .map(|name| format!("'{name}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     match &decision {
         Decision::Play(indices) if !indices.is_empty() => {
             log::info!("Let's rollback...");
@@ -438,7 +473,7 @@ async fn take_over(watch: &Watch, plan: Plan, registry_for: &RegistryFor) -> u8 
         return 0;
     };
     let journal = finalise(
-        read_journal(path, &plan),
+        journal_to_finish(last, &plan),
         &Finish {
             status,
             deviated: watch.deviated,
@@ -469,11 +504,8 @@ async fn take_over(watch: &Watch, plan: Plan, registry_for: &RegistryFor) -> u8 
 
 /// The journal as the run last wrote it, or a new one if it wrote none (or none that
 /// reads back as a journal).
-fn read_journal(path: &Path, plan: &Plan) -> Value {
-    std::fs::read(path)
-        .ok()
-        .and_then(|text| serde_json::from_slice::<Value>(&text).ok())
-        .filter(|j| j.get("experiment").is_some() && j.get("run").is_some_and(Value::is_array))
+fn journal_to_finish(last: Option<Value>, plan: &Plan) -> Value {
+    last.filter(|j| j.get("experiment").is_some() && j.get("run").is_some_and(Value::is_array))
         .unwrap_or_else(|| Journal::new(plan.experiment.clone()).to_json())
 }
 

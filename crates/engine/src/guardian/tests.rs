@@ -16,6 +16,7 @@ fn plan(strategy: &str, rollbacks: usize) -> Plan {
         python: "python3".into(),
         runner: 42,
         log: None,
+        controls: Vec::new(),
     }
 }
 
@@ -138,6 +139,7 @@ fn a_plan_survives_its_message() {
         "python": "/usr/bin/python3",
         "runner": 7,
         "log": {"verbose": true},
+        "controls": ["slack", "metrics"],
     }}));
     let plan = w.plan.expect("a plan");
     assert_eq!(plan.rollbacks().len(), 1);
@@ -146,6 +148,7 @@ fn a_plan_survives_its_message() {
     assert_eq!((plan.runner, plan.python.as_str()), (7, "/usr/bin/python3"));
     assert_eq!(plan.configuration["a"], 1);
     assert!(plan.log.is_some());
+    assert_eq!(plan.controls, ["slack", "metrics"]);
 }
 
 #[test]
@@ -211,13 +214,14 @@ fn a_final_journal_is_left_alone() {
     let dir = std::env::temp_dir().join(format!("guardian-final-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory");
     let path = dir.join("journal.json");
+    let is_final_on_disk = |path: Option<&Path>| last_journal(path).as_ref().is_some_and(is_final);
     std::fs::write(&path, r#"{"status": null}"#).expect("written");
-    assert!(!journal_is_final(Some(&path)));
+    assert!(!is_final_on_disk(Some(&path)));
     std::fs::write(&path, r#"{"status": "completed"}"#).expect("written");
-    assert!(journal_is_final(Some(&path)));
+    assert!(is_final_on_disk(Some(&path)));
     std::fs::write(&path, "{\"status\": \"compl").expect("written");
-    assert!(!journal_is_final(Some(&path)));
-    assert!(!journal_is_final(None));
+    assert!(!is_final_on_disk(Some(&path)));
+    assert!(!is_final_on_disk(None));
     // The temporaries of the dead runner go, others stay.
     std::fs::write(dir.join(".journal.json.42.0.tmp"), "x").expect("written");
     std::fs::write(dir.join(".journal.json.43.0.tmp"), "x").expect("written");
