@@ -302,19 +302,19 @@ fn discover_lists_the_sixteen_functions() {
 ///
 /// Policy: the venv comes from `scripts/toxiproxy-python-peer` (run by
 /// `scripts/toxiproxy-peer`, hence by `scripts/test` and CI). If that script has ever run
-/// here (it leaves `target/peers/toxiproxy-python.requested`) or `CI` is set, a missing or
+/// here (it leaves `target/peers/toxiproxy-python.requested`) or peers are required
+/// (`SHAKEDOWN_REQUIRE_PEERS`, `CI`), a missing or
 /// broken venv FAILS this test; otherwise the test prints a loud SKIP line and passes.
 #[test]
 fn toxiproxy_python_client_drives_the_proxy() {
     let peers = workspace_root().join("target/peers");
     let python = peers.join("toxiproxy-python-venv/bin/python");
-    let required = peers.join("toxiproxy-python.requested").exists()
-        || std::env::var("CI").is_ok_and(|v| !v.is_empty());
+    let required = peers.join("toxiproxy-python.requested").exists() || reference::peers_required();
     if !python.exists() {
         if required {
             panic!(
                 "{} is missing although scripts/toxiproxy-python-peer was supposed to create it \
-                 (it ran here before, or CI is set): run scripts/toxiproxy-python-peer",
+                 (it ran here before, or SHAKEDOWN_REQUIRE_PEERS/CI is set): run scripts/toxiproxy-python-peer",
                 python.display()
             );
         }

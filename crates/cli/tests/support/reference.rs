@@ -52,3 +52,24 @@ pub fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+/// Whether a missing peer (a reference venv, a peer binary) must fail the test rather than
+/// skip it: `scripts/test` (hence CI) sets `SHAKEDOWN_REQUIRE_PEERS=1` after installing every
+/// peer, and a CI system's own `CI` counts too. A developer running one test by hand without
+/// the peers gets a loud SKIP line instead.
+#[allow(dead_code)]
+pub fn peers_required() -> bool {
+    ["SHAKEDOWN_REQUIRE_PEERS", "CI"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| !v.is_empty() && v != "0"))
+}
+
+/// Fails the test with `msg` when [`peers_required`], otherwise prints a loud SKIP line
+/// naming the test; the caller then returns early.
+#[allow(dead_code)]
+pub fn skip_or_fail(test: &str, msg: &str) {
+    if peers_required() {
+        panic!("{msg} (peers are required: SHAKEDOWN_REQUIRE_PEERS or CI is set)");
+    }
+    eprintln!("\n**** SKIP {test}: {msg} ****\n");
+}

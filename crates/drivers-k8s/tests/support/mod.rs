@@ -223,8 +223,24 @@ pub fn failure(r: Result<Value, ProviderError>) -> String {
 // ---------------------------------------------------------------------------------------
 
 /// The reference venv's python (installed by `scripts/reference-venv-k8s` when missing), or
-/// `None` when it cannot be had.
+/// `None` when it cannot be had. When peers are required (`SHAKEDOWN_REQUIRE_PEERS`, set by
+/// `scripts/test`, or `CI`), a venv that cannot be had fails the test instead: a differential
+/// half must never be skipped silently in CI.
 pub fn reference_python() -> Option<PathBuf> {
+    let python = reference_python_or_none();
+    let required = ["SHAKEDOWN_REQUIRE_PEERS", "CI"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| !v.is_empty() && v != "0"));
+    if python.is_none() && required {
+        panic!(
+            "the reference venv (scripts/reference-venv-k8s) could not be had, and peers are \
+             required (SHAKEDOWN_REQUIRE_PEERS or CI is set)"
+        );
+    }
+    python
+}
+
+fn reference_python_or_none() -> Option<PathBuf> {
     let out = Command::new(root().join("scripts/reference-venv-k8s"))
         .stderr(Stdio::inherit())
         .output()

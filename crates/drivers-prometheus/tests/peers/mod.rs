@@ -7,7 +7,8 @@
 //!
 //! Policy for a missing binary, as the toxiproxy-python peer's (crates/cli/tests/
 //! e2e_toxiproxy.rs): if `scripts/prometheus-peer` ever ran here (it leaves
-//! target/peers/prometheus.requested) or `CI` is set, the test FAILS naming the script;
+//! target/peers/prometheus.requested) or `SHAKEDOWN_REQUIRE_PEERS` (set by scripts/test)
+//! or `CI` is set, the test FAILS naming the script;
 //! otherwise it prints a loud SKIP line naming the script and passes.
 //!
 //! The processes are started from one parked thread with a parent-death signal, so they
@@ -52,11 +53,13 @@ fn peer_bin(name: &str) -> Option<PathBuf> {
         return Some(bin);
     }
     let required = peers.join("prometheus.requested").exists()
-        || std::env::var("CI").is_ok_and(|v| !v.is_empty());
+        || ["SHAKEDOWN_REQUIRE_PEERS", "CI"]
+            .iter()
+            .any(|v| std::env::var(v).is_ok_and(|v| !v.is_empty() && v != "0"));
     if required {
         panic!(
             "{} is missing although scripts/prometheus-peer was supposed to install it \
-             (it ran here before, or CI is set): run scripts/prometheus-peer",
+             (it ran here before, or SHAKEDOWN_REQUIRE_PEERS or CI is set): run scripts/prometheus-peer",
             bin.display()
         );
     }

@@ -9,11 +9,19 @@ use std::process::Command;
 use serde_json::Value;
 
 /// The table `tests/{name}_gen.py --stdout` prints under the reference venv's python, or
-/// `None` after a SKIPPED line on stderr when there is no venv or the python fails.
+/// `None` after a SKIPPED line on stderr when there is no venv or the python fails; a
+/// failure instead when peers are required (`SHAKEDOWN_REQUIRE_PEERS`, set by
+/// `scripts/test`, or `CI`).
 pub fn live_table(name: &str) -> Option<Value> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = manifest.join("../../target/reference-venv/bin/python");
     if !python.exists() {
+        assert!(
+            !peers_required(),
+            "no reference venv at {} and peers are required (SHAKEDOWN_REQUIRE_PEERS or CI is \
+             set): run scripts/reference-venv",
+            python.display()
+        );
         eprintln!(
             "SKIPPED {name} differential test: no reference venv at {} \
              (the recorded table in {name}_oracle.json is still checked)",
@@ -28,6 +36,11 @@ pub fn live_table(name: &str) -> Option<Value> {
         .output()
         .expect("run the reference python");
     if !out.status.success() {
+        assert!(
+            !peers_required(),
+            "the reference python failed and peers are required: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         eprintln!(
             "SKIPPED {name} differential test: the reference python failed: {}",
             String::from_utf8_lossy(&out.stderr)
@@ -57,4 +70,11 @@ pub fn assert_agrees(
         bad.len(),
         bad.join("\n")
     );
+}
+
+/// Whether a missing reference must fail the test rather than skip it.
+fn peers_required() -> bool {
+    ["SHAKEDOWN_REQUIRE_PEERS", "CI"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| !v.is_empty() && v != "0"))
 }
