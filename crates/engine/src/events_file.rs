@@ -24,6 +24,7 @@
 
 use crate::events::{HypothesisPhase, NotReady, RunEvent, Subscriber};
 use crate::journal::{HypothesisState, Record, Timestamp};
+use experiment::pyjson::{self, Style};
 use experiment::pyrepr::py_truthy;
 use experiment::{Map, Value};
 use providers::BoxFuture;
@@ -256,71 +257,12 @@ fn py_strip(s: &str) -> &str {
 /// `value` as Python's `json.dumps(value, ensure_ascii=False)` writes it: `", "` and
 /// `": "` between items, floats as `repr` (`7.4e-05`, `1.0`), non-ASCII text as is.
 pub fn dumps(value: &Value) -> String {
-    let mut out = String::new();
-    write_json(&mut out, value, None);
-    out
+    pyjson::dumps(value, Style::PYTHON.unicode())
 }
 
 /// `value` as Python's `json.dumps(value, indent=2, ensure_ascii=False)` writes it.
 pub fn dumps_pretty(value: &Value) -> String {
-    let mut out = String::new();
-    write_json(&mut out, value, Some(0));
-    out
-}
-
-/// `indent`: `None` for one line, else the current depth (two spaces a level).
-fn write_json(out: &mut String, value: &Value, indent: Option<usize>) {
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        out.push_str(&"  ".repeat(depth));
-    };
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.is_f64(), n.as_f64()) {
-            (true, Some(f)) => out.push_str(&::journal::python_float_repr(f)),
-            _ => out.push_str(&n.to_string()),
-        },
-        // serde_json escapes exactly as Python does without ensure_ascii: `\"`, `\\`,
-        // `\b\f\n\r\t`, other control characters as `\u00XX` (lower-case hex).
-        Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
-        Value::Array(items) if items.is_empty() => out.push_str("[]"),
-        Value::Object(map) if map.is_empty() => out.push_str("{}"),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(if indent.is_some() { "," } else { ", " });
-                }
-                if let Some(depth) = indent {
-                    newline(out, depth + 1);
-                }
-                write_json(out, item, indent.map(|d| d + 1));
-            }
-            if let Some(depth) = indent {
-                newline(out, depth);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(if indent.is_some() { "," } else { ", " });
-                }
-                if let Some(depth) = indent {
-                    newline(out, depth + 1);
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push_str(": ");
-                write_json(out, item, indent.map(|d| d + 1));
-            }
-            if let Some(depth) = indent {
-                newline(out, depth);
-            }
-            out.push('}');
-        }
-    }
+    pyjson::dumps(value, Style::PYTHON.indent(2).unicode())
 }
 
 #[cfg(test)]

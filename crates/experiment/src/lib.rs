@@ -8,8 +8,8 @@
 //! placeholders resolve ([`substitute`]), how configuration and secrets are resolved
 //! ([`config`], [`vars`]), and whether a probe's output meets its tolerance ([`tolerance`],
 //! [`jsonpath`]). [`duration`] holds pauses and timeouts to the longest wait the reference
-//! can make. [`pyyaml`] writes values as PyYAML's `yaml.dump` and Python's `json.dumps`
-//! do, for documents that must match the reference's text.
+//! can make. [`pyyaml`] and [`pyjson`] write values as PyYAML's `yaml.dump` and Python's
+//! `json.dumps` do, for documents that must match the reference's text.
 //!
 //! It does no I/O beyond reading the source text it is handed and the process environment,
 //! and knows no driver by name: python functions are looked up through [`FunctionCatalog`].
@@ -20,6 +20,7 @@ pub mod jsonpath;
 pub mod keys;
 pub mod load;
 pub mod provider;
+pub mod pyjson;
 pub mod pyrepr;
 pub mod pyyaml;
 pub mod substitute;

@@ -118,7 +118,9 @@ pub fn is_printable(c: char) -> bool {
 }
 
 /// Python `repr(float)`: the shortest digits that round-trip, fixed notation when the
-/// decimal exponent is in `-4..16`, otherwise `d.ddde+XX`.
+/// decimal exponent is in `-4..16`, otherwise `d.ddde+XX`; `nan`, `inf`, `-inf`. The
+/// digits are the journal's ([`journal::python_float_repr`]), so a float reads the same in
+/// a message as in the journal.
 pub fn py_float(f: f64) -> String {
     if f.is_nan() {
         return "nan".to_string();
@@ -126,41 +128,7 @@ pub fn py_float(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf" } else { "-inf" }.to_string();
     }
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e-5".
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = match sci.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (sci.as_str(), 0),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let digits = if digits.is_empty() {
-        "0".to_string()
-    } else {
-        digits
-    };
-    if (-4..16).contains(&exp) {
-        let decpt = exp + 1;
-        let n = digits.len() as i32;
-        let body = if decpt <= 0 {
-            format!("0.{}{}", "0".repeat((-decpt) as usize), digits)
-        } else if decpt >= n {
-            format!("{}{}.0", digits, "0".repeat((decpt - n) as usize))
-        } else {
-            let (a, b) = digits.split_at(decpt as usize);
-            format!("{a}.{b}")
-        };
-        format!("{sign}{body}")
-    } else {
-        let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
-    }
+    journal::python_float_repr(f)
 }
 
 /// A Python number (`bool` is an `int`).

@@ -1,14 +1,14 @@
-//! PyYAML's `yaml.dump` and Python's `json.dumps(indent=2)`, byte for byte.
+//! PyYAML's `yaml.dump`, byte for byte.
 //!
 //! [`to_yaml`] writes a value as PyYAML 6's `yaml.dump` / `yaml.safe_dump` do with their
 //! defaults: block style, keys sorted, an indent of 2, sequences in a mapping not indented,
 //! lines folded at 80 columns, non-ASCII text double-quoted with escapes, and `...` after a
 //! plain scalar document. A string that PyYAML would read back as another type (`yes`,
 //! `1.5`, `2020-01-01`, …) is quoted, as PyYAML's implicit resolvers decide
-//! ([`plain_is_str`]). [`to_json`] writes a value as Python's `json.dumps(v, indent=2)`:
-//! ASCII only, `\uXXXX` escapes, Python's float repr.
+//! ([`plain_is_str`]). Python's `json.dumps` is [`crate::pyjson`]; the tests here check
+//! both writers on the same values.
 //!
-//! Both exist for documents whose text must match the reference's byte for byte: the
+//! It exists for documents whose text must match the reference's byte for byte: the
 //! settings file the reference rewrites with `save_settings` and prints with `chaos
 //! settings show|get`, and any other document a differential test compares as text.
 //!
@@ -16,82 +16,11 @@
 //! holds and for the default options only: no anchors or aliases, no tags, no flow
 //! collections but the empty `[]` and `{}`, no literal or folded block scalars, no explicit
 //! `---` document start, and none of the options `allow_unicode`, `sort_keys=False`,
-//! `width`, `indent`. Neither writer knows the Python types a JSON tree cannot hold
+//! `width`, `indent`. It does not know the Python types a JSON tree cannot hold
 //! (tuples, sets, dates, bytes).
 
 use crate::pyrepr::py_float;
 use crate::Value;
-
-/// Python's `json.dumps(v, indent=2)`: ASCII only, `\uXXXX` escapes, Python's float repr.
-pub fn to_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_json(v, 0, &mut out);
-    out
-}
-
-fn write_json(v: &Value, level: usize, out: &mut String) {
-    match v {
-        Value::Array(items) if !items.is_empty() => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                out.push_str(&"  ".repeat(level + 1));
-                write_json(item, level + 1, out);
-            }
-            out.push('\n');
-            out.push_str(&"  ".repeat(level));
-            out.push(']');
-        }
-        Value::Object(map) if !map.is_empty() => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                out.push_str(&"  ".repeat(level + 1));
-                write_json_str(k, out);
-                out.push_str(": ");
-                write_json(item, level + 1, out);
-            }
-            out.push('\n');
-            out.push_str(&"  ".repeat(level));
-            out.push('}');
-        }
-        Value::Array(_) => out.push_str("[]"),
-        Value::Object(_) => out.push_str("{}"),
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => out.push_str(&i.to_string()),
-            (_, Some(u), _) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&py_float(f)),
-            _ => out.push_str(&n.to_string()),
-        },
-        Value::String(s) => write_json_str(s, out),
-    }
-}
-
-/// A string as Python's `json.dumps` writes it (ASCII only, `\uXXXX` escapes).
-pub fn write_json_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-}
 
 /// PyYAML's `yaml.dump(v, default_flow_style=False)` (what the reference writes with
 /// `save_settings` and prints with `settings show`/`get`): block style, keys sorted, an
@@ -883,6 +812,7 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pyjson::{dumps, Style};
     use serde_json::json;
 
     /// (input, yaml.dump(input), yaml.dump({'k': input, 'l': [input]}), yaml.dump({input: 1}),
@@ -1026,7 +956,11 @@ mod tests {
                 *key,
                 "yaml.dump({{{input:?}: 1}})"
             );
-            assert_eq!(to_json(&v), *as_json, "json.dumps({input:?})");
+            assert_eq!(
+                dumps(&v, Style::PYTHON.indent(2)),
+                *as_json,
+                "json.dumps({input:?})"
+            );
         }
     }
 
@@ -1035,7 +969,11 @@ mod tests {
         for (input, dump, as_json, as_str) in VALUE_CASES {
             let v: Value = serde_json::from_str(input).expect("test input is JSON");
             assert_eq!(to_yaml(&v), *dump, "yaml.dump({input})");
-            assert_eq!(to_json(&v), *as_json, "json.dumps({input})");
+            assert_eq!(
+                dumps(&v, Style::PYTHON.indent(2)),
+                *as_json,
+                "json.dumps({input})"
+            );
             assert_eq!(crate::pyrepr::py_str(&v), *as_str, "str({input})");
         }
     }

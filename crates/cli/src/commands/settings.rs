@@ -4,7 +4,8 @@
 
 use crate::args::{GetFormat, SettingsArgs, SettingsCommand, ShowFormat};
 use engine::settings::{self, Located};
-use experiment::pyyaml::{to_json, to_yaml};
+use experiment::pyjson::{dumps, Style};
+use experiment::pyyaml::to_yaml;
 use experiment::Value;
 use std::io::Write;
 use std::path::Path;
@@ -24,7 +25,7 @@ pub fn settings(args: SettingsArgs, path: &Path) -> u8 {
     let mut doc = loaded.settings;
     match args.command {
         SettingsCommand::Show { format } => print(&match format {
-            ShowFormat::Json => to_json(&doc),
+            ShowFormat::Json => dumps(&doc, Style::PYTHON.indent(2)),
             ShowFormat::Yaml => to_yaml(&doc),
         }),
         SettingsCommand::Get { format, key } => {
@@ -33,7 +34,7 @@ pub fn settings(args: SettingsArgs, path: &Path) -> u8 {
             };
             print(&match format {
                 GetFormat::String => experiment::pyrepr::py_str(&found.entry),
-                GetFormat::Json => to_json(&found.entry),
+                GetFormat::Json => dumps(&found.entry, Style::PYTHON.indent(2)),
                 GetFormat::Yaml => to_yaml(&found.entry),
             })
         }

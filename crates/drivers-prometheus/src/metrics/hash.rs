@@ -4,8 +4,7 @@
 //! the same key whichever toolkit ran it. BLAKE2b is written out here (RFC 7693, some
 //! sixty lines) rather than pulled in as a crate for one call per run.
 
-use experiment::pyrepr::py_float;
-use experiment::pyyaml::write_json_str;
+use experiment::pyjson::{dumps, Style};
 use experiment::Value;
 
 /// `chaoslib.experiment_hash(experiment)`: 24 hex digits.
@@ -14,50 +13,9 @@ pub fn experiment_hash(experiment: &Value) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Python's `json.dumps(v, sort_keys=True)`: `", "` and `": "` separators, keys sorted,
-/// non-ASCII escaped as `\uXXXX` (UTF-16), floats as `repr`.
+/// Python's `json.dumps(v, sort_keys=True)`, what chaoslib hashes.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write(value, &mut out);
-    out
-}
-
-fn write(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => out.push_str(&i.to_string()),
-            (_, Some(u), _) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&py_float(f)),
-            _ => out.push_str(&n.to_string()),
-        },
-        Value::String(s) => write_json_str(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json_str(key, out);
-                out.push_str(": ");
-                write(&map[key], out);
-            }
-            out.push('}');
-        }
-    }
+    dumps(value, Style::PYTHON.sorted())
 }
 
 const IV: [u64; 8] = [
