@@ -15,6 +15,8 @@
 //! probes go to a stand-in for the ingress (`support/stand_in_ingress.rs`) that answers
 //! from the Services' real endpoints.
 
+#[path = "../../drivers-k8s/tests/support/cluster.rs"]
+mod cluster;
 #[path = "support/stand_in_ingress.rs"]
 mod stand_in_ingress;
 
@@ -126,16 +128,8 @@ spec:
 const DEFAULT_SERVICE_ACCOUNT: &str =
     "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\n";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn book() -> PathBuf {
     PathBuf::from("/work/shared/corpus/go-demo-8")
-}
-
-fn kubectl_bin() -> PathBuf {
-    root().join("target/testenv/bin/kubectl")
 }
 
 fn last_line_with(stdout: &[u8], prefix: &str) -> Option<String> {
@@ -155,34 +149,11 @@ struct ControlPlane {
 
 impl ControlPlane {
     fn get(run_dir: Option<&Path>) -> ControlPlane {
-        let testenv = |command: &str| {
-            let mut c = Command::new(root().join("scripts/testenv"));
-            c.arg(command);
-            if let Some(dir) = run_dir {
-                c.env("TESTENV_RUN_DIR", dir);
-            }
-            c
-        };
-        if let Ok(o) = testenv("env").output() {
-            if let Some(kc) = last_line_with(&o.stdout, "KUBECONFIG=") {
-                let ok = Command::new(kubectl_bin())
-                    .args(["--kubeconfig", &kc, "get", "--raw", "/readyz"])
-                    .output()
-                    .is_ok_and(|o| o.status.success());
-                if ok {
-                    return ControlPlane { kc, stop: None };
-                }
-            }
+        if let Some(kc) = cluster::running_plane(run_dir) {
+            return ControlPlane { kc, stop: None };
         }
-        let out = testenv("up")
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/testenv up");
-        assert!(out.status.success(), "scripts/testenv up failed");
-        let kc = last_line_with(&out.stdout, "KUBECONFIG=")
-            .expect("KUBECONFIG= line from scripts/testenv up");
         ControlPlane {
-            kc,
+            kc: cluster::start_plane(run_dir),
             stop: run_dir.map(Path::to_path_buf),
         }
     }
@@ -191,10 +162,7 @@ impl ControlPlane {
 impl Drop for ControlPlane {
     fn drop(&mut self) {
         if let Some(dir) = &self.stop {
-            let _ = Command::new(root().join("scripts/testenv"))
-                .arg("down")
-                .env("TESTENV_RUN_DIR", dir)
-                .output();
+            cluster::stop_plane(dir);
         }
     }
 }
@@ -207,44 +175,12 @@ struct Cluster {
 
 impl Cluster {
     fn k(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut cmd = Command::new(kubectl_bin());
-        cmd.arg("--kubeconfig").arg(&self.kc).args(args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn kubectl");
-        if let Some(s) = stdin {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(s.as_bytes())
-                .expect("stdin");
-        }
-        let out = child.wait_with_output().expect("kubectl");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        cluster::kubectl_at(&self.kc, args, stdin)
     }
 
     /// `kubectl ARGS`, its failure ignored: its standard output when it succeeded.
     fn try_k(&self, args: &[&str]) -> Option<String> {
-        Command::new(kubectl_bin())
-            .arg("--kubeconfig")
-            .arg(&self.kc)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        cluster::try_kubectl_at(&self.kc, args)
     }
 
     /// Gives `go-demo-8` pods a kubelet's timing with three stages, weighted so that kwok
@@ -291,7 +227,7 @@ impl Cluster {
     /// kwok's "fast" `stage` from the testenv share, renamed `book-<stage>`, limited to
     /// `go-demo-8` and weighted.
     fn kwok_stage(&self, stage: &str) -> Value {
-        let file = root().join(format!(
+        let file = cluster::root().join(format!(
             "target/testenv/share/kwok/stage/pod/fast/{stage}.yaml"
         ));
         let file = file.to_string_lossy();
@@ -1000,7 +936,7 @@ fn run_side(tag: &str, bin: &Path, run_dir: Option<&Path>, cases: &[&Case]) -> V
     cluster.reset();
     cluster.kubelet_timing();
     let ingress = stand_in_ingress::StandInIngress::start(stand_in_ingress::Cluster {
-        kubectl: kubectl_bin(),
+        kubectl: cluster::kubectl_bin(),
         kubeconfig: plane.kc.clone(),
         namespace: "go-demo-8".into(),
         database_service: "go-demo-8-db".into(),
@@ -1054,7 +990,7 @@ fn run_side(tag: &str, bin: &Path, run_dir: Option<&Path>, cases: &[&Case]) -> V
 #[test]
 fn book_experiments_match_the_book_and_the_reference() {
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
-    let reference = Command::new(root().join("scripts/reference-venv-k8s"))
+    let reference = Command::new(cluster::root().join("scripts/reference-venv-k8s"))
         .stderr(Stdio::inherit())
         .output()
         .ok()
@@ -1068,7 +1004,7 @@ fn book_experiments_match_the_book_and_the_reference() {
     let only = std::env::var("SHAKEDOWN_BOOK_CASES").unwrap_or_default();
     let selected = |id: &str| only.is_empty() || only.split(',').any(|p| id.starts_with(p.trim()));
     let cases: Vec<&Case> = CASES.iter().filter(|c| selected(c.id)).collect();
-    let second = root().join("target/testenv/run-k8s-book-reference");
+    let second = cluster::root().join("target/testenv/run-k8s-book-reference");
     let (ours_results, reference_results) = std::thread::scope(|scope| {
         let a = scope.spawn(|| run_side("shakedown", &ours, None, &cases));
         let b = scope.spawn(|| run_side("reference", &reference, Some(&second), &cases));

@@ -21,26 +21,7 @@ pub fn kubectl_bin() -> PathBuf {
 pub fn kubeconfig() -> &'static str {
     static KC: OnceLock<String> = OnceLock::new();
     KC.get_or_init(|| {
-        let script = root().join("scripts/testenv");
-        let env = Command::new(&script).arg("env").output();
-        let from_env = env.ok().and_then(|o| last_kubeconfig(&o.stdout));
-        let kc = match from_env.filter(|kc| reachable(kc)) {
-            Some(kc) => kc,
-            None => {
-                let out = Command::new(&script)
-                    .arg("up")
-                    .stderr(Stdio::inherit())
-                    .output()
-                    .unwrap_or_else(|e| panic!("cannot run scripts/testenv up: {e}"));
-                assert!(
-                    out.status.success(),
-                    "scripts/testenv up failed ({}); see target/testenv/run/logs",
-                    out.status
-                );
-                last_kubeconfig(&out.stdout)
-                    .unwrap_or_else(|| panic!("scripts/testenv up printed no KUBECONFIG= line"))
-            }
-        };
+        let kc = running_plane(None).unwrap_or_else(|| start_plane(None));
         assert!(reachable(&kc), "the control plane at {kc} does not answer");
         // Tests set it once, before any driver call reads it.
         std::env::set_var("KUBECONFIG", &kc);
@@ -65,7 +46,12 @@ fn reachable(kc: &str) -> bool {
 
 /// Runs kubectl against the test cluster; panics with its stderr on failure.
 pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
-    let kc = kubeconfig();
+    kubectl_at(kubeconfig(), args, stdin)
+}
+
+/// Runs kubectl with the kubeconfig `kc` (a second control plane's, say); panics with its
+/// stderr on failure.
+pub fn kubectl_at(kc: &str, args: &[&str], stdin: Option<&str>) -> String {
     let mut cmd = Command::new(kubectl_bin());
     cmd.arg("--kubeconfig").arg(kc).args(args);
     cmd.stdin(if stdin.is_some() {
@@ -92,4 +78,57 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `kubectl ARGS` with the kubeconfig `kc`, its failure ignored: its standard output when
+/// it succeeded.
+pub fn try_kubectl_at(kc: &str, args: &[&str]) -> Option<String> {
+    Command::new(kubectl_bin())
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// The kubeconfig of the control plane `scripts/testenv` runs in `run_dir`
+/// (`TESTENV_RUN_DIR`; the default one for `None`), if one is up and answers.
+pub fn running_plane(run_dir: Option<&Path>) -> Option<String> {
+    let mut cmd = Command::new(root().join("scripts/testenv"));
+    cmd.arg("env");
+    if let Some(dir) = run_dir {
+        cmd.env("TESTENV_RUN_DIR", dir);
+    }
+    let out = cmd.output().ok()?;
+    last_kubeconfig(&out.stdout).filter(|kc| reachable(kc))
+}
+
+/// Starts the control plane of `run_dir` (`TESTENV_RUN_DIR`; the default one for `None`)
+/// and gives its kubeconfig; panics with the reason when it cannot.
+pub fn start_plane(run_dir: Option<&Path>) -> String {
+    let mut cmd = Command::new(root().join("scripts/testenv"));
+    cmd.arg("up").stderr(Stdio::inherit());
+    if let Some(dir) = run_dir {
+        cmd.env("TESTENV_RUN_DIR", dir);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run scripts/testenv up: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/testenv up failed ({})",
+        out.status
+    );
+    last_kubeconfig(&out.stdout)
+        .unwrap_or_else(|| panic!("scripts/testenv up printed no KUBECONFIG= line"))
+}
+
+/// Stops the control plane of `run_dir` (`TESTENV_RUN_DIR`), ignoring failures.
+pub fn stop_plane(run_dir: &Path) {
+    let _ = Command::new(root().join("scripts/testenv"))
+        .arg("down")
+        .env("TESTENV_RUN_DIR", run_dir)
+        .output();
 }
