@@ -52,3 +52,23 @@ pub fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+/// `LEVEL message` per console line of a run's standard error, without colours,
+/// timestamps and (`--verbose`) the `[module:line]` of the line: what two tools' logs
+/// must agree on.
+#[allow(dead_code)]
+pub fn log_lines(stderr: &[u8]) -> Vec<String> {
+    strip_ansi(&String::from_utf8_lossy(stderr))
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix('[')?;
+            let (head, message) = rest.split_once("] ")?;
+            let level = head.rsplit(' ').next()?;
+            let message = match message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
+                Some((place, rest)) if place.contains(':') => rest,
+                _ => message,
+            };
+            Some(format!("{level} {message}"))
+        })
+        .collect()
+}
