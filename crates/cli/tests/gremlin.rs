@@ -13,11 +13,11 @@ mod reference;
 mod run;
 
 use drivers_gremlin::stand_in::{self, closed_api_url, Behaviour, Request, StandIn};
-use reference::{log_lines, reference_bin, workspace_root};
+use reference::log_lines;
 use run::{chaos, read_json, record_names, scratch, stderr};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const PASSWORD: &str = "gremlin-secret-password";
 
@@ -76,20 +76,9 @@ fn run_ours(dir: &Path, api: &str) -> Output {
 }
 
 fn run_reference(dir: &Path, api: &str) -> Output {
-    let mut cmd = Command::new(reference_bin());
-    cmd.args(["--no-version-check", "--settings"])
-        .arg(dir.join("settings.yaml"))
-        .args(["run", "experiment.json"])
-        .current_dir(dir)
-        .env(
-            "PYTHONPATH",
-            workspace_root().join("crates/cli/tests/gremlin_modules"),
-        )
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("GREMLIN_TEAM_ID")
-        .env_remove("GREMLIN_API_KEY")
-        .stdin(Stdio::null());
-    reference::remove_proxy_env(&mut cmd);
+    let mut cmd = reference::reference_run_command(dir, "gremlin_modules");
+    cmd.env_remove("GREMLIN_TEAM_ID")
+        .env_remove("GREMLIN_API_KEY");
     for (k, v) in env(api) {
         cmd.env(k, v);
     }
@@ -278,16 +267,7 @@ fn discover_lists_the_gremlin_functions() {
 }
 
 fn reference_has_chaosgremlin() {
-    let python = reference_bin().with_file_name("python");
-    let check = Command::new(&python)
-        .args(["-c", "import chaosgremlin.actions"])
-        .env_remove("PYTHONPATH")
-        .output();
-    assert!(
-        check.as_ref().is_ok_and(|c| c.status.success()),
-        "the reference venv at {} lacks chaostoolkit-gremlin 0.3.0: run scripts/reference-venv",
-        python.display()
-    );
+    reference::assert_reference_has("import chaosgremlin.actions", "chaostoolkit-gremlin 0.3.0");
 }
 
 #[test]

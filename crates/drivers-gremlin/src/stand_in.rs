@@ -2,19 +2,18 @@
 //! CLI's through the `stand-in` feature, which point both `chaos` and the Python reference
 //! at it).
 //!
-//! Std only: one thread accepts, one thread per connection reads one request, records it
-//! and answers as the Gremlin API does ([`Behaviour::Gremlin`]) or with an error. Answers
+//! Built on `providers::stand_in` (the recording server the Slack stand-in shares); it
+//! answers as the Gremlin API does ([`Behaviour::Gremlin`]) or with an error. Answers
 //! are fixed, so two clients that send the same requests get the same answers: the login
 //! (`POST /v1/users/auth`) answers two sessions, of orgs [`OTHER_ORG`] and [`ORG`] (the
 //! client must pick by name), the second with header [`SESSION_HEADER`] and first team
 //! [`TEAM_ID`]; an attack (`POST /v1/attacks/new`) answers 201 with [`ATTACK_ID`]; a halt
 //! (`DELETE /v1/attacks[/{guid}]`) answers 202 with an empty body.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
+use providers::stand_in::{Recorder, Reply};
+use std::sync::Arc;
+
+pub use providers::stand_in::Request;
 
 /// The org the tests log in to.
 pub const ORG: &str = "shakedown-org";
@@ -38,144 +37,47 @@ pub enum Behaviour {
     BadLogin,
 }
 
-/// One request as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    pub method: String,
-    /// The request target (path and query).
-    pub path: String,
-    /// Names lower-cased, in the order received.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Request {
-    /// The first header of that (lower-case) name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as JSON (`Null` when it is not).
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
-    }
-
-    /// The body as a form, decoded, fields in order.
-    pub fn form(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(self.body.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
-    }
-}
-
 /// A base URL on 127.0.0.1 where nothing listens (connections are refused).
 pub fn closed_api_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/v1")
+    format!("http://127.0.0.1:{}/v1", providers::stand_in::closed_port())
 }
 
 /// A running stand-in; it stops accepting when dropped (at its next connection).
 pub struct StandIn {
-    port: u16,
-    requests: Arc<Mutex<Vec<Request>>>,
+    recorder: Recorder,
 }
 
 impl StandIn {
     pub fn start(behaviour: Behaviour) -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::downgrade(&requests);
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Some(recorded) = recorded.upgrade() else {
-                    return;
-                };
-                let Ok(stream) = stream else { continue };
-                let behaviour = behaviour.clone();
-                thread::spawn(move || {
-                    let _ = serve(stream, &behaviour, &recorded);
-                });
-            }
-        });
-        StandIn { port, requests }
+        StandIn {
+            recorder: Recorder::start(Arc::new(move |r: &Request, _| answer(r, &behaviour))),
+        }
     }
 
     /// The API base URL, for `GREMLIN_API_URL`: `http://127.0.0.1:PORT/v1`.
     pub fn api_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
+        format!("http://127.0.0.1:{}/v1", self.recorder.port())
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap().clone()
+        self.recorder.requests()
     }
 }
 
-fn serve(
-    mut stream: TcpStream,
-    behaviour: &Behaviour,
-    recorded: &Mutex<Vec<Request>>,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = h.trim_end().split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-    }
-    let length = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length.min(1 << 20)];
-    reader.read_exact(&mut body)?;
-    let request = Request {
-        method,
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    let (status, content_type, answer) = answer(&request, behaviour);
-    recorded.lock().unwrap().push(request);
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        answer.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(answer.as_bytes())?;
-    stream.flush()
-}
-
-fn answer(request: &Request, behaviour: &Behaviour) -> (u16, &'static str, String) {
+fn answer(request: &Request, behaviour: &Behaviour) -> Reply {
     let json = "application/json";
     let route = request.path.split('?').next().unwrap_or_default();
     if let Behaviour::Status(code) = behaviour {
-        return (*code, "text/plain", format!("status {code}"));
+        return Reply::new(*code, "text/plain", format!("status {code}"));
     }
     match (request.method.as_str(), route) {
-        ("POST", "/v1/users/auth") if *behaviour == Behaviour::BadLogin => (
+        ("POST", "/v1/users/auth") if *behaviour == Behaviour::BadLogin => Reply::new(
             401,
             json,
             serde_json::json!({"message": "Invalid credentials"}).to_string(),
         ),
-        ("POST", "/v1/users/auth") => (
+        ("POST", "/v1/users/auth") => Reply::new(
             200,
             json,
             serde_json::json!([
@@ -186,10 +88,10 @@ fn answer(request: &Request, behaviour: &Behaviour) -> (u16, &'static str, Strin
             ])
             .to_string(),
         ),
-        ("POST", "/v1/attacks/new") => (201, "text/plain", ATTACK_ID.to_string()),
+        ("POST", "/v1/attacks/new") => Reply::new(201, "text/plain", ATTACK_ID),
         ("DELETE", r) if r == "/v1/attacks" || r.starts_with("/v1/attacks/") => {
-            (202, "text/plain", String::new())
+            Reply::new(202, "text/plain", "")
         }
-        _ => (404, "text/plain", "not found".to_string()),
+        _ => Reply::new(404, "text/plain", "not found"),
     }
 }
