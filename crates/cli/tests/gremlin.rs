@@ -334,3 +334,54 @@ fn the_reference_sends_the_same_gremlin_requests() {
         let _ = std::fs::remove_dir_all(&reference_dir);
     }
 }
+
+#[test]
+fn the_api_key_path_and_the_configuration_key_for_the_api_url() {
+    let gremlin = StandIn::start(Behaviour::Gremlin);
+    // No secrets declared: GREMLIN_API_KEY and GREMLIN_TEAM_ID; the URL from the
+    // experiment's configuration, not the environment.
+    let experiment = json!({
+        "title": "API key",
+        "description": "d",
+        "configuration": {"gremlin_api_url": gremlin.api_url()},
+        "method": [{"type": "action", "name": "attack", "provider": {
+            "type": "python", "module": "chaosgremlin.actions", "func": "attack",
+            "arguments": {"command": {"type": "cpu"}, "target": {"type": "Random"}}}}],
+        "rollbacks": [{"type": "action", "name": "halt", "provider": {
+            "type": "python", "module": "chaosgremlin.actions", "func": "halt_attack",
+            "arguments": {"guid": stand_in::ATTACK_ID}}}]
+    });
+    let dir = setup("api-key", &experiment.to_string());
+    let mut cmd = run::chaos_command(
+        &dir,
+        &["run", "experiment.json"],
+        &[
+            ("GREMLIN_API_KEY", "key-123"),
+            ("GREMLIN_TEAM_ID", "team-9"),
+        ],
+    );
+    cmd.env_remove("GREMLIN_API_URL");
+    let out = cmd.output().expect("run chaos");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["run"][0]["output"], stand_in::ATTACK_ID);
+    assert_eq!(journal["rollbacks"][0]["status"], "succeeded");
+    let requests: Vec<Value> = gremlin
+        .requests()
+        .iter()
+        .map(|r| comparable(r, true))
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            json!({"method": "POST", "path": "/v1/attacks/new?teamId=team-9",
+                   "authorization": "Key key-123", "content-type": "application/json",
+                   "body": {"command": {"type": "cpu"}, "target": {"type": "Random"},
+                            "labels": null, "tags": null}}),
+            json!({"method": "DELETE", "path": format!("/v1/attacks/{}?teamId=team-9", stand_in::ATTACK_ID),
+                   "authorization": "Key key-123", "content-type": null, "body": null}),
+        ]
+    );
+    assert!(!stderr(&out).contains("key-123"), "the key is never shown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
