@@ -87,6 +87,8 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Read, write or remove from your settings file.
     Settings(SettingsArgs),
+    /// PowerfulSeal policies: `validate`, `autonomous`, `label` (also as a link named `powerfulseal`).
+    Seal(SealArgs),
 }
 
 /// `-h` is help here, as everywhere in `chaos`; the API address is `--host` only.
@@ -454,6 +456,120 @@ fn frequency(text: &str) -> Result<f64, String> {
     experiment::duration::from_secs(secs)
         .map(|_| secs)
         .map_err(|e| e.to_string())
+}
+
+/// `chaos seal`: PowerfulSeal 3's command line (docs/seal.md). A link named
+/// `powerfulseal` gets these arguments directly (`powerfulseal validate --policy-file F`).
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// Verbose logging (repeatable), as PowerfulSeal's `-v`.
+    #[arg(short = 'v', long = "verbose", id = "seal_verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Silent logging (repeatable), as PowerfulSeal's `-s`.
+    #[arg(short = 's', long = "silent", action = clap::ArgAction::Count, global = true)]
+    pub silent: u8,
+    #[command(subcommand)]
+    pub command: SealCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SealCommand {
+    /// Run the policy file's scenarios (checks the policy; the runner is not built yet).
+    Autonomous(SealAutonomousArgs),
+    /// Validate a policy file against PowerfulSeal 3.3's schema: `OK`, or why not.
+    Validate(SealPolicyArgs),
+    /// Kill pods by their `seal/*` labels (not built yet).
+    Label(SealLabelArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SealPolicyArgs {
+    /// The policy file (YAML).
+    #[arg(long, value_name = "PATH", env = "POLICY_FILE")]
+    pub policy_file: std::path::PathBuf,
+}
+
+/// PowerfulSeal's common, cloud and SSH options: the cloud and SSH ones are accepted so
+/// that a command line parses, and refused with a clear message.
+#[derive(Debug, Args)]
+pub struct SealCommonArgs {
+    /// Kubeconfig file (then $KUBECONFIG, ~/.kube/config, in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Nodes from Kubernetes (the only inventory here; accepted for compatibility).
+    #[arg(long)]
+    pub inventory_kubernetes: bool,
+    /// No cloud driver (the only choice here; accepted for compatibility).
+    #[arg(long)]
+    pub no_cloud: bool,
+    #[arg(long, hide = true)]
+    pub openstack: bool,
+    #[arg(long, hide = true)]
+    pub aws: bool,
+    #[arg(long, hide = true)]
+    pub azure: bool,
+    #[arg(long, hide = true)]
+    pub gcp: bool,
+    #[arg(long, hide = true, value_name = "MODE")]
+    pub execution_mode: Option<String>,
+    #[arg(long, short = 'i', hide = true, value_name = "PATH")]
+    pub inventory_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SealMetricsArgs {
+    /// Log metric events (the default).
+    #[arg(long)]
+    pub stdout_collector: bool,
+    /// Serve metrics for Prometheus on --prometheus-host:--prometheus-port.
+    #[arg(long)]
+    pub prometheus_collector: bool,
+    #[arg(long, default_value = "0.0.0.0")]
+    pub prometheus_host: String,
+    #[arg(long, default_value_t = 9000)]
+    pub prometheus_port: u16,
+    #[arg(long, hide = true)]
+    pub datadog_collector: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SealAutonomousArgs {
+    #[command(flatten)]
+    pub policy: SealPolicyArgs,
+    #[command(flatten)]
+    pub common: SealCommonArgs,
+    #[command(flatten)]
+    pub metrics: SealMetricsArgs,
+    /// No web UI (Shakedown has none; accepted for compatibility).
+    #[arg(long)]
+    pub headless: bool,
+    #[arg(long, hide = true)]
+    pub host: Option<String>,
+    #[arg(long, hide = true)]
+    pub port: Option<u16>,
+    #[arg(long, hide = true)]
+    pub accept_proxy_headers: bool,
+    /// Seed for every random choice (samples, probabilities, waits), for reproducible runs.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct SealLabelArgs {
+    #[command(flatten)]
+    pub common: SealCommonArgs,
+    #[command(flatten)]
+    pub metrics: SealMetricsArgs,
+    /// Namespaces to look in (comma-separated; empty: all).
+    #[arg(long, default_value = "")]
+    pub kubernetes_namespace: String,
+    #[arg(long)]
+    pub min_seconds_between_runs: Option<f64>,
+    #[arg(long)]
+    pub max_seconds_between_runs: Option<f64>,
+    /// Seed for every random choice, for reproducible runs.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[cfg(test)]

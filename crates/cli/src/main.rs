@@ -31,7 +31,12 @@ fn main() -> ExitCode {
         return ExitCode::from(proxy::dropin::main(program, &args));
     }
     providers::reaper::enable();
-    let cli = match args::Cli::try_parse() {
+    // Started through a link named powerfulseal: `powerfulseal ARGS` is `chaos seal ARGS`.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if proxy::dropin::program_name(&argv0) == Some(seal::command::DROPIN_NAME) {
+        argv.splice(1..1, ["seal".into()]);
+    }
+    let cli = match args::Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print to stdout and exit 0; usage errors exit 2.

@@ -19,7 +19,7 @@ mod http_server;
 #[path = "support/reference.rs"]
 mod reference;
 
-use drivers_slack::stand_in::{Behaviour, StandIn};
+use drivers_slack::stand_in::{Behaviour, JsonCall, StandIn};
 use experiment::load::{self, Format};
 use experiment::Value;
 use reference::{reference_bin, strip_ansi, workspace_root};

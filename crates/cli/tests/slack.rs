@@ -11,12 +11,11 @@ mod reference;
 #[path = "support/run.rs"]
 mod run;
 
-use drivers_slack::stand_in::{closed_api_url, Behaviour, Request, StandIn};
-use reference::{reference_bin, strip_ansi, workspace_root};
+use drivers_slack::stand_in::{closed_api_url, Behaviour, JsonCall, Request, StandIn};
 use run::{chaos, read_json, scratch, stderr};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const CONTROL_TOKEN: &str = "xoxb-control-secret-token";
 const NOTIFY_TOKEN: &str = "xoxb-notify-secret-token";
@@ -63,40 +62,15 @@ fn run_ours(dir: &Path, slack: &str) -> Output {
 }
 
 fn run_reference(dir: &Path, slack: &str) -> Output {
-    let mut cmd = Command::new(reference_bin());
-    cmd.args(["--no-version-check", "--settings"])
-        .arg(dir.join("settings.yaml"))
-        .args(["run", "experiment.json"])
-        .current_dir(dir)
-        .env(
-            "PYTHONPATH",
-            workspace_root().join("crates/cli/tests/slack_modules"),
-        )
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null());
-    reference::remove_proxy_env(&mut cmd);
+    let mut cmd = reference::reference_run_command(dir, "slack_modules");
     for (k, v) in env(slack) {
         cmd.env(k, v);
     }
     cmd.output().expect("run the reference")
 }
 
-/// `LEVEL message` per console line, without colours, timestamps and (`--verbose`) the
-/// `[module:line]` of the line.
 fn log_lines(out: &Output) -> Vec<String> {
-    strip_ansi(&stderr(out))
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix('[')?;
-            let (head, message) = rest.split_once("] ")?;
-            let level = head.rsplit(' ').next()?;
-            let message = match message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
-                Some((place, rest)) if place.contains(':') => rest,
-                _ => message,
-            };
-            Some(format!("{level} {message}"))
-        })
-        .collect()
+    reference::log_lines(&out.stderr)
 }
 
 /// What a request says, less what differs from run to run: the notification's `ts`, the
@@ -165,15 +139,9 @@ fn journal_outline(journal: &Value) -> Value {
 }
 
 fn reference_has_chaosslack() {
-    let python = reference_bin().with_file_name("python");
-    let check = Command::new(&python)
-        .args(["-c", "import chaosslack.control, chaosslack.notification"])
-        .env_remove("PYTHONPATH")
-        .output();
-    assert!(
-        check.as_ref().is_ok_and(|c| c.status.success()),
-        "the reference venv at {} lacks chaostoolkit-slack 0.10.0: run scripts/reference-venv",
-        python.display()
+    reference::assert_reference_has(
+        "import chaosslack.control, chaosslack.notification",
+        "chaostoolkit-slack 0.10.0",
     );
 }
 

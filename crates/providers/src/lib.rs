@@ -28,6 +28,8 @@ pub mod init;
 pub mod process;
 pub mod reaper;
 pub mod registry;
+#[cfg(feature = "stand-in")]
+pub mod stand_in;
 pub mod switch;
 pub mod table;
 

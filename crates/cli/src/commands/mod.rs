@@ -6,6 +6,7 @@ mod info;
 mod init;
 mod proxy;
 mod run;
+mod seal;
 mod settings;
 mod validate;
 
@@ -17,6 +18,10 @@ pub const VERSION_LINE: &str = concat!("version ", env!("CARGO_PKG_VERSION"), " 
 
 /// Runs the command and returns the process exit code.
 pub fn dispatch(cli: Cli) -> u8 {
+    // PowerfulSeal's modes print and log as PowerfulSeal does, without chaostoolkit.log.
+    if let Command::Seal(args) = cli.command {
+        return seal::seal(args);
+    }
     let context_id = uuid::Uuid::new_v4().to_string();
     let log_config = LogConfig {
         verbose: cli.verbose,
@@ -67,6 +72,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Info(args) => info::info(args, &settings_path, bridge(&cli.python)),
         Command::Proxy(args) => proxy::proxy(args),
         Command::Settings(args) => settings::settings(args, &settings_path),
+        Command::Seal(args) => seal::seal(args),
     }
 }
 
@@ -86,6 +92,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Info(_) => "info",
         Command::Proxy(_) => "proxy",
         Command::Settings(_) => "settings",
+        Command::Seal(_) => "seal",
     }
 }
 

@@ -73,3 +73,59 @@ pub fn skip_or_fail(test: &str, msg: &str) {
     }
     eprintln!("\n**** SKIP {test}: {msg} ****\n");
 }
+
+/// `LEVEL message` per console line of a run's standard error, without colours,
+/// timestamps and (`--verbose`) the `[module:line]` of the line: what two tools' logs
+/// must agree on.
+#[allow(dead_code)]
+pub fn log_lines(stderr: &[u8]) -> Vec<String> {
+    strip_ansi(&String::from_utf8_lossy(stderr))
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix('[')?;
+            let (head, message) = rest.split_once("] ")?;
+            let level = head.rsplit(' ').next()?;
+            let message = match message.strip_prefix('[').and_then(|m| m.split_once("] ")) {
+                Some((place, rest)) if place.contains(':') => rest,
+                _ => message,
+            };
+            Some(format!("{level} {message}"))
+        })
+        .collect()
+}
+
+/// Asserts that the reference venv's Python can run `import_line` (the extension a test
+/// compares with is installed), naming `what` and the script that installs it.
+#[allow(dead_code)]
+pub fn assert_reference_has(import_line: &str, what: &str) {
+    let python = reference_bin().with_file_name("python");
+    let check = std::process::Command::new(&python)
+        .args(["-c", import_line])
+        .env_remove("PYTHONPATH")
+        .output();
+    assert!(
+        check.as_ref().is_ok_and(|c| c.status.success()),
+        "the reference venv at {} lacks {what}: run scripts/reference-venv",
+        python.display()
+    );
+}
+
+/// The reference's `chaos --settings DIR/settings.yaml run experiment.json` in `dir`, with
+/// `crates/cli/tests/<modules>` on PYTHONPATH (a test's `sitecustomize.py` that points an
+/// extension at a local stand-in), no proxy and an empty stdin.
+#[allow(dead_code)]
+pub fn reference_run_command(dir: &Path, modules: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(reference_bin());
+    cmd.args(["--no-version-check", "--settings"])
+        .arg(dir.join("settings.yaml"))
+        .args(["run", "experiment.json"])
+        .current_dir(dir)
+        .env(
+            "PYTHONPATH",
+            workspace_root().join("crates/cli/tests").join(modules),
+        )
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(std::process::Stdio::null());
+    remove_proxy_env(&mut cmd);
+    cmd
+}

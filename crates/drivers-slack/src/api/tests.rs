@@ -1,5 +1,5 @@
 use super::*;
-use crate::stand_in::{closed_api_url, Behaviour, StandIn};
+use crate::stand_in::{closed_api_url, Behaviour, JsonCall, StandIn};
 use serde_json::json;
 
 fn client(base: String) -> Client {

@@ -2,7 +2,7 @@
 //! to a recording server for the same events.
 
 use super::*;
-use crate::stand_in::{closed_api_url, Behaviour, StandIn};
+use crate::stand_in::{closed_api_url, Behaviour, JsonCall, StandIn};
 
 const ICON_URL: &str = "https://avatars1.githubusercontent.com/u/32068152?s=16&v=4";
 

@@ -18,12 +18,18 @@ pub enum Program {
     ToxiproxyServer,
 }
 
+/// The program name `chaos` was started as: the file name of `argv0`, without `.exe`
+/// (`/usr/local/bin/powerfulseal` → `powerfulseal`). The one place every drop-in (these
+/// two, and the CLI's `powerfulseal`) reads it.
+pub fn program_name(argv0: &std::ffi::OsStr) -> Option<&str> {
+    let name = std::path::Path::new(argv0).file_name()?.to_str()?;
+    Some(name.strip_suffix(".exe").unwrap_or(name))
+}
+
 /// Which program a path's file name names (`/usr/local/bin/toxiproxy-cli` →
 /// `ToxiproxyCli`); `None` for anything else, `chaos` included.
 pub fn program_for(argv0: &std::ffi::OsStr) -> Option<Program> {
-    let name = std::path::Path::new(argv0).file_name()?.to_str()?;
-    let name = name.strip_suffix(".exe").unwrap_or(name);
-    match name {
+    match program_name(argv0)? {
         "toxiproxy-cli" => Some(Program::ToxiproxyCli),
         "toxiproxy-server" => Some(Program::ToxiproxyServer),
         _ => None,
@@ -60,5 +66,9 @@ mod tests {
         );
         assert_eq!(program_for(OsStr::new("/usr/bin/chaos")), None);
         assert_eq!(program_for(OsStr::new("toxiproxy-cli-old")), None);
+        assert_eq!(
+            program_name(OsStr::new("/usr/local/bin/powerfulseal.exe")),
+            Some("powerfulseal")
+        );
     }
 }
