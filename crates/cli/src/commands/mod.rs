@@ -5,6 +5,7 @@ mod discover;
 mod info;
 mod init;
 mod proxy;
+mod report;
 mod run;
 mod settings;
 mod validate;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Info(args) => info::info(args, &settings_path, bridge(&cli.python)),
         Command::Proxy(args) => proxy::proxy(args),
         Command::Settings(args) => settings::settings(args, &settings_path),
+        Command::Report(args) => report::report(args),
     }
 }
 
@@ -86,6 +88,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Info(_) => "info",
         Command::Proxy(_) => "proxy",
         Command::Settings(_) => "settings",
+        Command::Report(_) => "report",
     }
 }
 

@@ -45,7 +45,7 @@ pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
 .callout{border-left:5px solid;border-radius:6px;padding:.7rem 1rem;margin:.8rem 0 1.2rem;font-weight:500}
 .callout.tone-good{border-color:var(--good)}.callout.tone-bad{border-color:var(--bad)}.callout.tone-warn{border-color:var(--warn)}.callout.tone-neutral{border-color:var(--neutral)}
 figure{margin:1rem 0 1.5rem;border:1px solid var(--line);border-radius:10px;padding:.5rem;background:#fff}
-figure svg{width:100%;height:auto;display:block}
+figure svg{width:100%;max-width:760px;height:auto;display:block;margin:0 auto}
 figcaption{color:var(--muted);font-size:.85rem;padding:.3rem .5rem 0}
 footer{margin-top:3rem;color:var(--muted);font-size:.85rem;border-top:1px solid var(--line);padding-top:1rem}
 @media print{
