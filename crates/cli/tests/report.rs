@@ -501,3 +501,84 @@ fn a_100_mb_output_is_cut_and_a_binary_output_is_described() {
         );
     }
 }
+
+/// The ATX headings of a Markdown text: (level, text), outside fenced code.
+fn headings(md: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut fence: Option<String> = None;
+    for line in md.lines() {
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            let ticks: String = t.chars().take_while(|&c| c == '`').collect();
+            match &fence {
+                Some(f) if ticks.len() >= f.len() => fence = None,
+                None => fence = Some(ticks),
+                _ => {}
+            }
+            continue;
+        }
+        if fence.is_some() {
+            continue;
+        }
+        let level = line.chars().take_while(|&c| c == '#').count();
+        if (1..=6).contains(&level) && line[level..].starts_with(' ') {
+            out.push((level, line[level..].trim().replace('\\', "")));
+        }
+    }
+    out
+}
+
+#[test]
+fn markdown_has_every_heading_of_the_reference_renderer_at_its_level_and_in_its_order() {
+    // chaostoolkit-reporting 0.18.0 with pandoc (scripts/reporting-reference) on the
+    // same journal: the same headings at the same levels, in the same order; ours may add
+    // sections between them (rollbacks, what deviated, timeline, hypothesis probes).
+    let reference = reference::workspace_root().join("target/reporting-venv/bin/chaos");
+    if !reference.is_file() {
+        if std::env::var_os("CI").is_some() {
+            panic!("the reference renderer is missing: run scripts/reporting-reference");
+        }
+        eprintln!(
+            "note: scripts/reporting-reference not run; the reference renderer is not compared"
+        );
+        return;
+    }
+    let dir = setup("versus-reference");
+    let out = report(&dir, "markdown", &["journals/ref.json"], "ours.md");
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let theirs = Command::new(&reference)
+        .args([
+            "--no-log-file",
+            "report",
+            "--export-format",
+            "markdown",
+            "journals/ref.json",
+            "theirs.md",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "reference: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let ours = headings(&read(&dir.join("ours.md")));
+    let theirs = headings(&read(&dir.join("theirs.md")));
+    assert!(theirs.len() >= 20, "{theirs:?}");
+    let mut at = 0;
+    for (level, text) in &theirs {
+        // The reference's pandoc run glues a paragraph into one heading
+        // ("### Experiment Contributions Breakdown The breakdown of ..."): a prefix matches.
+        let found = ours[at..]
+            .iter()
+            .position(|(l, t)| l == level && (text == t || text.starts_with(&format!("{t} "))))
+            .unwrap_or_else(|| {
+                panic!(
+                    "reference heading {level} {text:?} not found after {:?}",
+                    ours.get(at)
+                )
+            });
+        at += found + 1;
+    }
+}

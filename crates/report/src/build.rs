@@ -78,7 +78,9 @@ pub fn document(a: &Analysis, options: &Options) -> Document {
         summary.push(Block::Section(trends(a)));
     }
 
-    let mut experiments = Section::new("experiments", "Experiments");
+    // The reference writes "Experiment" for one, "Experiments" for more.
+    let heading = if n == 1 { "Experiment" } else { "Experiments" };
+    let mut experiments = Section::new("experiments", heading);
     for e in &a.experiments {
         experiments.push(Block::Section(experiment(e)));
     }
