@@ -679,7 +679,7 @@ fn activity_section(e: &ExperimentAnalysis, i: usize, a: &Activity) -> Section {
             language: "python",
             text: ex.text.clone(),
             wrap: true,
-            note: ex.truncated.then(|| truncated_note()),
+            note: ex.truncated.then(truncated_note),
         }));
     } else if let Some(err) = &a.error {
         s.push(Block::Paragraph(status(Tone::Bad, format!("Error: {err}"))));

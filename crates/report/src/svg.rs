@@ -103,7 +103,7 @@ fn fmt_num(v: f64) -> String {
         return "0".into();
     }
     let a = v.abs();
-    if a >= 1e6 || a < 1e-3 {
+    if !(1e-3..1e6).contains(&a) {
         format!("{v:.2e}")
     } else if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
