@@ -328,6 +328,8 @@ pub struct Series {
 /// A Prometheus `matrix` output.
 #[derive(Debug, Clone)]
 pub struct MatrixChart {
+    /// The activity's index in [`ExperimentAnalysis::activities`].
+    pub index: usize,
     /// The activity's name.
     pub activity: String,
     /// The query, when the arguments name one.
@@ -1128,7 +1130,7 @@ fn metric_label(metric: Option<&Value>) -> String {
 
 fn matrices(activities: &[Activity], j: &Journal) -> Vec<MatrixChart> {
     let mut out = Vec::new();
-    for (entry, a) in j.runs().zip(activities) {
+    for (index, (entry, a)) in j.runs().zip(activities).enumerate() {
         let Some(data) = entry.run.output.as_ref().and_then(|o| o.get("data")) else {
             continue;
         };
@@ -1159,6 +1161,7 @@ fn matrices(activities: &[Activity], j: &Journal) -> Vec<MatrixChart> {
             .and_then(|act| act.pointer("/provider/arguments/query"))
             .map(py_str);
         out.push(MatrixChart {
+            index,
             activity: a.name.clone(),
             query,
             series,

@@ -15,7 +15,9 @@
 //!
 //! Activity sections stay out of the table of contents (a journal may hold 100,000).
 
-use crate::analysis::{Activity, Analysis, Check, ExperimentAnalysis, Output, DETAIL_LIMIT};
+use crate::analysis::{
+    Activity, Analysis, Check, ExperimentAnalysis, Output, Series, DETAIL_LIMIT,
+};
 use crate::document::{
     code, status, text, Block, Chart, ChartKind, CodeBlock, Document, LineSeries, Section, Span,
     Table, Text, TimelineRow, Tone,
@@ -542,24 +544,11 @@ fn result(e: &ExperimentAnalysis) -> Section {
     if !e.numeric_series.is_empty() {
         let mut n = Section::new(format!("{id}-numeric"), "Probe Outputs Over The Run");
         n.in_toc = false;
-        n.push(Block::Chart(Chart {
-            id: format!("{id}-numeric-chart"),
-            title: "Numeric probe outputs".into(),
-            kind: ChartKind::Line {
-                series: e
-                    .numeric_series
-                    .iter()
-                    .map(|s| LineSeries {
-                        name: s.name.clone(),
-                        points: s.points.clone(),
-                    })
-                    .collect(),
-                x_is_time: true,
-                y_label: "value".into(),
-                log_y: false,
-            },
-            note: None,
-        }));
+        n.push(Block::Chart(time_series_chart(
+            format!("{id}-numeric-chart"),
+            "Numeric probe outputs".into(),
+            &e.numeric_series,
+        )));
         s.push(Block::Section(n));
     }
 
@@ -684,35 +673,38 @@ fn activity_section(e: &ExperimentAnalysis, i: usize, a: &Activity) -> Section {
     } else if let Some(err) = &a.error {
         s.push(Block::Paragraph(status(Tone::Bad, format!("Error: {err}"))));
     }
-    for (k, m) in e
-        .matrices
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.activity == a.name)
-    {
-        s.push(Block::Chart(Chart {
-            id: format!("{}-act-{i}-matrix-{k}", e.id),
-            title: format!(
+    for (k, m) in e.matrices.iter().enumerate().filter(|(_, m)| m.index == i) {
+        s.push(Block::Chart(time_series_chart(
+            format!("{}-act-{i}-matrix-{k}", e.id),
+            format!(
                 "Query - {}",
                 m.query.clone().unwrap_or_else(|| m.activity.clone())
             ),
-            kind: ChartKind::Line {
-                series: m
-                    .series
-                    .iter()
-                    .map(|s| LineSeries {
-                        name: s.name.clone(),
-                        points: s.points.clone(),
-                    })
-                    .collect(),
-                x_is_time: true,
-                y_label: "value".into(),
-                log_y: false,
-            },
-            note: None,
-        }));
+            &m.series,
+        )));
     }
     s
+}
+
+/// A line chart over time of series from the analysis.
+fn time_series_chart(id: String, title: String, series: &[Series]) -> Chart {
+    Chart {
+        id,
+        title,
+        kind: ChartKind::Line {
+            series: series
+                .iter()
+                .map(|s| LineSeries {
+                    name: s.name.clone(),
+                    points: s.points.clone(),
+                })
+                .collect(),
+            x_is_time: true,
+            y_label: "value".into(),
+            log_y: false,
+        },
+        note: None,
+    }
 }
 
 fn truncated_note() -> String {
