@@ -37,6 +37,7 @@ table.kv th{width:14rem;text-transform:none;font-size:.9rem;letter-spacing:0;col
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.86em;background:var(--neutral-bg);padding:.05rem .3rem;border-radius:4px;overflow-wrap:anywhere}
 pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.82rem;background:#0f172a;color:#e2e8f0;padding:.8rem 1rem;border-radius:8px;overflow-x:auto;max-height:32rem;line-height:1.45}
 pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
+pre code{background:none;padding:0;color:inherit;font-size:inherit;border-radius:0}
 .note{color:var(--muted);font-size:.85rem;font-style:italic}
 .status{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-weight:600;font-size:.85em}
 .tone-good{color:var(--good);background:var(--good-bg)}.tone-bad{color:var(--bad);background:var(--bad-bg)}
