@@ -52,6 +52,7 @@ pub fn document(a: &Analysis, options: &Options) -> Document {
             "Verdict".into(),
             "Status".into(),
             "Duration".into(),
+            "Journal".into(),
         ],
         rows: a
             .experiments
@@ -68,6 +69,12 @@ pub fn document(a: &Analysis, options: &Options) -> Document {
                         e.duration
                             .map(human_duration)
                             .unwrap_or_else(|| "unknown".into()),
+                    ),
+                    code(
+                        e.file
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
                     ),
                 ]
             })

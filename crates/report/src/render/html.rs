@@ -27,7 +27,7 @@ nav.toc a{color:var(--ink);text-decoration:none}nav.toc a:hover{color:var(--acce
 h2,h3,h4,h5,h6{line-height:1.25;margin:2rem 0 .75rem;scroll-margin-top:1rem}
 h2{font-size:1.6rem;border-bottom:1px solid var(--line);padding-bottom:.3rem}
 h3{font-size:1.3rem}h4{font-size:1.1rem}h5{font-size:1rem}h6{font-size:.95rem;color:var(--muted)}
-section.depth-2>h3{font-size:1.45rem;border-left:5px solid var(--accent);padding-left:.6rem}
+#experiments>section.depth-2>h3{font-size:1.45rem;border-left:5px solid var(--accent);padding-left:.6rem}
 a{color:var(--accent)}
 p{margin:.5rem 0 .9rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1.2rem;font-size:.92rem}
@@ -116,6 +116,7 @@ fn toc(out: &mut String, sections: &[Section]) {
                         .filter(|b| matches!(b, Block::Section(cc) if cc.in_toc))
                         .cloned()
                         .collect(),
+                    badge: c.badge.clone(),
                     ..Section::new(c.id.clone(), c.title.clone())
                 }),
                 _ => None,
