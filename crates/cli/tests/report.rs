@@ -582,3 +582,38 @@ fn markdown_has_every_heading_of_the_reference_renderer_at_its_level_and_in_its_
         at += found + 1;
     }
 }
+
+#[test]
+fn shakedown_journals_render_in_the_reference_renderer_without_error() {
+    // The cross test the other way: chaostoolkit-reporting 0.18.0 (with pandoc) reads the
+    // journal Shakedown's `chaos run` wrote, to Markdown and to HTML.
+    let reference = reference::workspace_root().join("target/reporting-venv/bin/chaos");
+    if !reference.is_file() {
+        if std::env::var_os("CI").is_some() {
+            panic!("the reference renderer is missing: run scripts/reporting-reference");
+        }
+        eprintln!("note: scripts/reporting-reference not run; not checked");
+        return;
+    }
+    let dir = setup("shakedown-in-reference");
+    for (format, file) in [("markdown", "theirs.md"), ("html", "theirs.html")] {
+        let out = Command::new(&reference)
+            .args([
+                "--no-log-file",
+                "report",
+                "--export-format",
+                format,
+                "journals/shakedown.json",
+                file,
+            ])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{format}: {err}");
+        assert!(!err.contains("Traceback"), "{format}: {err}");
+        let text = read(&dir.join(file));
+        assert!(text.contains(TITLE), "{format}");
+        assert!(text.contains("restart-ledger"), "{format}");
+    }
+}
