@@ -749,6 +749,9 @@ fn verdict_line(
     }
     let lead = match verdict {
         Verdict::Held => "Held: the steady state was met before and after the method",
+        Verdict::Deviated if matches!(deviations.first(), Some(d) if matches!(d.phase, Phase::During(_))) => {
+            "Deviated: the steady state was not met while the method ran"
+        }
         Verdict::Deviated => "Deviated: the steady state was not met after the method",
         Verdict::Failed => "Failed: the steady state could not be verified",
         Verdict::Aborted => "Aborted: the run stopped on an unexpected error",

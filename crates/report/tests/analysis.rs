@@ -100,3 +100,21 @@ fn var_overrides_substitute_and_secret_overrides_are_masked() {
     assert!(args.contains("echo restart us-east-2 with ***"), "{args}");
     assert!(!args.contains("another-token-value"));
 }
+
+#[test]
+fn the_continuous_hypothesis_is_analysed_per_iteration() {
+    // Shakedown's run of experiment.json with `--hypothesis-strategy continuously
+    // --hypothesis-frequency 0.1`.
+    let a = analyse(&[load("shakedown-continuous.json")], &Options::default());
+    let e = &a.experiments[0];
+    assert_eq!(e.verdict, Verdict::Deviated);
+    assert!(!e.during.is_empty());
+    assert!(e.during.iter().all(|c| c.met == Some(false) && c.probes.len() == 2));
+    assert!(matches!(e.deviations[0].phase, journal::Phase::During(0)));
+    assert!(
+        e.verdict_line
+            .starts_with("Deviated: the steady state was not met while the method ran. During the method, probe `ledger-state-is-ok` observed \"broken\\n\""),
+        "{}",
+        e.verdict_line
+    );
+}
