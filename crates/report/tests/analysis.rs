@@ -109,7 +109,10 @@ fn the_continuous_hypothesis_is_analysed_per_iteration() {
     let e = &a.experiments[0];
     assert_eq!(e.verdict, Verdict::Deviated);
     assert!(!e.during.is_empty());
-    assert!(e.during.iter().all(|c| c.met == Some(false) && c.probes.len() == 2));
+    assert!(e
+        .during
+        .iter()
+        .all(|c| c.met == Some(false) && c.probes.len() == 2));
     assert!(matches!(e.deviations[0].phase, journal::Phase::During(0)));
     assert!(
         e.verdict_line
