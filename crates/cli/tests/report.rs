@@ -533,16 +533,9 @@ fn markdown_has_every_heading_of_the_reference_renderer_at_its_level_and_in_its_
     // chaostoolkit-reporting 0.18.0 with pandoc (scripts/reporting-reference) on the
     // same journal: the same headings at the same levels, in the same order; ours may add
     // sections between them (rollbacks, what deviated, timeline, hypothesis probes).
-    let reference = reference::workspace_root().join("target/reporting-venv/bin/chaos");
-    if !reference.is_file() {
-        if std::env::var_os("CI").is_some() {
-            panic!("the reference renderer is missing: run scripts/reporting-reference");
-        }
-        eprintln!(
-            "note: scripts/reporting-reference not run; the reference renderer is not compared"
-        );
+    let Some(reference) = reference_renderer() else {
         return;
-    }
+    };
     let dir = setup("versus-reference");
     let out = report(&dir, "markdown", &["journals/ref.json"], "ours.md");
     assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
@@ -587,14 +580,9 @@ fn markdown_has_every_heading_of_the_reference_renderer_at_its_level_and_in_its_
 fn shakedown_journals_render_in_the_reference_renderer_without_error() {
     // The cross test the other way: chaostoolkit-reporting 0.18.0 (with pandoc) reads the
     // journal Shakedown's `chaos run` wrote, to Markdown and to HTML.
-    let reference = reference::workspace_root().join("target/reporting-venv/bin/chaos");
-    if !reference.is_file() {
-        if std::env::var_os("CI").is_some() {
-            panic!("the reference renderer is missing: run scripts/reporting-reference");
-        }
-        eprintln!("note: scripts/reporting-reference not run; not checked");
+    let Some(reference) = reference_renderer() else {
         return;
-    }
+    };
     let dir = setup("shakedown-in-reference");
     for (format, file) in [("markdown", "theirs.md"), ("html", "theirs.html")] {
         let out = Command::new(&reference)
@@ -616,4 +604,18 @@ fn shakedown_journals_render_in_the_reference_renderer_without_error() {
         assert!(text.contains(TITLE), "{format}");
         assert!(text.contains("restart-ledger"), "{format}");
     }
+}
+
+/// chaostoolkit-reporting's `chaos` (scripts/reporting-reference), or `None` (and a note)
+/// when it is missing and `CI` is not set.
+fn reference_renderer() -> Option<PathBuf> {
+    let reference = reference::workspace_root().join("target/reporting-venv/bin/chaos");
+    if reference.is_file() {
+        return Some(reference);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("the reference renderer is missing: run scripts/reporting-reference");
+    }
+    eprintln!("note: scripts/reporting-reference not run; the reference renderer is not compared");
+    None
 }
