@@ -89,6 +89,8 @@ pub enum Command {
     Settings(SettingsArgs),
     /// PowerfulSeal policies: `validate`, `autonomous`, `label` (also as a link named `powerfulseal`).
     Seal(SealArgs),
+    /// Generate a report from the run journal(s).
+    Report(ReportArgs),
 }
 
 /// `-h` is help here, as everywhere in `chaos`; the API address is `--host` only.
@@ -717,4 +719,38 @@ mod tests {
         let e = parse("1e20").expect_err("too long").to_string();
         assert!(e.contains("at most 9223372036 seconds"), "{e}");
     }
+}
+
+/// `chaos report`, as chaostoolkit-reporting's: `[OPTIONS] JOURNAL... REPORT`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Format to export the report to (pdf is not built yet: docs/report.md).
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub export_format: ReportFormatArg,
+    /// Title of the report.
+    #[arg(long, default_value = "Chaos Engineering Report")]
+    pub title: String,
+    #[arg(
+        long = "var",
+        value_name = "TEXT",
+        help = "Specify substitution values for configuration only: KEY[:TYPE]=VALUE."
+    )]
+    pub vars: Vec<String>,
+    /// Specify files that contain configuration and secret substitution values.
+    #[arg(long = "var-file", value_name = "PATH")]
+    pub var_files: Vec<PathBuf>,
+    /// The journals (a single argument that is not a file is a glob), then the report file.
+    #[arg(required = true, num_args = 2.., value_names = ["JOURNAL", "REPORT"])]
+    pub paths: Vec<String>,
+}
+
+/// `--export-format` of `report`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormatArg {
+    Markdown,
+    Html,
+    Html5,
+    Pdf,
+    Json,
+    Junit,
 }

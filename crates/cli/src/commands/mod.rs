@@ -5,6 +5,7 @@ mod discover;
 mod info;
 mod init;
 mod proxy;
+mod report;
 mod run;
 mod seal;
 mod settings;
@@ -73,6 +74,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Proxy(args) => proxy::proxy(args),
         Command::Settings(args) => settings::settings(args, &settings_path),
         Command::Seal(args) => seal::seal(args),
+        Command::Report(args) => report::report(args),
     }
 }
 
@@ -93,6 +95,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Proxy(_) => "proxy",
         Command::Settings(_) => "settings",
         Command::Seal(_) => "seal",
+        Command::Report(_) => "report",
     }
 }
 

@@ -70,8 +70,13 @@ fn unusable_events_file(path: &Path) -> Option<String> {
 /// `--var-file` then `--var`, as the reference merges them. Bad `--var` syntax is a usage
 /// error (exit 2); an unreadable var file is logged and skipped.
 fn overrides(args: &RunArgs) -> Result<Overrides, u8> {
+    load_overrides(&args.vars, &args.var_files)
+}
+
+/// `--var` and `--var-file` values, as `run` and `report` read them (usage errors: 2).
+pub(crate) fn load_overrides(vars: &[String], var_files: &[PathBuf]) -> Result<Overrides, u8> {
     let mut files = Vec::new();
-    for path in &args.var_files {
+    for path in var_files {
         if !path.exists() {
             eprintln!(
                 "Error: Invalid value for '--var-file': Path '{}' does not exist.",
@@ -91,7 +96,7 @@ fn overrides(args: &RunArgs) -> Result<Overrides, u8> {
         }
     }
     let mut parsed = Vec::new();
-    for spec in &args.vars {
+    for spec in vars {
         match vars::parse_var(spec) {
             Ok(pair) => parsed.push(pair),
             Err(message) => {
