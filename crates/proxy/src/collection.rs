@@ -115,6 +115,7 @@ pub fn toxic_json(t: &ToxicEntry) -> model::Toxic {
         kind: t.kind.type_name().to_string(),
         stream: t.stream.clone(),
         toxicity: t.toxicity,
+        stats: Some(t.stats.snapshot(&t.kind)),
     }
 }
 
@@ -428,6 +429,7 @@ impl Collection {
                 toxicity,
                 kind,
                 revision: rev,
+                stats: Default::default(),
             };
             let out = to_value(&toxic_json(&entry));
             list.push(entry);

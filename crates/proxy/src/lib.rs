@@ -6,7 +6,8 @@
 //! `collection` (API operations) and `api` (routes). `guard` keeps the server safe from
 //! itself: proxy loops are refused and connections are capped per proxy and in total;
 //! `origin` refuses foreign `Host`/`Origin` headers on a loopback API (DNS rebinding), and
-//! `server` gives API clients a header-read timeout.
+//! `server` gives API clients a header-read timeout. `stats` counts what every toxic
+//! actually did (proof of injection).
 
 pub mod api;
 pub mod client;
@@ -21,6 +22,7 @@ pub mod origin;
 pub mod proxy;
 pub mod rng;
 pub mod server;
+pub mod stats;
 pub mod toxics;
 
 pub use error::{ApiError, ProxyError};

@@ -21,6 +21,10 @@ pub struct Toxic {
         default = "one"
     )]
     pub toxicity: f32,
+    /// Shakedown's proof of injection (`crate::stats`): what the toxic did so far.
+    /// Absent from Toxiproxy's answers; Toxiproxy clients ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Map<String, Value>>,
 }
 
 /// A proxy with its toxics, as returned by every proxy endpoint.

@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::guard::{self, Guards};
 use crate::link::{self, Counters, LinkEnd, LinkParams, ToxicEntry, ToxicSet};
 use crate::rng::Rng;
+use crate::stats::ToxicStats;
 use crate::toxics::{ms, Direction, ToxicKind};
 
 /// How long a client waits for the upstream TCP connect before it is closed.
@@ -330,10 +331,13 @@ async fn connection(
         }
         match &e.kind {
             ToxicKind::ConnectRefuse(_) => {
+                ToxicStats::count(&e.stats.connections);
                 let _ = client.set_zero_linger();
                 return;
             }
             ToxicKind::ConnectDelay(d) => {
+                ToxicStats::count(&e.stats.connections);
+                e.stats.add_delay(ms(d.delay));
                 tokio::select! {
                     _ = tokio::time::sleep(ms(d.delay)) => {}
                     _ = stop.changed() => return,

@@ -5,11 +5,13 @@
 //! every stage inline and a single writer honours those instants, so changing the chain
 //! never waits for data to move (the root of Toxiproxy's API hangs, #88/#254/#558).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
 use crate::rng::Rng;
+use crate::stats::ToxicStats;
 
 pub mod bandwidth;
 pub mod connect_delay;
@@ -68,6 +70,11 @@ pub trait Stage: Send {
     /// Whether removing this toxic must close the connection (Toxiproxy's timeout cleanup).
     fn closes_on_removal(&self) -> bool {
         false
+    }
+    /// Bytes held inside the stage right now (not yet passed on nor dropped), so the
+    /// link's accounting does not count them as dropped (see `stats`).
+    fn held(&self) -> usize {
+        0
     }
 }
 
@@ -228,8 +235,9 @@ impl ToxicKind {
         )
     }
 
-    /// A fresh per-link stage for this toxic.
-    pub fn stage(&self, now: Instant) -> Box<dyn Stage> {
+    /// A fresh per-link stage for this toxic; `stats` are the toxic's counters, for the
+    /// stages that count more than the link can see (HTTP requests).
+    pub fn stage(&self, now: Instant, stats: &Arc<ToxicStats>) -> Box<dyn Stage> {
         match self {
             ToxicKind::Noop(_) | ToxicKind::ConnectRefuse(_) | ToxicKind::ConnectDelay(_) => {
                 Box::new(noop::NoopStage(self.clone()))
@@ -241,8 +249,12 @@ impl ToxicKind {
             ToxicKind::ResetPeer(t) => Box::new(reset_peer::ResetPeerStage::new(t.clone())),
             ToxicKind::Slicer(t) => Box::new(slicer::SlicerStage(t.clone())),
             ToxicKind::LimitData(t) => Box::new(limit_data::LimitDataStage::new(t.clone())),
-            ToxicKind::HttpAbort(t) => Box::new(http_abort::HttpAbortStage::new(t.clone())),
-            ToxicKind::HttpDelay(t) => Box::new(http_delay::HttpDelayStage::new(t.clone())),
+            ToxicKind::HttpAbort(t) => {
+                Box::new(http_abort::HttpAbortStage::new(t.clone(), stats.clone()))
+            }
+            ToxicKind::HttpDelay(t) => {
+                Box::new(http_delay::HttpDelayStage::new(t.clone(), stats.clone()))
+            }
         }
     }
 }
