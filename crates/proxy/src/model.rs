@@ -39,6 +39,10 @@ pub struct Proxy {
     pub enabled: bool,
     #[serde(default)]
     pub toxics: Vec<Toxic>,
+    /// `"udp"` for a UDP proxy (a Shakedown extension); absent for TCP, so TCP proxies
+    /// look exactly like Toxiproxy's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 fn one() -> f32 {

@@ -51,6 +51,8 @@ pub struct ToxicStats {
     pub requests_seen: AtomicU64,
     pub requests_delayed: AtomicU64,
     pub requests_aborted: AtomicU64,
+    /// UDP `loss`: whole datagrams dropped.
+    pub datagrams_dropped: AtomicU64,
     aborted_by_status: Mutex<BTreeMap<i64, u64>>,
 }
 
@@ -134,6 +136,10 @@ impl ToxicStats {
             ToxicKind::ResetPeer(_) => {
                 v.push(Counter::Count("connections_reset", get(&self.resets)))
             }
+            ToxicKind::Loss(_) => v.push(Counter::Count(
+                "datagrams_dropped",
+                get(&self.datagrams_dropped),
+            )),
             ToxicKind::SlowClose(_) => {
                 v.push(Counter::Count("closes_delayed", get(&self.eofs_delayed)))
             }
