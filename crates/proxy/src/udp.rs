@@ -38,7 +38,8 @@ use crate::rng::Rng;
 use crate::stats::ToxicStats;
 use crate::toxics::{ms, Direction, ToxicKind};
 
-/// A session with no datagram either way for this long is closed.
+/// A session with no datagram either way for this long is closed (the default of
+/// `ServeConfig::udp_idle_timeout`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes one session direction may hold scheduled before it drops new datagrams.
 pub const MAX_QUEUED: usize = 4 * 1024 * 1024;
@@ -187,6 +188,7 @@ async fn session(mut s: Session) {
     let mut down = Dir::new(Direction::Downstream, s.rng.fork());
     up.apply(&set);
     down.apply(&set);
+    let idle = s.shared.guards.limits.udp_idle;
     let mut last = Instant::now();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
@@ -218,7 +220,7 @@ async fn session(mut s: Session) {
                     }
                 }
             }
-            _ = sleep_until((last + IDLE_TIMEOUT).into()) => return,
+            _ = sleep_until((last + idle).into()) => return,
             d = s.inbox.recv() => match d {
                 Some(d) => {
                     last = Instant::now();

@@ -332,3 +332,42 @@ async fn populate_creates_and_replaces_udp_proxies() {
     );
     srv.shutdown().await.expect("shutdown");
 }
+
+/// The `shakedown_proxy_connections` gauge of proxy `u` (its UDP sessions).
+async fn sessions(api: SocketAddr) -> Option<u64> {
+    let m = get(api, "/metrics").await.body;
+    m.lines()
+        .find_map(|l| l.strip_prefix("shakedown_proxy_connections{proxy=\"u\"} "))
+        .and_then(|v| v.parse().ok())
+}
+
+/// A quiet session is closed after the idle timeout; the client's next datagram opens a
+/// new one. (Polls the gauge; no time is asserted.)
+#[tokio::test]
+async fn idle_sessions_end_and_come_back() {
+    let srv = server_with(proxy::ServeConfig {
+        port: 0,
+        proxy_metrics: true,
+        udp_idle_timeout: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    let api = srv.addr();
+    let proxy = create_udp_proxy(api, "u", udp_echo().await).await;
+    let c = client(proxy).await;
+    c.send(b"one").await.expect("send");
+    assert_eq!(recv(&c, LONG).await.as_deref(), Some(&b"one"[..]));
+    let mut n = sessions(api).await;
+    for _ in 0..400 {
+        if n == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        n = sessions(api).await;
+    }
+    assert_eq!(n, Some(0), "the idle session was closed");
+    c.send(b"two").await.expect("send");
+    assert_eq!(recv(&c, LONG).await.as_deref(), Some(&b"two"[..]));
+    assert_eq!(sessions(api).await, Some(1));
+    srv.shutdown().await.expect("shutdown");
+}
