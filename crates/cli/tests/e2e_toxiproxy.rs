@@ -120,37 +120,18 @@ fn run_of<'a>(runs: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn experiment_adds_toxics_and_rollbacks_remove_them() {
-    let dir = scratch("run");
-    let service = TestServer::start(None);
-    let api = ProxyServer::start(&dir);
-    let proxy_port = free_port();
-    let experiment = workspace_root().join("tests/e2e/toxiproxy/experiment.yaml");
-    let journal_path = dir.join("journal.json");
-
-    let out = chaos(&dir)
-        .arg("run")
-        .arg("--journal-path")
-        .arg(&journal_path)
-        .arg(&experiment)
-        .env("TOXIPROXY_PORT", api.port.to_string())
-        .env("SERVICE_PORT", service.port().to_string())
-        .env("PROXY_PORT", proxy_port.to_string())
-        .output()
-        .expect("run chaos");
-    let log = format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let journal: Value = serde_json::from_str(
-        &std::fs::read_to_string(&journal_path).unwrap_or_else(|e| panic!("journal: {e}\n{log}")),
-    )
-    .unwrap_or_else(|e| panic!("journal is not JSON: {e}\n{log}"));
-
+    let Run {
+        journal,
+        code,
+        log,
+        api,
+        service,
+        proxy_port,
+    } = run_experiment("run", "experiment.yaml", &[]);
     // The hypothesis (after the method) fails through the latency: the run deviates.
     assert_eq!(journal["status"], json!("failed"), "{log}");
     assert_eq!(journal["deviated"], json!(true), "{log}");
-    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert_eq!(code, Some(1), "{log}");
 
     let runs = &journal["run"];
     let create = run_of(runs, "create-proxy");
@@ -351,14 +332,25 @@ fn toxiproxy_python_client_drives_the_proxy() {
     assert_eq!(api.get_json("/proxies"), json!({}));
 }
 
-/// Runs `tests/e2e/toxiproxy/stats-experiment.yaml` with the abort toxic's toxicity
-/// and returns the journal (the run's log on failure).
-fn run_stats_experiment(name: &str, toxicity: &str) -> (Value, Option<i32>, String) {
+/// A finished `chaos run` of one of `tests/e2e/toxiproxy/`'s experiments, with the
+/// servers it ran against (still up).
+struct Run {
+    journal: Value,
+    code: Option<i32>,
+    log: String,
+    api: ProxyServer,
+    service: TestServer,
+    proxy_port: u16,
+}
+
+/// Runs `tests/e2e/toxiproxy/<file>` against a fresh `chaos proxy serve` and HTTP
+/// service (TOXIPROXY_PORT, SERVICE_PORT, PROXY_PORT set, plus `env`).
+fn run_experiment(name: &str, file: &str, env: &[(&str, &str)]) -> Run {
     let dir = scratch(name);
     let service = TestServer::start(None);
     let api = ProxyServer::start(&dir);
     let proxy_port = free_port();
-    let experiment = workspace_root().join("tests/e2e/toxiproxy/stats-experiment.yaml");
+    let experiment = workspace_root().join("tests/e2e/toxiproxy").join(file);
     let journal_path = dir.join("journal.json");
     let out = chaos(&dir)
         .arg("run")
@@ -368,7 +360,7 @@ fn run_stats_experiment(name: &str, toxicity: &str) -> (Value, Option<i32>, Stri
         .env("TOXIPROXY_PORT", api.port.to_string())
         .env("SERVICE_PORT", service.port().to_string())
         .env("PROXY_PORT", proxy_port.to_string())
-        .env("ABORT_TOXICITY", toxicity)
+        .envs(env.iter().copied())
         .output()
         .expect("run chaos");
     let log = format!(
@@ -381,9 +373,26 @@ fn run_stats_experiment(name: &str, toxicity: &str) -> (Value, Option<i32>, Stri
         &std::fs::read_to_string(&journal_path).unwrap_or_else(|e| panic!("journal: {e}\n{log}")),
     )
     .unwrap_or_else(|e| panic!("journal is not JSON: {e}\n{log}"));
+    Run {
+        journal,
+        code: out.status.code(),
+        log,
+        api,
+        service,
+        proxy_port,
+    }
+}
+
+/// Runs `stats-experiment.yaml` with the abort toxic's toxicity.
+fn run_stats_experiment(name: &str, toxicity: &str) -> (Value, Option<i32>, String) {
+    let run = run_experiment(
+        name,
+        "stats-experiment.yaml",
+        &[("ABORT_TOXICITY", toxicity)],
+    );
     // The rollback removed the proxy either way.
-    assert_eq!(api.get_json("/proxies"), json!({}), "{log}");
-    (journal, out.status.code(), log)
+    assert_eq!(run.api.get_json("/proxies"), json!({}), "{}", run.log);
+    (run.journal, run.code, run.log)
 }
 
 #[test]

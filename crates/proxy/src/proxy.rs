@@ -317,8 +317,17 @@ pub(crate) fn admit(shared: &Shared) -> Option<(OwnedSemaphorePermit, OwnedSemap
     None
 }
 
-/// Dial the first address `upstream` resolves to that is not a proxy of this server.
-async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
+/// Dial the first address `upstream` resolves to that is not a proxy of this server
+/// (the dial-time loop check), with `connect` (TCP here, UDP in `udp`).
+pub(crate) async fn dial_with<T, F, Fut>(
+    upstream: &str,
+    shared: &Shared,
+    mut connect: F,
+) -> std::io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<T>>,
+{
     let mut last = None;
     for addr in dns::lookup_host(upstream).await? {
         if let Some(p) = shared.guards.loops.proxy_at(addr) {
@@ -327,12 +336,16 @@ async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
             )));
             continue;
         }
-        match TcpStream::connect(addr).await {
+        match connect(addr).await {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no address found")))
+}
+
+async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
+    dial_with(upstream, shared, TcpStream::connect).await
 }
 
 struct ConnGuard(Arc<Shared>);

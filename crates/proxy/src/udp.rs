@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use tokio::time::sleep_until;
 
 use crate::link::{Counters, ToxicEntry};
-use crate::proxy::{admit, Shared};
+use crate::proxy::{admit, dial_with, Shared};
 use crate::rng::Rng;
 use crate::stats::ToxicStats;
 use crate::toxics::{ms, Direction, ToxicKind};
@@ -134,30 +134,17 @@ struct Session {
 
 /// A socket connected to the first upstream address that is not a proxy of this server.
 async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<UdpSocket> {
-    let mut last = None;
-    for addr in dns::lookup_host(upstream).await? {
-        if let Some(p) = shared.guards.loops.proxy_at(addr) {
-            last = Some(std::io::Error::other(format!(
-                "proxy loop: {addr} is the listen address of proxy {p}"
-            )));
-            continue;
-        }
+    dial_with(upstream, shared, |addr| async move {
         let local: SocketAddr = if addr.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
-        let attempt = async {
-            let s = UdpSocket::bind(local).await?;
-            s.connect(addr).await?;
-            Ok::<_, std::io::Error>(s)
-        };
-        match attempt.await {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no address found")))
+        let s = UdpSocket::bind(local).await?;
+        s.connect(addr).await?;
+        Ok(s)
+    })
+    .await
 }
 
 struct SessionGuard(Arc<Shared>, SocketAddr, mpsc::UnboundedSender<SocketAddr>);

@@ -14,12 +14,6 @@ use tokio::net::TcpStream;
 
 const LONG: Duration = Duration::from_secs(20);
 
-async fn stats(api: SocketAddr, proxy: &str, toxic: &str) -> Value {
-    let r = get(api, &format!("/proxies/{proxy}/toxics/{toxic}")).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["stats"].clone()
-}
-
 async fn echo_once(listen: SocketAddr, msg: &[u8]) {
     let mut c = TcpStream::connect(listen).await.expect("connect");
     c.write_all(msg).await.expect("write");
@@ -29,6 +23,23 @@ async fn echo_once(listen: SocketAddr, msg: &[u8]) {
         .expect("in time")
         .expect("read");
     assert_eq!(buf, msg);
+}
+
+/// Proxy `proxy` in front of an upstream that sends `n` bytes, with one toxic (`toxic`
+/// POSTed as is): how many bytes a client read until the proxy closed, and the stats of
+/// the toxic named `name`.
+async fn drain_through(
+    api: SocketAddr,
+    proxy: &str,
+    n: usize,
+    toxic: &str,
+    name: &str,
+) -> (usize, Value) {
+    let listen = create_proxy(api, proxy, source_server(n).await).await;
+    add_toxic(api, proxy, toxic).await;
+    let mut c = TcpStream::connect(listen).await.expect("connect");
+    let (got, _) = read_all(&mut c, LONG).await;
+    (got.len(), toxic_stats(api, proxy, name).await)
 }
 
 /// Sends one HTTP request on a fresh connection and returns the whole answer.
@@ -65,7 +76,7 @@ async fn latency_counts_every_byte_it_delayed() {
         echo_once(listen, &vec![b'x'; n]).await;
     }
     let total: usize = sizes.iter().sum();
-    let s = stats(api, "p", "latency_downstream").await;
+    let s = toxic_stats(api, "p", "latency_downstream").await;
     assert_eq!(s["connections"], 4, "{s}");
     assert_eq!(s["bytes_in"], total, "{s}");
     assert_eq!(s["bytes_out"], total, "{s}");
@@ -88,7 +99,7 @@ async fn updates_keep_counters_and_removal_drops_them() {
     let t = update_toxic(api, "p", "n", r#"{"toxicity":1}"#).await;
     assert_eq!(t["stats"]["bytes_in"], 5, "{t}");
     echo_once(listen, b"again").await;
-    assert_eq!(stats(api, "p", "n").await["bytes_in"], 10);
+    assert_eq!(toxic_stats(api, "p", "n").await["bytes_in"], 10);
     remove_toxic(api, "p", "n").await;
     let t = add_toxic(api, "p", r#"{"type":"noop","name":"n"}"#).await;
     assert_eq!(t["stats"]["bytes_in"], 0, "{t}");
@@ -107,7 +118,7 @@ async fn toxicity_zero_touches_nothing() {
     )
     .await;
     echo_once(listen, b"untouched").await;
-    let s = stats(api, "p", "latency_downstream").await;
+    let s = toxic_stats(api, "p", "latency_downstream").await;
     assert_eq!(
         (s["connections"].clone(), s["bytes_in"].clone()),
         (0.into(), 0.into())
@@ -119,17 +130,15 @@ async fn toxicity_zero_touches_nothing() {
 async fn limit_data_and_timeout_count_what_they_dropped() {
     let srv = server().await;
     let api = srv.addr();
-    let listen = create_proxy(api, "lim", source_server(100_000).await).await;
-    add_toxic(
+    let (got, s) = drain_through(
         api,
         "lim",
+        100_000,
         r#"{"type":"limit_data","attributes":{"bytes":1234}}"#,
+        "limit_data_downstream",
     )
     .await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, _) = read_all(&mut c, LONG).await;
-    assert_eq!(got.len(), 1234);
-    let s = stats(api, "lim", "limit_data_downstream").await;
+    assert_eq!(got, 1234);
     assert_eq!(s["bytes_out"], 1234, "{s}");
     assert_eq!(s["connections_closed"], 1, "{s}");
     let (bytes_in, dropped) = (s["bytes_in"].as_u64(), s["bytes_dropped"].as_u64());
@@ -146,7 +155,7 @@ async fn limit_data_and_timeout_count_what_they_dropped() {
     c.write_all(b"hello").await.expect("write");
     let (got, _) = read_all(&mut c, LONG).await;
     assert!(got.is_empty());
-    let s = stats(api, "to", "timeout_downstream").await;
+    let s = toxic_stats(api, "to", "timeout_downstream").await;
     assert_eq!(
         (
             s["bytes_in"].clone(),
@@ -174,36 +183,32 @@ async fn reset_peer_slow_close_and_bandwidth_count_their_effects() {
     let mut c = TcpStream::connect(listen).await.expect("connect");
     c.write_all(b"boom").await.expect("write");
     let _ = read_all(&mut c, LONG).await;
-    let s = stats(api, "rp", "reset_peer_upstream").await;
+    let s = toxic_stats(api, "rp", "reset_peer_upstream").await;
     assert_eq!(s["connections_reset"], 1, "{s}");
     assert_eq!(s["bytes_dropped"], 4, "{s}");
 
-    let listen = create_proxy(api, "sc", source_server(10).await).await;
-    add_toxic(
+    let (got, s) = drain_through(
         api,
         "sc",
+        10,
         r#"{"type":"slow_close","attributes":{"delay":30}}"#,
+        "slow_close_downstream",
     )
     .await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, _) = read_all(&mut c, LONG).await;
-    assert_eq!(got.len(), 10);
-    let s = stats(api, "sc", "slow_close_downstream").await;
+    assert_eq!(got, 10);
     assert_eq!(s["closes_delayed"], 1, "{s}");
     assert_eq!(s["delay_injected_ms"], 30, "{s}");
     assert_eq!(s["bytes_delayed"], 0, "{s}");
 
-    let listen = create_proxy(api, "bw", source_server(50_000).await).await;
-    add_toxic(
+    let (got, s) = drain_through(
         api,
         "bw",
+        50_000,
         r#"{"type":"bandwidth","attributes":{"rate":1000}}"#,
+        "bandwidth_downstream",
     )
     .await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    let (got, _) = read_all(&mut c, LONG).await;
-    assert_eq!(got.len(), 50_000);
-    let s = stats(api, "bw", "bandwidth_downstream").await;
+    assert_eq!(got, 50_000);
     assert_eq!(
         (
             s["bytes_in"].clone(),
@@ -249,7 +254,7 @@ async fn http_toxics_count_requests_by_outcome() {
     let r = request(listen, "/ok").await;
     assert!(r.starts_with("HTTP/1.1 200 "), "{r}");
 
-    let s = stats(api, "web", "abort").await;
+    let s = toxic_stats(api, "web", "abort").await;
     assert_eq!(s["requests_seen"], 9, "{s}");
     assert_eq!(s["requests_aborted"], 5, "{s}");
     assert_eq!(
@@ -261,7 +266,7 @@ async fn http_toxics_count_requests_by_outcome() {
     let head = "GET /fail/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".len();
     assert_eq!(s["bytes_dropped"], 5 * head, "{s}");
     // http_delay runs after http_abort: it sees only the requests abort let through.
-    let s = stats(api, "web", "slow").await;
+    let s = toxic_stats(api, "web", "slow").await;
     assert_eq!(s["requests_seen"], 4, "{s}");
     assert_eq!(s["requests_delayed"], 3, "{s}");
     let slow = "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".len();
@@ -295,7 +300,7 @@ async fn connect_toxics_count_connections() {
     .await;
     echo_once(listen, b"a").await;
     echo_once(listen, b"b").await;
-    let s = stats(api, "p", "connect_delay_downstream").await;
+    let s = toxic_stats(api, "p", "connect_delay_downstream").await;
     assert_eq!(
         s,
         serde_json::json!({"connections_delayed":2,"delay_injected_ms":10})
@@ -306,7 +311,7 @@ async fn connect_toxics_count_connections() {
         let mut c = TcpStream::connect(listen).await.expect("connect");
         let _ = read_all(&mut c, LONG).await;
     }
-    let s = stats(api, "p", "connect_refuse_downstream").await;
+    let s = toxic_stats(api, "p", "connect_refuse_downstream").await;
     assert_eq!(s, serde_json::json!({"connections_refused":3}));
     srv.shutdown().await.expect("shutdown");
 }

@@ -5,7 +5,7 @@
 mod common;
 mod support;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::*;
@@ -15,19 +15,6 @@ use tokio::net::UdpSocket;
 const LONG: Duration = Duration::from_secs(20);
 /// How long a test waits before concluding a datagram is not coming.
 const QUIET: Duration = Duration::from_millis(300);
-
-/// A UDP server that sends every datagram back to its sender.
-async fn udp_echo() -> SocketAddr {
-    let s = UdpSocket::bind("127.0.0.1:0").await.expect("bind echo");
-    let addr = s.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        while let Ok((n, from)) = s.recv_from(&mut buf).await {
-            let _ = s.send_to(&buf[..n], from).await;
-        }
-    });
-    addr
-}
 
 async fn create_udp_proxy(api: SocketAddr, name: &str, upstream: SocketAddr) -> SocketAddr {
     let body = json!({"name": name, "listen": "127.0.0.1:0", "upstream": upstream.to_string(),
@@ -53,12 +40,6 @@ async fn recv(c: &UdpSocket, wait: Duration) -> Option<Vec<u8>> {
         Ok(Ok(n)) => Some(buf[..n].to_vec()),
         _ => None,
     }
-}
-
-async fn stats(api: SocketAddr, proxy: &str, toxic: &str) -> Value {
-    let r = get(api, &format!("/proxies/{proxy}/toxics/{toxic}")).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["stats"].clone()
 }
 
 #[tokio::test]
@@ -113,12 +94,12 @@ async fn latency_and_bandwidth_delay_whole_datagrams_and_count_them() {
         c.send(&msg).await.expect("send");
         assert_eq!(recv(&c, LONG).await, Some(msg));
     }
-    let s = stats(api, "u", "latency_downstream").await;
+    let s = toxic_stats(api, "u", "latency_downstream").await;
     assert_eq!(s["connections"], 1, "{s}");
     assert_eq!(s["bytes_in"], 2500, "{s}");
     assert_eq!(s["bytes_delayed"], 2500, "{s}");
     assert_eq!(s["delay_injected_ms"], 150, "{s}");
-    let s = stats(api, "u", "bandwidth_upstream").await;
+    let s = toxic_stats(api, "u", "bandwidth_upstream").await;
     // 500 B at 100 KB/s takes 5 ms to transmit (the link was idle before each).
     assert_eq!(s["bytes_delayed"], 2500, "{s}");
     assert_eq!(s["delay_injected_ms"], 25, "{s}");
@@ -152,7 +133,7 @@ async fn loss_and_blackhole_drop_datagrams_and_count_them() {
     // What came back came whole and in order, with gaps where datagrams were lost.
     assert!(replies.windows(2).all(|w| w[0] < w[1]), "{replies:?}");
     let got = replies.len() as u64;
-    let s = stats(api, "u", "loss_upstream").await;
+    let s = toxic_stats(api, "u", "loss_upstream").await;
     let dropped = s["datagrams_dropped"].as_u64().expect("count");
     assert_eq!(got + dropped, 40, "{s}");
     assert!(got > 0 && dropped > 0, "{s}");
@@ -165,7 +146,7 @@ async fn loss_and_blackhole_drop_datagrams_and_count_them() {
         c.send(b"void").await.expect("send");
     }
     assert_eq!(recv(&c, QUIET).await, None);
-    let s = stats(api, "u", "blackhole_downstream").await;
+    let s = toxic_stats(api, "u", "blackhole_downstream").await;
     assert_eq!(
         (s["bytes_in"].clone(), s["bytes_dropped"].clone()),
         (json!(12), json!(12)),

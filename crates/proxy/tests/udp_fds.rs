@@ -13,24 +13,6 @@ use proxy::ServeConfig;
 use serde_json::json;
 use tokio::net::UdpSocket;
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-async fn udp_echo() -> SocketAddr {
-    let s = UdpSocket::bind("127.0.0.1:0").await.expect("bind echo");
-    let addr = s.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        while let Ok((n, from)) = s.recv_from(&mut buf).await {
-            let _ = s.send_to(&buf[..n], from).await;
-        }
-    });
-    addr
-}
-
 async fn echoes(proxy: SocketAddr) -> (UdpSocket, bool) {
     let c = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
     c.connect(proxy).await.expect("connect");
@@ -110,14 +92,6 @@ async fn udp_sessions_are_capped_and_closed() {
     drop(clients);
     assert_eq!(delete(api, "/proxies/u").await.status, 204);
 
-    let mut now = open_fds();
-    for _ in 0..300 {
-        if now <= baseline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        now = open_fds();
-    }
-    assert!(now <= baseline, "descriptors {now} > baseline {baseline}");
+    assert_fds_back_to(baseline).await;
     srv.shutdown().await.expect("shutdown");
 }
