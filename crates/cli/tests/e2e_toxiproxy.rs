@@ -120,37 +120,18 @@ fn run_of<'a>(runs: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn experiment_adds_toxics_and_rollbacks_remove_them() {
-    let dir = scratch("run");
-    let service = TestServer::start(None);
-    let api = ProxyServer::start(&dir);
-    let proxy_port = free_port();
-    let experiment = workspace_root().join("tests/e2e/toxiproxy/experiment.yaml");
-    let journal_path = dir.join("journal.json");
-
-    let out = chaos(&dir)
-        .arg("run")
-        .arg("--journal-path")
-        .arg(&journal_path)
-        .arg(&experiment)
-        .env("TOXIPROXY_PORT", api.port.to_string())
-        .env("SERVICE_PORT", service.port().to_string())
-        .env("PROXY_PORT", proxy_port.to_string())
-        .output()
-        .expect("run chaos");
-    let log = format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let journal: Value = serde_json::from_str(
-        &std::fs::read_to_string(&journal_path).unwrap_or_else(|e| panic!("journal: {e}\n{log}")),
-    )
-    .unwrap_or_else(|e| panic!("journal is not JSON: {e}\n{log}"));
-
+    let Run {
+        journal,
+        code,
+        log,
+        api,
+        service,
+        proxy_port,
+    } = run_experiment("run", "experiment.yaml", &[]);
     // The hypothesis (after the method) fails through the latency: the run deviates.
     assert_eq!(journal["status"], json!("failed"), "{log}");
     assert_eq!(journal["deviated"], json!(true), "{log}");
-    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert_eq!(code, Some(1), "{log}");
 
     let runs = &journal["run"];
     let create = run_of(runs, "create-proxy");
@@ -215,7 +196,7 @@ fn experiment_adds_toxics_and_rollbacks_remove_them() {
 }
 
 #[test]
-fn discover_lists_the_sixteen_functions() {
+fn discover_lists_the_sixteen_functions_and_toxic_stats() {
     let dir = scratch("discover");
     let path = dir.join("discovery.json");
     let out = chaos(&dir)
@@ -275,6 +256,7 @@ fn discover_lists_the_sixteen_functions() {
         ("action", "chaostoxi.toxic.actions", "create_timeout_toxic"),
         ("action", "chaostoxi.toxic.actions", "create_toxic"),
         ("action", "chaostoxi.toxic.actions", "delete_toxic"),
+        ("probe", "chaostoxi.toxic.probes", "toxic_stats"),
     ]
     .iter()
     .map(|(t, m, n)| format!("{t} {m}.{n}"))
@@ -348,4 +330,120 @@ fn toxiproxy_python_client_drives_the_proxy() {
     );
     // The scenario ends with destroy_all: the server must agree.
     assert_eq!(api.get_json("/proxies"), json!({}));
+}
+
+/// A finished `chaos run` of one of `tests/e2e/toxiproxy/`'s experiments, with the
+/// servers it ran against (still up).
+struct Run {
+    journal: Value,
+    code: Option<i32>,
+    log: String,
+    api: ProxyServer,
+    service: TestServer,
+    proxy_port: u16,
+}
+
+/// Runs `tests/e2e/toxiproxy/<file>` against a fresh `chaos proxy serve` and HTTP
+/// service (TOXIPROXY_PORT, SERVICE_PORT, PROXY_PORT set, plus `env`).
+fn run_experiment(name: &str, file: &str, env: &[(&str, &str)]) -> Run {
+    let dir = scratch(name);
+    let service = TestServer::start(None);
+    let api = ProxyServer::start(&dir);
+    let proxy_port = free_port();
+    let experiment = workspace_root().join("tests/e2e/toxiproxy").join(file);
+    let journal_path = dir.join("journal.json");
+    let out = chaos(&dir)
+        .arg("run")
+        .arg("--journal-path")
+        .arg(&journal_path)
+        .arg(&experiment)
+        .env("TOXIPROXY_PORT", api.port.to_string())
+        .env("SERVICE_PORT", service.port().to_string())
+        .env("PROXY_PORT", proxy_port.to_string())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run chaos");
+    let log = format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal: Value = serde_json::from_str(
+        &std::fs::read_to_string(&journal_path).unwrap_or_else(|e| panic!("journal: {e}\n{log}")),
+    )
+    .unwrap_or_else(|e| panic!("journal is not JSON: {e}\n{log}"));
+    Run {
+        journal,
+        code: out.status.code(),
+        log,
+        api,
+        service,
+        proxy_port,
+    }
+}
+
+/// Runs `stats-experiment.yaml` with the abort toxic's toxicity.
+fn run_stats_experiment(name: &str, toxicity: &str) -> (Value, Option<i32>, String) {
+    let run = run_experiment(
+        name,
+        "stats-experiment.yaml",
+        &[("ABORT_TOXICITY", toxicity)],
+    );
+    // The rollback removed the proxy either way.
+    assert_eq!(run.api.get_json("/proxies"), json!({}), "{}", run.log);
+    (run.journal, run.code, run.log)
+}
+
+#[test]
+fn stats_probe_proves_the_abort_happened() {
+    let (journal, code, log) = run_stats_experiment("stats-abort", "1");
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(journal["status"], json!("completed"), "{log}");
+    assert_eq!(journal["deviated"], json!(false), "{log}");
+    let runs = &journal["run"];
+    for name in ["request-1", "request-2", "request-3"] {
+        let r = run_of(runs, name);
+        assert_eq!(r["output"]["status"], json!(503), "{r:#}");
+    }
+    // The journal carries the toxic's own account of what it did.
+    let stats = &run_of(runs, "abort-stats")["output"];
+    assert_eq!(stats["requests_seen"], json!(3), "{stats:#}");
+    assert_eq!(stats["requests_aborted"], json!(3), "{stats:#}");
+    assert_eq!(
+        stats["requests_aborted_by_status"],
+        json!({"503": 3}),
+        "{stats:#}"
+    );
+    let after = &journal["steady_states"]["after"];
+    assert_eq!(after["steady_state_met"], json!(true), "{after:#}");
+    let probe = run_of(&after["probes"], "requests-aborted");
+    assert_eq!(probe["tolerance_met"], json!(true), "{probe:#}");
+    assert_eq!(probe["output"]["requests_aborted"], json!(3), "{probe:#}");
+}
+
+#[test]
+fn stats_probe_deviates_when_the_toxic_never_fired() {
+    let (journal, code, log) = run_stats_experiment("stats-toxicity-0", "0");
+    // The probe ran fine; its tolerance was not met: the run deviated (exit 1).
+    assert_eq!(code, Some(1), "{log}");
+    assert_eq!(journal["deviated"], json!(true), "{log}");
+    assert_eq!(
+        journal["steady_states"]["after"]["steady_state_met"],
+        json!(false),
+        "{log}"
+    );
+    let runs = &journal["run"];
+    for name in ["request-1", "request-2", "request-3"] {
+        let r = run_of(runs, name);
+        assert_eq!(r["output"]["status"], json!(200), "{r:#}");
+    }
+    let stats = &run_of(runs, "abort-stats")["output"];
+    assert_eq!(stats["requests_aborted"], json!(0), "{stats:#}");
+    assert_eq!(stats["connections"], json!(0), "{stats:#}");
+    let probe = run_of(
+        &journal["steady_states"]["after"]["probes"],
+        "requests-aborted",
+    );
+    assert_eq!(probe["tolerance_met"], json!(false), "{probe:#}");
 }

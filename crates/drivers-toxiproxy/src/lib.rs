@@ -8,11 +8,17 @@
 //! exception class at the start of every failure message (`AssertionError`,
 //! `TypeError`, `KeyError`, `requests.exceptions.ConnectionError`), with a readable
 //! explanation appended where upstream raised a bare exception.
+//!
+//! One extension: `chaostoxi.toxic.probes.toxic_stats` returns what a toxic actually did
+//! (the proxy's proof-of-injection counters), so a probe can assert the fault happened.
+//! Outputs that carry toxics (`get_proxy_attribute(…, "toxics")`) include the same
+//! counters as an extra `stats` key when the server is `chaos proxy serve`.
 
 mod common;
 pub mod proxy_actions;
 pub mod proxy_probes;
 pub mod toxic_actions;
+pub mod toxic_probes;
 
 use providers::registry::{Package, Registry};
 
@@ -23,12 +29,14 @@ pub const UPSTREAM_VERSION: &str = "0.3.1";
 
 pub use common::base_url;
 
-/// Registers the 16 `chaostoxi` functions and the `chaostoolkit-toxiproxy` package.
+/// Registers the 16 `chaostoxi` functions, Shakedown's `chaostoxi.toxic.probes.toxic_stats`
+/// and the `chaostoolkit-toxiproxy` package.
 pub fn register(registry: &mut Registry) {
     let modules = [
         (proxy_actions::MODULE, proxy_actions::SPECS),
         (proxy_probes::MODULE, proxy_probes::SPECS),
         (toxic_actions::MODULE, toxic_actions::SPECS),
+        (toxic_probes::MODULE, toxic_probes::SPECS),
     ];
     for (module, specs) in modules {
         for spec in specs {
@@ -43,6 +51,7 @@ pub fn register(registry: &mut Registry) {
             proxy_actions::MODULE,
             proxy_probes::MODULE,
             toxic_actions::MODULE,
+            toxic_probes::MODULE,
         ],
     });
 }

@@ -1,4 +1,4 @@
-//! The 16 `chaostoxi` functions through the registry (as a `python` provider reaches
+//! The 16 `chaostoxi` functions (and Shakedown's `toxic_stats` probe) through the registry (as a `python` provider reaches
 //! them), against a real `proxy::start` server on port 0 and loopback TCP upstreams.
 
 mod support;
@@ -52,21 +52,26 @@ async fn ping(addr: SocketAddr) -> std::io::Result<Vec<u8>> {
 }
 
 #[test]
-fn registers_sixteen_functions_with_upstream_signatures() {
+fn registers_sixteen_functions_with_upstream_signatures_and_the_stats_probe() {
     let reg = registry();
     let pkg = reg.package("chaostoolkit-toxiproxy").expect("package");
     assert_eq!(pkg.version, "0.3.1");
     assert_eq!(pkg.target, "toxiproxy");
-    assert_eq!(pkg.modules, vec![PA, PP, TA]);
+    assert_eq!(pkg.modules, vec![PA, PP, TA, TP]);
     let all: Vec<_> = pkg
         .modules
         .iter()
         .flat_map(|m| reg.module_functions(m))
         .collect();
-    assert_eq!(all.len(), 16);
-    assert_eq!(all.iter().filter(|f| f.kind == Kind::Probe).count(), 2);
+    assert_eq!(all.len(), 17);
+    assert_eq!(all.iter().filter(|f| f.kind == Kind::Probe).count(), 3);
     for f in &all {
-        assert_eq!(f.kind == Kind::Probe, f.module == PP, "{}", f.name);
+        assert_eq!(
+            f.kind == Kind::Probe,
+            f.module == PP || f.module == TP,
+            "{}",
+            f.name
+        );
         assert!(!f.doc.is_empty(), "{} has a doc", f.name);
         let last = f.signature.params.last().expect("params");
         assert_eq!(last.name, "configuration", "{}", f.name);
@@ -133,6 +138,7 @@ fn registers_sixteen_functions_with_upstream_signatures() {
         "create_slicer_toxic",
         "create_limiter_toxic",
         "delete_toxic",
+        "toxic_stats",
     ] {
         assert!(names.contains(&n), "{n} missing");
     }
@@ -495,5 +501,46 @@ async fn configuration_and_argument_errors() {
         json!(false),
     )
     .await;
+    env.srv.shutdown().await.expect("shutdown");
+}
+
+/// `toxic_stats` returns what the toxic did on real traffic, and `get_proxy_attribute`'s
+/// toxics carry the same counters as an extra `stats` key.
+#[tokio::test]
+async fn toxic_stats_proves_the_fault_happened() {
+    let env = Env::new().await;
+    env.create("toxi_stats", echo().await).await;
+    let addr = env.listen_addr("toxi_stats").await;
+    env.ok(
+        TA,
+        "create_latency_toxic",
+        json!({"for_proxy": "toxi_stats", "toxic_name": "lag", "latency": 5}),
+    )
+    .await;
+    let args = json!({"for_proxy": "toxi_stats", "toxic_name": "lag"});
+    let before = env.ok(TP, "toxic_stats", args.clone()).await;
+    assert_eq!(before["bytes_delayed"], json!(0), "{before}");
+    for _ in 0..3 {
+        assert_eq!(ping(addr).await.expect("ping"), b"ping");
+    }
+    let s = env.ok(TP, "toxic_stats", args.clone()).await;
+    assert_eq!(s["connections"], json!(3), "{s}");
+    assert_eq!(s["bytes_in"], json!(12), "{s}");
+    assert_eq!(s["bytes_delayed"], json!(12), "{s}");
+    assert_eq!(s["bytes_dropped"], json!(0), "{s}");
+    let toxics = env.attribute("toxi_stats", "toxics").await;
+    assert_eq!(toxics[0]["stats"], s, "{toxics}");
+
+    let e = env
+        .failure(
+            TP,
+            "toxic_stats",
+            json!({"for_proxy": "toxi_stats", "toxic_name": "ghost"}),
+        )
+        .await;
+    assert_eq!(
+        e,
+        "cannot read toxic 'ghost' of proxy 'toxi_stats': toxic not found (404)"
+    );
     env.srv.shutdown().await.expect("shutdown");
 }

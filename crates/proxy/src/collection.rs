@@ -15,7 +15,7 @@ use crate::link::ToxicEntry;
 use crate::model;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::rng::{hash_str, Rng};
-use crate::toxics::{Direction, ToxicKind};
+use crate::toxics::{Direction, Protocol, ToxicKind};
 
 pub struct Collection {
     proxies: Mutex<BTreeMap<String, Arc<Proxy>>>,
@@ -115,6 +115,7 @@ pub fn toxic_json(t: &ToxicEntry) -> model::Toxic {
         kind: t.kind.type_name().to_string(),
         stream: t.stream.clone(),
         toxicity: t.toxicity,
+        stats: Some(t.stats.snapshot(&t.kind)),
     }
 }
 
@@ -126,6 +127,7 @@ pub fn proxy_json(p: &Proxy) -> model::Proxy {
         upstream: c.upstream,
         enabled: c.enabled,
         toxics: p.toxics().iter().map(toxic_json).collect(),
+        protocol: (p.protocol != Protocol::Tcp).then(|| p.protocol.as_str().to_string()),
     }
 }
 
@@ -139,6 +141,7 @@ struct ProxyInput {
     listen: String,
     upstream: String,
     enabled: Option<bool>,
+    protocol: Protocol,
 }
 
 fn proxy_input(v: &Value, go_type: &str) -> Result<ProxyInput, ApiError> {
@@ -149,6 +152,15 @@ fn proxy_input(v: &Value, go_type: &str) -> Result<ProxyInput, ApiError> {
         listen: str_field(m, "listen", "Proxy")?.unwrap_or_default(),
         upstream: str_field(m, "upstream", "Proxy")?.unwrap_or_default(),
         enabled: bool_field(m, "enabled", "Proxy")?,
+        protocol: match str_field(m, "protocol", "Proxy")? {
+            None => Protocol::Tcp,
+            Some(p) => Protocol::parse(&p).ok_or_else(|| {
+                ApiError::new(
+                    format!("invalid protocol {p:?}: a proxy is \"tcp\" (the default) or \"udp\""),
+                    400,
+                )
+            })?,
+        },
     })
 }
 
@@ -211,12 +223,13 @@ impl Collection {
         if proxies.contains_key(&input.name) {
             return Err(ApiError::proxy_exists());
         }
-        let p = Arc::new(Proxy::new(
+        let p = Arc::new(Proxy::with_protocol(
             &input.name,
             &input.listen,
             &input.upstream,
             self.rng_for(&input.name),
             self.guards.clone(),
+            input.protocol,
         ));
         if input.enabled.unwrap_or(true) {
             p.start().await?;
@@ -287,19 +300,20 @@ impl Collection {
             if let Some(existing) = proxies.get(&input.name).cloned() {
                 match existing.differs(&input.listen, &input.upstream).await {
                     Err(e) => return (done, Some(e)),
-                    Ok(false) => {
+                    Ok(false) if existing.protocol == input.protocol => {
                         done.push(existing);
                         continue;
                     }
-                    Ok(true) => existing.stop().await,
+                    Ok(_) => existing.stop().await,
                 }
             }
-            let p = Arc::new(Proxy::new(
+            let p = Arc::new(Proxy::with_protocol(
                 &input.name,
                 &input.listen,
                 &input.upstream,
                 self.rng_for(&input.name),
                 self.guards.clone(),
+                input.protocol,
             ));
             if input.enabled.unwrap_or(true) {
                 if let Err(e) = p.start().await {
@@ -416,6 +430,8 @@ impl Collection {
             name
         };
         let mut kind = ToxicKind::new(&type_name).ok_or_else(ApiError::invalid_toxic_type)?;
+        kind.allowed_on(p.protocol)
+            .map_err(|e| ApiError::new(e, 400))?;
         p.with_toxics(|list, rev| {
             if list.iter().any(|t| t.name == name) {
                 return Err(ApiError::toxic_exists());
@@ -428,6 +444,7 @@ impl Collection {
                 toxicity,
                 kind,
                 revision: rev,
+                stats: Default::default(),
             };
             let out = to_value(&toxic_json(&entry));
             list.push(entry);

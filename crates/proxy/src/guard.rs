@@ -186,6 +186,8 @@ pub struct Limits {
     pub total: usize,
     /// Most API connections at once.
     pub api: usize,
+    /// A UDP session without a datagram for this long is closed (its socket returned).
+    pub udp_idle: std::time::Duration,
     all: Arc<Semaphore>,
 }
 
@@ -202,6 +204,7 @@ impl Limits {
             per_proxy,
             total,
             api: (reserve / 2).max(16),
+            udp_idle: crate::udp::IDLE_TIMEOUT,
             all: Arc::new(Semaphore::new(total)),
         }
     }

@@ -6,7 +6,9 @@
 //! `collection` (API operations) and `api` (routes). `guard` keeps the server safe from
 //! itself: proxy loops are refused and connections are capped per proxy and in total;
 //! `origin` refuses foreign `Host`/`Origin` headers on a loopback API (DNS rebinding), and
-//! `server` gives API clients a header-read timeout.
+//! `server` gives API clients a header-read timeout. `stats` counts what every toxic
+//! actually did (proof of injection). `udp` runs UDP proxies (per-client sessions,
+//! datagram-preserving toxics).
 
 pub mod api;
 pub mod client;
@@ -21,7 +23,9 @@ pub mod origin;
 pub mod proxy;
 pub mod rng;
 pub mod server;
+pub mod stats;
 pub mod toxics;
+pub mod udp;
 
 pub use error::{ApiError, ProxyError};
 pub use server::{run_serve_command, serve, start, ServeConfig, ServerHandle};

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 
 use crate::rng::Rng;
+use crate::stats::ToxicStats;
 use crate::toxics::{Chunk, Direction, Stage, ToxicKind, Verdict};
 
 /// Bytes a link may hold scheduled but unwritten before it stops reading its source.
@@ -36,6 +37,8 @@ pub struct ToxicEntry {
     pub kind: ToxicKind,
     /// Bumped on every update so links know to reconfigure.
     pub revision: u64,
+    /// What the toxic did, on every link (kept across updates, dropped with the toxic).
+    pub stats: Arc<ToxicStats>,
 }
 
 pub type ToxicSet = Arc<Vec<ToxicEntry>>;
@@ -77,7 +80,29 @@ struct Slot {
     revision: u64,
     toxicity: f32,
     active: bool,
+    /// Whether this link was counted in the toxic's `connections`.
+    counted: bool,
     stage: Box<dyn Stage>,
+    stats: Arc<ToxicStats>,
+}
+
+impl Slot {
+    fn count_connection(&mut self) {
+        if self.active && !self.counted {
+            self.counted = true;
+            ToxicStats::count(&self.stats.connections);
+        }
+    }
+
+    /// Count a verdict the stage returned.
+    fn count_verdict(&self, v: &Verdict) {
+        match v {
+            Verdict::Close => ToxicStats::count(&self.stats.closes),
+            Verdict::Reset(_) => ToxicStats::count(&self.stats.resets),
+            // HTTP stages count their own requests (by status).
+            Verdict::Respond(_) | Verdict::Continue => {}
+        }
+    }
 }
 
 struct Link {
@@ -125,13 +150,16 @@ impl Link {
                 }),
                 None => None,
             };
-            let slot = slot.take().unwrap_or_else(|| Slot {
+            let mut slot = slot.take().unwrap_or_else(|| Slot {
                 name: e.name.clone(),
                 revision: e.revision,
                 toxicity: e.toxicity,
                 active: self.rng.next_f64() < e.toxicity as f64,
-                stage: e.kind.stage(now),
+                counted: false,
+                stage: e.kind.stage(now, &e.stats),
+                stats: e.stats.clone(),
             });
+            slot.count_connection();
             slots.push(slot);
         }
         for mut gone in old {
@@ -142,9 +170,14 @@ impl Link {
             if gone.stage.closes_on_removal() {
                 self.close_after_flush = true;
             }
+            let held = gone.stage.held() as u64;
+            let mut passed = 0u64;
             for c in gone.stage.drain() {
+                passed += c.data.len() as u64;
                 self.push(c);
             }
+            gone.stats
+                .record(0, passed, held.saturating_sub(passed), 0, 0);
         }
         if released {
             // Like an interrupted Toxiproxy stub: data a removed toxic was holding goes now.
@@ -193,12 +226,30 @@ impl Link {
         let mut next = Vec::new();
         let mut verdicts = Vec::new();
         for slot in self.slots.iter_mut().filter(|s| s.active) {
+            let held_before = slot.stage.held() as u64;
+            let (mut bytes_in, mut bytes_out, mut delayed, mut delay_us) = (0u64, 0u64, 0, 0);
             for c in cur.drain(..) {
+                let (len, at) = (c.data.len() as u64, c.at);
+                let first = next.len();
                 let v = slot.stage.chunk(c, &mut self.rng, &mut next);
+                bytes_in += len;
+                for o in &next[first..] {
+                    bytes_out += o.data.len() as u64;
+                    if o.at > at {
+                        delayed += o.data.len() as u64;
+                        delay_us += ToxicStats::delay_us(o.at - at);
+                    }
+                }
                 if v != Verdict::Continue {
+                    slot.count_verdict(&v);
                     verdicts.push(v);
                 }
             }
+            // What neither left the stage nor stays held in it was dropped.
+            let held_after = slot.stage.held() as u64;
+            let dropped = (bytes_in + held_before).saturating_sub(bytes_out + held_after);
+            slot.stats
+                .record(bytes_in, bytes_out, dropped, delayed, delay_us);
             std::mem::swap(&mut cur, &mut next);
         }
         for c in cur {
@@ -217,8 +268,16 @@ impl Link {
                 continue;
             }
             match self.slots[i].stage.eof(at) {
-                Ok(t) => at = t,
+                Ok(t) => {
+                    if t > at {
+                        let stats = &self.slots[i].stats;
+                        ToxicStats::count(&stats.eofs_delayed);
+                        stats.add_delay(t - at);
+                    }
+                    at = t
+                }
                 Err(v) => {
+                    self.slots[i].count_verdict(&v);
                     self.verdict(v);
                     return;
                 }
@@ -239,7 +298,9 @@ impl Link {
         let mut verdicts = Vec::new();
         for s in self.slots.iter_mut().filter(|s| s.active) {
             if s.stage.deadline().is_some_and(|d| d <= now) {
-                verdicts.push(s.stage.fire(now));
+                let v = s.stage.fire(now);
+                s.count_verdict(&v);
+                verdicts.push(v);
             }
         }
         for v in verdicts {

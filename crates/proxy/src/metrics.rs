@@ -1,11 +1,13 @@
 //! `/metrics` in Prometheus text format. Proxy counters keep Toxiproxy's names and labels
 //! but grow as bytes move, not only when a connection ends; runtime metrics describe
-//! this process (there is no Go runtime to report).
+//! this process (there is no Go runtime to report). With proxy metrics on, every toxic's
+//! proof-of-injection counters are exported too (`shakedown_toxic_*_total`).
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use crate::proxy::Proxy;
+use crate::stats::Counter;
 
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -67,6 +69,7 @@ pub fn render(
                 p.shared.connections.load(Ordering::Relaxed)
             );
         }
+        toxic_stats(&mut out, proxies);
     }
     if runtime_metrics {
         let (rss, fds) = process_stats();
@@ -91,6 +94,75 @@ pub fn render(
         );
     }
     out
+}
+
+/// Every toxic's proof-of-injection counters (`crate::stats`), one family per counter,
+/// labelled by proxy, toxic, type and the direction the toxic acts on.
+fn toxic_stats(out: &mut String, proxies: &[std::sync::Arc<Proxy>]) {
+    // family name -> (help, lines), in first-seen order.
+    let mut families: Vec<(String, &'static str, Vec<String>)> = Vec::new();
+    let mut line = |family: String, help: &'static str, text: String| match families
+        .iter_mut()
+        .find(|f| f.0 == family)
+    {
+        Some(f) => f.2.push(text),
+        None => families.push((family, help, vec![text])),
+    };
+    for p in proxies {
+        for t in p.toxics() {
+            let direction = if t.kind.is_http() {
+                "upstream"
+            } else {
+                t.direction.as_str()
+            };
+            let labels = format!(
+                "direction=\"{direction}\",proxy=\"{}\",toxic=\"{}\",type=\"{}\"",
+                esc(&p.name),
+                esc(&t.name),
+                t.kind.type_name()
+            );
+            for c in t.stats.counters(&t.kind) {
+                match c {
+                    Counter::Count(k, n) => {
+                        let f = format!("shakedown_toxic_{k}_total");
+                        line(
+                            f.clone(),
+                            "What the toxic did (see docs/proxy.md).",
+                            format!("{f}{{{labels}}} {n}"),
+                        );
+                    }
+                    Counter::Millis(k, us) => {
+                        let base = k.strip_suffix("_ms").unwrap_or(k);
+                        let f = format!("shakedown_toxic_{base}_seconds_total");
+                        let secs = us as f64 / 1e6;
+                        line(
+                            f.clone(),
+                            "Delay the toxic injected, summed over delayed chunks.",
+                            format!("{f}{{{labels}}} {secs}"),
+                        );
+                    }
+                    Counter::ByStatus(k, by) => {
+                        let base = k.strip_suffix("_by_status").unwrap_or(k);
+                        let f = format!("shakedown_toxic_{base}_by_status_total");
+                        for (status, n) in by {
+                            line(
+                                f.clone(),
+                                "HTTP requests the toxic answered itself, by status.",
+                                format!("{f}{{{labels},status=\"{status}\"}} {n}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (family, help, lines) in families {
+        let _ = writeln!(out, "# HELP {family} {help}");
+        let _ = writeln!(out, "# TYPE {family} counter");
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
+    }
 }
 
 /// RSS bytes and open fds from /proc (zeros where /proc is unavailable).

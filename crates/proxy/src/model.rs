@@ -21,6 +21,10 @@ pub struct Toxic {
         default = "one"
     )]
     pub toxicity: f32,
+    /// Shakedown's proof of injection (`crate::stats`): what the toxic did so far.
+    /// Absent from Toxiproxy's answers; Toxiproxy clients ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Map<String, Value>>,
 }
 
 /// A proxy with its toxics, as returned by every proxy endpoint.
@@ -35,6 +39,10 @@ pub struct Proxy {
     pub enabled: bool,
     #[serde(default)]
     pub toxics: Vec<Toxic>,
+    /// `"udp"` for a UDP proxy (a Shakedown extension); absent for TCP, so TCP proxies
+    /// look exactly like Toxiproxy's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 fn one() -> f32 {

@@ -21,7 +21,9 @@ use crate::error::ApiError;
 use crate::guard::{self, Guards};
 use crate::link::{self, Counters, LinkEnd, LinkParams, ToxicEntry, ToxicSet};
 use crate::rng::Rng;
-use crate::toxics::{ms, Direction, ToxicKind};
+use crate::stats::ToxicStats;
+use crate::toxics::{ms, Direction, Protocol, ToxicKind};
+use crate::udp;
 
 /// How long a client waits for the upstream TCP connect before it is closed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,6 +65,8 @@ pub struct Shared {
 
 pub struct Proxy {
     pub name: String,
+    /// TCP (Toxiproxy's only kind) or UDP (`crate::udp`); fixed at creation.
+    pub protocol: Protocol,
     config: Mutex<ProxyConfig>,
     running: Mutex<Option<Running>>,
     toxics: Mutex<(Vec<ToxicEntry>, u64)>,
@@ -71,10 +75,22 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(name: &str, listen: &str, upstream: &str, rng: Rng, guards: Arc<Guards>) -> Proxy {
+        Self::with_protocol(name, listen, upstream, rng, guards, Protocol::Tcp)
+    }
+
+    pub fn with_protocol(
+        name: &str,
+        listen: &str,
+        upstream: &str,
+        rng: Rng,
+        guards: Arc<Guards>,
+        protocol: Protocol,
+    ) -> Proxy {
         let (tx, _) = watch::channel(Arc::new(Vec::new()));
         let slots = Arc::new(Semaphore::new(guards.limits.per_proxy));
         Proxy {
             name: name.to_string(),
+            protocol,
             config: Mutex::new(ProxyConfig {
                 listen: listen.to_string(),
                 upstream: upstream.to_string(),
@@ -114,22 +130,32 @@ impl Proxy {
         } else {
             listen.clone()
         };
-        let listener = dns::bind(&bind_to).await.map_err(|e| {
+        let net = self.protocol.as_str();
+        let bind_error = |e: std::io::Error| {
             let msg = match e.kind() {
                 std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
                 _ => e.to_string(),
             };
-            ApiError::internal(format!("listen tcp {bind_to}: bind: {msg}"))
-        })?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| ApiError::internal(format!("listen tcp {bind_to}: {e}")))?;
+            ApiError::internal(format!("listen {net} {bind_to}: bind: {msg}"))
+        };
+        let listener = match self.protocol {
+            Protocol::Tcp => Listener::Tcp(dns::bind(&bind_to).await.map_err(bind_error)?),
+            Protocol::Udp => Listener::Udp(udp::bind(&bind_to).await.map_err(bind_error)?),
+        };
+        let local = match &listener {
+            Listener::Tcp(l) => l.local_addr(),
+            Listener::Udp(s) => s.local_addr(),
+        }
+        .map_err(|e| ApiError::internal(format!("listen {net} {bind_to}: {e}")))?;
         // Refused before the first accept; dropping the listener closes it.
         let targets = guard::resolve_all(&upstream).await;
         self.shared.guards.loops.claim(&self.name, local, targets)?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = self.shared.clone();
-        let accept = tokio::spawn(accept_loop(listener, upstream, shared, stop_rx));
+        let accept = match listener {
+            Listener::Tcp(l) => tokio::spawn(accept_loop(l, upstream, shared, stop_rx)),
+            Listener::Udp(s) => tokio::spawn(udp::listen_loop(s, upstream, shared, stop_rx)),
+        };
         {
             let mut c = lock(&self.config);
             c.listen = local.to_string();
@@ -219,6 +245,11 @@ impl Proxy {
     }
 }
 
+enum Listener {
+    Tcp(TcpListener),
+    Udp(tokio::net::UdpSocket),
+}
+
 /// Resolve `host:port` the way Go's `net.ResolveTCPAddr` prints it.
 async fn resolve(listen: &str) -> Result<String, ApiError> {
     if listen.is_empty() {
@@ -265,7 +296,7 @@ async fn accept_loop(
 
 /// A proxy slot and a server slot for one client, or `None` (logged) when either budget is
 /// spent.
-fn admit(shared: &Shared) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+pub(crate) fn admit(shared: &Shared) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
     let mine = shared.slots.clone().try_acquire_owned().ok();
     let all = mine.as_ref().and_then(|_| shared.guards.limits.try_take());
     if let (Some(mine), Some(all)) = (mine, all) {
@@ -286,8 +317,17 @@ fn admit(shared: &Shared) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)
     None
 }
 
-/// Dial the first address `upstream` resolves to that is not a proxy of this server.
-async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
+/// Dial the first address `upstream` resolves to that is not a proxy of this server
+/// (the dial-time loop check), with `connect` (TCP here, UDP in `udp`).
+pub(crate) async fn dial_with<T, F, Fut>(
+    upstream: &str,
+    shared: &Shared,
+    mut connect: F,
+) -> std::io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<T>>,
+{
     let mut last = None;
     for addr in dns::lookup_host(upstream).await? {
         if let Some(p) = shared.guards.loops.proxy_at(addr) {
@@ -296,12 +336,16 @@ async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
             )));
             continue;
         }
-        match TcpStream::connect(addr).await {
+        match connect(addr).await {
             Ok(s) => return Ok(s),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no address found")))
+}
+
+async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
+    dial_with(upstream, shared, TcpStream::connect).await
 }
 
 struct ConnGuard(Arc<Shared>);
@@ -330,10 +374,13 @@ async fn connection(
         }
         match &e.kind {
             ToxicKind::ConnectRefuse(_) => {
+                ToxicStats::count(&e.stats.connections);
                 let _ = client.set_zero_linger();
                 return;
             }
             ToxicKind::ConnectDelay(d) => {
+                ToxicStats::count(&e.stats.connections);
+                e.stats.add_delay(ms(d.delay));
                 tokio::select! {
                     _ = tokio::time::sleep(ms(d.delay)) => {}
                     _ = stop.changed() => return,

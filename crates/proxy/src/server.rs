@@ -51,6 +51,8 @@ pub struct ServeConfig {
     pub max_connections: Option<usize>,
     /// See [`HEADER_READ_TIMEOUT`].
     pub header_read_timeout: Duration,
+    /// How long a UDP session lives without a datagram (see [`crate::udp::IDLE_TIMEOUT`]).
+    pub udp_idle_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -65,6 +67,7 @@ impl Default for ServeConfig {
             allowed_hosts: Vec::new(),
             max_connections: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            udp_idle_timeout: crate::udp::IDLE_TIMEOUT,
         }
     }
 }
@@ -131,7 +134,8 @@ pub async fn start(config: ServeConfig) -> Result<ServerHandle, ProxyError> {
     })?;
     let bound = listener.local_addr()?;
     let nofile = guard::raise_open_files_limit();
-    let limits = Limits::for_descriptors(nofile, config.max_connections);
+    let mut limits = Limits::for_descriptors(nofile, config.max_connections);
+    limits.udp_idle = config.udp_idle_timeout;
     log::debug!(
         "open files limit {nofile}: {} connections per proxy, {} in total, {} API connections",
         limits.per_proxy,

@@ -74,7 +74,8 @@ async fn toxic_endpoints() {
     .await;
     assert_eq!(
         t,
-        json!({"attributes":{"latency":100,"jitter":0},"name":"latency_downstream","type":"latency","stream":"downstream","toxicity":1})
+        json!({"attributes":{"latency":100,"jitter":0},"name":"latency_downstream","type":"latency","stream":"downstream","toxicity":1,
+               "stats":{"connections":0,"bytes_in":0,"bytes_out":0,"bytes_delayed":0,"bytes_dropped":0,"delay_injected_ms":0}})
     );
     let r = post_toxic(api, "p", r#"{"type":"latency"}"#).await;
     assert_error_body(&r, 409, "toxic already exists");

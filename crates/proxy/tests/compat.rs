@@ -60,6 +60,11 @@ fn normalize(v: &mut Value) {
         Value::Object(m) => {
             // Toxiproxy 2.12 leaks its Go logger as `"Logger":{}`; a documented difference.
             m.shift_remove("Logger");
+            // Shakedown's proof of injection: an extra `stats` object on each toxic
+            // (a documented extension Toxiproxy clients ignore); checked in stats.rs.
+            if m.contains_key("toxicity") && m.contains_key("type") {
+                m.shift_remove("stats");
+            }
             for (k, val) in m.iter_mut() {
                 if k == "listen" {
                     if let Some(s) = val.as_str() {

@@ -12,12 +12,6 @@ use proxy::ServeConfig;
 use serde_json::json;
 use tokio::net::TcpStream;
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 /// One proxy flooded past its cap: its extra clients are reset, another proxy and the API
 /// keep answering, and once the flood ends descriptors return to where they were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,14 +58,6 @@ async fn a_flooded_proxy_cannot_starve_the_others() {
     drop(other);
     drop(clients);
 
-    let mut now = open_fds();
-    for _ in 0..300 {
-        if now <= baseline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        now = open_fds();
-    }
-    assert!(now <= baseline, "descriptors {now} > baseline {baseline}");
+    assert_fds_back_to(baseline).await;
     srv.shutdown().await.expect("shutdown");
 }

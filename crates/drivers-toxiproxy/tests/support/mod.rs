@@ -14,6 +14,8 @@ use serde_json::json;
 pub const PA: &str = "chaostoxi.proxy.actions";
 pub const PP: &str = "chaostoxi.proxy.probes";
 pub const TA: &str = "chaostoxi.toxic.actions";
+/// Shakedown's extension module (proof of injection).
+pub const TP: &str = "chaostoxi.toxic.probes";
 
 pub fn registry() -> Registry {
     let mut r = Registry::new();

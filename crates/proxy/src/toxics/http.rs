@@ -48,6 +48,11 @@ impl Default for RequestTracker {
 }
 
 impl RequestTracker {
+    /// How many bytes of an incomplete head are held back.
+    pub fn held(&self) -> usize {
+        self.head.len()
+    }
+
     /// Bytes of an incomplete head held back so far (released on toxic removal).
     pub fn take_held(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.head)

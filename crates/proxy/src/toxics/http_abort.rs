@@ -5,11 +5,14 @@
 //! ("" = any), `path_prefix` ("" = any), `body` (response body; default `"<status> <reason>"`).
 //! Always inspects the client → server direction, whatever `stream` says.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::http::{matches, reason, Piece, RequestTracker};
 use super::{num_f64, Attrs, Chunk, Stage, ToxicKind, Verdict};
 use crate::rng::Rng;
+use crate::stats::ToxicStats;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpAbort {
@@ -66,15 +69,17 @@ impl HttpAbort {
 
 pub struct HttpAbortStage {
     cfg: HttpAbort,
+    stats: Arc<ToxicStats>,
     tracker: RequestTracker,
     aborted: bool,
     pieces: Vec<Piece>,
 }
 
 impl HttpAbortStage {
-    pub fn new(cfg: HttpAbort) -> Self {
+    pub fn new(cfg: HttpAbort, stats: Arc<ToxicStats>) -> Self {
         HttpAbortStage {
             cfg,
+            stats,
             tracker: RequestTracker::default(),
             aborted: false,
             pieces: Vec::new(),
@@ -100,10 +105,12 @@ impl Stage for HttpAbortStage {
                     method,
                     path,
                 } => {
+                    ToxicStats::count(&self.stats.requests_seen);
                     let hit = matches(&self.cfg.method, &self.cfg.path_prefix, &method, &path)
                         && rng.next_f64() * 100.0 < self.cfg.percentage;
                     if hit {
                         self.aborted = true;
+                        self.stats.aborted(self.cfg.status.clamp(100, 999));
                         verdict = Verdict::Respond(self.cfg.response());
                     } else {
                         out.push(Chunk {
@@ -124,6 +131,9 @@ impl Stage for HttpAbortStage {
             }
             _ => false,
         }
+    }
+    fn held(&self) -> usize {
+        self.tracker.held()
     }
     fn drain(&mut self) -> Vec<Chunk> {
         let held = self.tracker.take_held();

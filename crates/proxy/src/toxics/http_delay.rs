@@ -4,6 +4,7 @@
 //! Attributes: `delay` (ms), `percentage` (0–100, default 100), `method` ("" = any),
 //! `path_prefix` ("" = any). Always inspects the client → server direction.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -11,6 +12,7 @@ use serde_json::{Map, Value};
 use super::http::{matches, Piece, RequestTracker};
 use super::{ms, num_f64, Attrs, Chunk, Stage, ToxicKind, Verdict};
 use crate::rng::Rng;
+use crate::stats::ToxicStats;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpDelay {
@@ -48,14 +50,16 @@ impl HttpDelay {
 
 pub struct HttpDelayStage {
     cfg: HttpDelay,
+    stats: Arc<ToxicStats>,
     tracker: RequestTracker,
     pieces: Vec<Piece>,
 }
 
 impl HttpDelayStage {
-    pub fn new(cfg: HttpDelay) -> Self {
+    pub fn new(cfg: HttpDelay, stats: Arc<ToxicStats>) -> Self {
         HttpDelayStage {
             cfg,
+            stats,
             tracker: RequestTracker::default(),
             pieces: Vec::new(),
         }
@@ -73,8 +77,12 @@ impl Stage for HttpDelayStage {
                     method,
                     path,
                 } => {
+                    ToxicStats::count(&self.stats.requests_seen);
                     let hit = matches(&self.cfg.method, &self.cfg.path_prefix, &method, &path)
                         && rng.next_f64() * 100.0 < self.cfg.percentage;
+                    if hit {
+                        ToxicStats::count(&self.stats.requests_delayed);
+                    }
                     let at = if hit {
                         chunk.at + ms(self.cfg.delay)
                     } else {
@@ -94,6 +102,9 @@ impl Stage for HttpDelayStage {
             }
             _ => false,
         }
+    }
+    fn held(&self) -> usize {
+        self.tracker.held()
     }
     fn drain(&mut self) -> Vec<Chunk> {
         let held = self.tracker.take_held();

@@ -25,7 +25,8 @@ impl Latency {
         m.insert("latency".into(), self.latency.into());
         m.insert("jitter".into(), self.jitter.into());
     }
-    fn delay(&self, rng: &mut Rng) -> i64 {
+    /// One draw of latency ± jitter, in ms.
+    pub fn delay(&self, rng: &mut Rng) -> i64 {
         let mut d = self.latency;
         if self.jitter > 0 {
             d = d.saturating_add(rng.range_i64(-self.jitter, self.jitter));

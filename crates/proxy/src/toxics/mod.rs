@@ -5,13 +5,16 @@
 //! every stage inline and a single writer honours those instants, so changing the chain
 //! never waits for data to move (the root of Toxiproxy's API hangs, #88/#254/#558).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
 use crate::rng::Rng;
+use crate::stats::ToxicStats;
 
 pub mod bandwidth;
+pub mod blackhole;
 pub mod connect_delay;
 pub mod connect_refuse;
 pub mod http;
@@ -19,6 +22,7 @@ pub mod http_abort;
 pub mod http_delay;
 pub mod latency;
 pub mod limit_data;
+pub mod loss;
 pub mod noop;
 pub mod reset_peer;
 pub mod slicer;
@@ -69,6 +73,35 @@ pub trait Stage: Send {
     fn closes_on_removal(&self) -> bool {
         false
     }
+    /// Bytes held inside the stage right now (not yet passed on nor dropped), so the
+    /// link's accounting does not count them as dropped (see `stats`).
+    fn held(&self) -> usize {
+        0
+    }
+}
+
+/// The transport a proxy forwards (`"protocol"` in the API; Toxiproxy has only TCP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.to_ascii_lowercase().as_str() {
+            "" | "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
 }
 
 /// Which way bytes flow: upstream is client → server, downstream is server → client.
@@ -110,6 +143,8 @@ pub enum ToxicKind {
     HttpDelay(http_delay::HttpDelay),
     ConnectRefuse(connect_refuse::ConnectRefuse),
     ConnectDelay(connect_delay::ConnectDelay),
+    Loss(loss::Loss),
+    Blackhole(blackhole::Blackhole),
 }
 
 /// Every registered type name, Toxiproxy's first.
@@ -126,6 +161,8 @@ pub const TYPES: &[&str] = &[
     "http_delay",
     "connect_refuse",
     "connect_delay",
+    "loss",
+    "blackhole",
 ];
 
 impl ToxicKind {
@@ -144,6 +181,8 @@ impl ToxicKind {
             "http_delay" => ToxicKind::HttpDelay(Default::default()),
             "connect_refuse" => ToxicKind::ConnectRefuse(Default::default()),
             "connect_delay" => ToxicKind::ConnectDelay(Default::default()),
+            "loss" => ToxicKind::Loss(Default::default()),
+            "blackhole" => ToxicKind::Blackhole(blackhole::Blackhole),
             _ => return None,
         })
     }
@@ -162,6 +201,8 @@ impl ToxicKind {
             ToxicKind::HttpDelay(_) => "http_delay",
             ToxicKind::ConnectRefuse(_) => "connect_refuse",
             ToxicKind::ConnectDelay(_) => "connect_delay",
+            ToxicKind::Loss(_) => "loss",
+            ToxicKind::Blackhole(_) => "blackhole",
         }
     }
 
@@ -191,8 +232,9 @@ impl ToxicKind {
             ToxicKind::LimitData(t) => t.merge(&a),
             ToxicKind::HttpAbort(t) => t.merge(&a),
             ToxicKind::HttpDelay(t) => t.merge(&a),
-            ToxicKind::ConnectRefuse(_) => Ok(()),
+            ToxicKind::ConnectRefuse(_) | ToxicKind::Blackhole(_) => Ok(()),
             ToxicKind::ConnectDelay(t) => t.merge(&a),
+            ToxicKind::Loss(t) => t.merge(&a),
         }
     }
 
@@ -200,7 +242,8 @@ impl ToxicKind {
     pub fn attributes(&self) -> Map<String, Value> {
         let mut m = Map::new();
         match self {
-            ToxicKind::Noop(_) | ToxicKind::ConnectRefuse(_) => {}
+            ToxicKind::Noop(_) | ToxicKind::ConnectRefuse(_) | ToxicKind::Blackhole(_) => {}
+            ToxicKind::Loss(t) => t.write(&mut m),
             ToxicKind::Latency(t) => t.write(&mut m),
             ToxicKind::Bandwidth(t) => t.write(&mut m),
             ToxicKind::SlowClose(t) => t.write(&mut m),
@@ -228,12 +271,43 @@ impl ToxicKind {
         )
     }
 
-    /// A fresh per-link stage for this toxic.
-    pub fn stage(&self, now: Instant) -> Box<dyn Stage> {
+    /// Whether this toxic can run on a proxy of `protocol`: UDP has no stream to slice,
+    /// limit, time out, reset or close, no HTTP and no connect; TCP has no datagram to
+    /// lose. The error names the toxic and what the protocol takes.
+    pub fn allowed_on(&self, protocol: Protocol) -> Result<(), String> {
+        let udp_ok = matches!(
+            self,
+            ToxicKind::Noop(_)
+                | ToxicKind::Latency(_)
+                | ToxicKind::Bandwidth(_)
+                | ToxicKind::Loss(_)
+                | ToxicKind::Blackhole(_)
+        );
+        match protocol {
+            Protocol::Udp if !udp_ok => Err(format!(
+                "toxic type {} does not apply to udp proxies (they take latency, bandwidth, \
+                 loss, blackhole and noop)",
+                self.type_name()
+            )),
+            Protocol::Tcp if matches!(self, ToxicKind::Loss(_)) => Err(
+                "toxic type loss applies to udp proxies only (on tcp use timeout, reset_peer \
+                 or bandwidth)"
+                    .to_string(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// A fresh per-link stage for this toxic; `stats` are the toxic's counters, for the
+    /// stages that count more than the link can see (HTTP requests).
+    pub fn stage(&self, now: Instant, stats: &Arc<ToxicStats>) -> Box<dyn Stage> {
         match self {
-            ToxicKind::Noop(_) | ToxicKind::ConnectRefuse(_) | ToxicKind::ConnectDelay(_) => {
-                Box::new(noop::NoopStage(self.clone()))
-            }
+            // `loss` is refused on TCP proxies (`allowed_on`); never reached there.
+            ToxicKind::Noop(_)
+            | ToxicKind::ConnectRefuse(_)
+            | ToxicKind::ConnectDelay(_)
+            | ToxicKind::Loss(_) => Box::new(noop::NoopStage(self.clone())),
+            ToxicKind::Blackhole(_) => Box::new(blackhole::BlackholeStage),
             ToxicKind::Latency(t) => Box::new(latency::LatencyStage(t.clone())),
             ToxicKind::Bandwidth(t) => Box::new(bandwidth::BandwidthStage::new(t.clone())),
             ToxicKind::SlowClose(t) => Box::new(slow_close::SlowCloseStage(t.clone())),
@@ -241,8 +315,12 @@ impl ToxicKind {
             ToxicKind::ResetPeer(t) => Box::new(reset_peer::ResetPeerStage::new(t.clone())),
             ToxicKind::Slicer(t) => Box::new(slicer::SlicerStage(t.clone())),
             ToxicKind::LimitData(t) => Box::new(limit_data::LimitDataStage::new(t.clone())),
-            ToxicKind::HttpAbort(t) => Box::new(http_abort::HttpAbortStage::new(t.clone())),
-            ToxicKind::HttpDelay(t) => Box::new(http_delay::HttpDelayStage::new(t.clone())),
+            ToxicKind::HttpAbort(t) => {
+                Box::new(http_abort::HttpAbortStage::new(t.clone(), stats.clone()))
+            }
+            ToxicKind::HttpDelay(t) => {
+                Box::new(http_delay::HttpDelayStage::new(t.clone(), stats.clone()))
+            }
         }
     }
 }

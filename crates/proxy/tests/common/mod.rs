@@ -216,3 +216,39 @@ pub async fn echoes(s: &mut TcpStream) -> bool {
         Ok(Ok(1))
     )
 }
+
+/// A UDP server that sends every datagram back to its sender.
+pub async fn udp_echo() -> SocketAddr {
+    let s = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind udp echo");
+    let addr = s.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = s.recv_from(&mut buf).await {
+            let _ = s.send_to(&buf[..n], from).await;
+        }
+    });
+    addr
+}
+
+/// This process's open descriptors (meaningful in a test binary of its own).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Waits (up to 30 s, polling) for the open descriptors to fall to `baseline` and checks
+/// they did.
+pub async fn assert_fds_back_to(baseline: usize) {
+    let mut now = open_fds();
+    for _ in 0..300 {
+        if now <= baseline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = open_fds();
+    }
+    assert!(now <= baseline, "descriptors {now} > baseline {baseline}");
+}

@@ -76,3 +76,10 @@ pub fn assert_error_body(r: &Resp, status: u16, error: &str) {
 pub fn assert_text_answer(r: &Resp, status: u16, body: &str) {
     assert_eq!((r.status, r.body.as_str()), (status, body));
 }
+
+/// The `stats` (proof of injection) of toxic `toxic` of `proxy`.
+pub async fn toxic_stats(api: SocketAddr, proxy: &str, toxic: &str) -> Value {
+    let r = get(api, &format!("/proxies/{proxy}/toxics/{toxic}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["stats"].clone()
+}
