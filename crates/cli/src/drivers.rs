@@ -92,6 +92,7 @@ pub fn native() -> Registry {
     drivers_addons::register(&mut registry);
     drivers_slack::register(&mut registry);
     drivers_prometheus::register(&mut registry);
+    drivers_tracing::register(&mut registry);
     registry
 }
 

@@ -213,8 +213,10 @@ impl Tracer {
     }
 }
 
-/// A copy of `activity` whose HTTP provider carries `headers` too (the ones it declares
-/// win: an experiment that sets its own `traceparent` keeps it). `None` for other
+/// A copy of `activity` whose HTTP provider carries `headers`, replacing any header of
+/// the same name whatever its case (as upstream's `inject` and `requests`' instrumentation
+/// do: the engine keeps a hook's change to the activity, so the header a previous run of
+/// the same activity carried must give way to the current span's). `None` for other
 /// providers.
 pub fn with_headers(activity: &Value, headers: &[(String, String)]) -> Option<Value> {
     let provider = activity.get("provider")?;
@@ -232,9 +234,8 @@ pub fn with_headers(activity: &Value, headers: &[(String, String)]) -> Option<Va
     }
     let map = entry.as_object_mut()?;
     for (k, v) in headers {
-        if !map.keys().any(|existing| existing.eq_ignore_ascii_case(k)) {
-            map.insert(k.clone(), Value::String(v.clone()));
-        }
+        map.retain(|existing, _| !existing.eq_ignore_ascii_case(k));
+        map.insert(k.clone(), Value::String(v.clone()));
     }
     Some(changed)
 }
@@ -252,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn headers_are_added_only_to_http_providers_and_never_overwrite() {
+    fn headers_are_added_only_to_http_providers_and_replace_older_ones() {
         let http = json!({"name": "a", "provider": {"type": "http", "url": "u",
             "headers": {"TraceParent": "mine"}}});
         let h = vec![
@@ -262,7 +263,7 @@ mod tests {
         let changed = with_headers(&http, &h).unwrap();
         assert_eq!(
             changed["provider"]["headers"],
-            json!({"TraceParent": "mine", "tracestate": "y"})
+            json!({"traceparent": "x", "tracestate": "y"})
         );
         let bare = json!({"provider": {"type": "http", "url": "u"}});
         assert_eq!(
