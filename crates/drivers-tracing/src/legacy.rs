@@ -10,10 +10,11 @@
 //! `traceparent` for the `opentelemetry` provider.
 //!
 //! Where the spans go (docs/tracing.md): upstream's Jaeger client sends them to the
-//! agent over UDP (Thrift compact, port 6831). Jaeger itself deprecated the agent and its
-//! v2 no longer runs one, so this control sends OTLP/HTTP to the **same host**, port
-//! 4318 (`tracing_otlp_port` changes it), which every Jaeger since 1.35 and every
-//! OpenTelemetry Collector receives; the `OTEL_EXPORTER_OTLP_*` variables, when set, win.
+//! agent over UDP (Thrift compact, port 6831). Jaeger deprecated the agent and
+//! `jaeger_client` is archived; this control sends OTLP/HTTP to the **same host**, port
+//! 4318 (`tracing_otlp_port` changes it), which every Jaeger since 1.35 (the v2
+//! all-in-one included) and every OpenTelemetry Collector receives, with one exporter for
+//! both generations; the `OTEL_EXPORTER_OTLP_*` variables, when set, win.
 
 use crate::config::Config;
 use crate::export::Exporter;

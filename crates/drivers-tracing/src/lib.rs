@@ -32,7 +32,7 @@ use std::sync::Arc;
 /// The distribution name `chaos discover` answers to.
 pub const PACKAGE: &str = "chaostoolkit-opentracing";
 /// The upstream release whose controls this crate mirrors.
-pub const UPSTREAM_VERSION: &str = "0.19.0";
+pub const UPSTREAM_VERSION: &str = "0.18.1";
 /// The instrumentation scope named in exported spans.
 pub const SCOPE: &str = "chaostoolkit";
 
