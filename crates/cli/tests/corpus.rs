@@ -728,7 +728,10 @@ fn rollout(
     );
     spec.env = vec![
         // The stand-in chaostracing.control records what the talk configures: keep it.
-        ("CHAOS_PYTHON_MODULES", "chaosk8s.deployment.,chaostracing.".into()),
+        (
+            "CHAOS_PYTHON_MODULES",
+            "chaosk8s.deployment.,chaostracing.".into(),
+        ),
         (
             "COUNTER_URL",
             format!("{}/counter/service1", server.base_url()),

@@ -142,7 +142,10 @@ fn check_oltp_tree(spans: &[Seen], journal: &Value) {
     assert!(root.tags["chaostoolkit.platform.full"]
         .as_str()
         .is_some_and(|p| p.starts_with("Linux")));
-    assert!(spans.iter().all(|s| s.trace_id == root.trace_id), "one trace");
+    assert!(
+        spans.iter().all(|s| s.trace_id == root.trace_id),
+        "one trace"
+    );
 
     let hypotheses = by_name(spans, "hypothesis");
     let mut phases: Vec<&str> = hypotheses
@@ -164,7 +167,9 @@ fn check_oltp_tree(spans: &[Seen], journal: &Value) {
     let probes = by_name(spans, "activity: echo-probe");
     assert_eq!(probes.len(), 2);
     for p in &probes {
-        assert!(hypotheses.iter().any(|h| p.parent.as_ref() == Some(&h.span_id)));
+        assert!(hypotheses
+            .iter()
+            .any(|h| p.parent.as_ref() == Some(&h.span_id)));
         assert_eq!(p.tags["chaostoolkit.activity.name"], "echo-probe");
         assert_eq!(p.tags["chaostoolkit.activity.status"], "succeeded");
         assert_eq!(p.tags["chaostoolkit.activity.background"], false);
@@ -174,7 +179,9 @@ fn check_oltp_tree(spans: &[Seen], journal: &Value) {
     assert_eq!(background.tags["chaostoolkit.activity.background"], true);
     let secret = one(spans, "activity: use-secret");
     assert_eq!(secret.parent.as_deref(), Some(method.span_id.as_str()));
-    let output = secret.tags["chaostoolkit.activity.output"].as_str().unwrap();
+    let output = secret.tags["chaostoolkit.activity.output"]
+        .as_str()
+        .unwrap();
     assert!(output.contains("***"), "{output}");
     let everything = format!("{spans:?}");
     assert!(!everything.contains(SECRET), "a secret reached Jaeger");
@@ -188,8 +195,10 @@ fn check_oltp_tree(spans: &[Seen], journal: &Value) {
         .as_str()
         .is_some_and(|e| e.contains("ActivityFailed")));
     assert!(
-        failed.logs.iter().any(|l| l["event"] == "exception"
-            && l["exception.type"].as_str().is_some()),
+        failed
+            .logs
+            .iter()
+            .any(|l| l["event"] == "exception" && l["exception.type"].as_str().is_some()),
         "an exception event: {:?}",
         failed.logs
     );
@@ -232,7 +241,11 @@ fn oltp_case(name: &str, protocol: &str) {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
-    assert!(!run::stderr(&out).contains("could not export"), "{}", run::stderr(&out));
+    assert!(
+        !run::stderr(&out).contains("could not export"),
+        "{}",
+        run::stderr(&out)
+    );
     assert_eq!(journal["status"], "completed");
     // experiment, 2 hypotheses, method, rollbacks, 2 probes, 3 actions, 1 rollback.
     let traces = jaeger.traces(&service, 11);
@@ -270,9 +283,15 @@ fn traceparent_in_the_environment_makes_the_run_a_child_of_the_callers_trace() {
         &dir,
         &exp,
         &[
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &format!("{}/v1/traces", jaeger.otlp_http)),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                &format!("{}/v1/traces", jaeger.otlp_http),
+            ),
             ("OTEL_SERVICE_NAME", &service),
-            ("TRACEPARENT", &format!("00-{caller_trace}-{caller_span}-01")),
+            (
+                "TRACEPARENT",
+                &format!("00-{caller_trace}-{caller_span}-01"),
+            ),
             ("TRACESTATE", "ci=job-42"),
         ],
     );

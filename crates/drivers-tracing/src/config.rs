@@ -44,7 +44,11 @@ impl Config {
 
     /// Reads the variables through `var` (tests pass a map).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
-        let var = |k: &str| var(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = |k: &str| {
+            var(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let traces_or = |k: &str| {
             var(&format!("OTEL_EXPORTER_OTLP_TRACES_{k}"))
                 .or_else(|| var(&format!("OTEL_EXPORTER_OTLP_{k}")))
@@ -135,10 +139,12 @@ pub fn parse_headers(text: &str) -> Vec<(String, String)> {
         .filter_map(|pair| {
             let (k, v) = pair.split_once('=')?;
             let decode = |s: &str| {
-                url::form_urlencoded::parse(format!("x={}", s.trim().replace('+', "%2B")).as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
+                url::form_urlencoded::parse(
+                    format!("x={}", s.trim().replace('+', "%2B")).as_bytes(),
+                )
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
             };
             let k = decode(k);
             (!k.is_empty()).then(|| (k, decode(v)))
@@ -176,7 +182,10 @@ mod tests {
         let c = config(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:1/"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "x=1"),
-            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=s%3Dcret, b = 2"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "api-key=s%3Dcret, b = 2",
+            ),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
             ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
             ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
@@ -186,7 +195,10 @@ mod tests {
         assert_eq!(c.endpoint, "http://a:1/v1/traces");
         assert_eq!(
             c.headers,
-            vec![("api-key".into(), "s=cret".into()), ("b".into(), "2".into())]
+            vec![
+                ("api-key".into(), "s=cret".into()),
+                ("b".into(), "2".into())
+            ]
         );
         assert_eq!(c.encoding, Encoding::Json);
         assert_eq!(c.timeout, Duration::from_millis(2500));
@@ -203,10 +215,17 @@ mod tests {
     fn grpc_and_unknown_protocols_fall_back_with_a_note() {
         let c = config(&[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4317"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://collector:4317",
+            ),
         ]);
         assert_eq!(c.endpoint, "http://collector:4318/v1/traces");
-        assert!(c.notes[0].contains("gRPC is not supported"), "{:?}", c.notes);
+        assert!(
+            c.notes[0].contains("gRPC is not supported"),
+            "{:?}",
+            c.notes
+        );
         let odd = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")]);
         assert_eq!(odd.encoding, Encoding::Protobuf);
         assert!(odd.notes[0].contains("carrier-pigeon"));

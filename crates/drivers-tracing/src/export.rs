@@ -167,7 +167,10 @@ impl Exporter {
         let endpoint = self.config.shown_endpoint();
         let mut request = client
             .post(&self.config.endpoint)
-            .header(reqwest::header::CONTENT_TYPE, self.config.encoding.content_type())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                self.config.encoding.content_type(),
+            )
             .body(body);
         for (k, v) in &self.config.headers {
             request = request.header(k.as_str(), v.as_str());

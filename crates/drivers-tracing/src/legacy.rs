@@ -70,10 +70,7 @@ impl Settings {
         let port = pick("otlp_port", "tracing_otlp_port")
             .and_then(|p| p.parse::<u16>().ok())
             .unwrap_or(DEFAULT_OTLP_PORT);
-        let exporter = pick(
-            "opentelemetry_exporter",
-            "tracing_opentelemetry_exporter",
-        );
+        let exporter = pick("opentelemetry_exporter", "tracing_opentelemetry_exporter");
         let propagation = match pick("propagation", "tracing_propagation").as_deref() {
             Some(p) if p.eq_ignore_ascii_case("b3") => Propagation::B3,
             _ if provider == "opentelemetry" => {
@@ -118,7 +115,12 @@ impl Settings {
         match &self.propagation {
             Propagation::Jaeger { header } => vec![(
                 header.clone(),
-                format!("{}:{}:{}:1", span.trace_id, span.span_id, parent.unwrap_or("0")),
+                format!(
+                    "{}:{}:{}:1",
+                    span.trace_id,
+                    span.span_id,
+                    parent.unwrap_or("0")
+                ),
             )],
             Propagation::B3 => {
                 let mut h = vec![

@@ -128,7 +128,12 @@ pub fn record_run(span: &mut Span, run: Option<&Value>, mask: &dyn Fn(&str) -> S
     if let Some(exception) = exception {
         let exception = mask(&exception);
         span.set("chaostoolkit.activity.error", exception.as_str());
-        let last = exception.trim_end().lines().last().unwrap_or("").to_string();
+        let last = exception
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
         let (kind, message) = last
             .split_once(": ")
             .map(|(k, m)| (k.to_string(), m.to_string()))
@@ -161,10 +166,7 @@ impl Control for Oltp {
                 "experiment",
                 vec![("chaostoolkit.experiment.title", AttrValue::from(title))],
             );
-            let trace_request = call
-                .arguments
-                .get("trace_request")
-                .is_none_or(py_truthy);
+            let trace_request = call.arguments.get("trace_request").is_none_or(py_truthy);
             let run = Arc::new(Run {
                 tracer,
                 trace_request,
@@ -272,4 +274,3 @@ fn end_experiment(root: &mut Span, journal: &Value) {
         root.set("chaostoolkit.experiment.interrupted", true);
     }
 }
-

@@ -323,8 +323,10 @@ mod tests {
             assert_eq!(TraceParent::parse(bad), None, "{bad}");
         }
         // A later version may carry more fields.
-        assert!(TraceParent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x")
-            .is_some_and(|p| !p.sampled));
+        assert!(
+            TraceParent::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x")
+                .is_some_and(|p| !p.sampled)
+        );
     }
 
     #[test]

@@ -248,7 +248,9 @@ mod tests {
     #[test]
     fn secrets_are_found_in_every_scope_longest_first() {
         let secrets = json!({"a": {"token": "abc"}, "b": {"k": ["abcdef", ""], "n": 3}});
-        let Value::Object(map) = secrets else { panic!() };
+        let Value::Object(map) = secrets else {
+            panic!()
+        };
         assert_eq!(secret_values(&map), vec!["abcdef", "abc"]);
     }
 

@@ -47,7 +47,10 @@ fn warnings_about(control: &str) -> Vec<String> {
 
 /// A collector stand-in: answers every request with `status` (or never, with `None`),
 /// recording each request's head and body.
-fn collector(status: Option<u16>) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+/// What a collector stand-in received: each request's head and body.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn collector(status: Option<u16>) -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -139,10 +142,15 @@ async fn spans_go_in_batches_with_the_configured_headers() {
     for (head, body) in seen.iter() {
         assert!(head.starts_with("POST /v1/traces "), "{head}");
         assert!(head.to_ascii_lowercase().contains("api-key: k3y"), "{head}");
-        assert!(head.to_ascii_lowercase().contains("content-type: application/json"));
+        assert!(head
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"));
         let v: serde_json::Value = serde_json::from_slice(body).unwrap();
         let rs = &v["resourceSpans"][0];
-        assert_eq!(rs["resource"]["attributes"][0]["value"]["stringValue"], "batches");
+        assert_eq!(
+            rs["resource"]["attributes"][0]["value"]["stringValue"],
+            "batches"
+        );
         for s in rs["scopeSpans"][0]["spans"].as_array().unwrap() {
             names.push(s["name"].as_str().unwrap().to_string());
         }
@@ -208,10 +216,7 @@ async fn a_full_queue_drops_spans_and_says_so_once() {
     }
     exporter.flush().await;
     let w = warnings_about("full");
-    assert!(
-        w.iter().any(|w| w.contains("dropped 3 spans")),
-        "{w:?}"
-    );
+    assert!(w.iter().any(|w| w.contains("dropped 3 spans")), "{w:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
