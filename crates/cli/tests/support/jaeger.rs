@@ -158,24 +158,23 @@ exporters:
     }
 }
 
-/// A GET answered 200 with a JSON body, else `None`.
+/// A blocking HTTP/1.0 GET answered 200 with a JSON body, else `None`.
 pub fn get(url: &str) -> Option<Value> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
-    runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .no_proxy()
-            .build()
-            .ok()?;
-        let answer = client.get(url).send().await.ok()?;
-        if !answer.status().is_success() {
-            return None;
-        }
-        answer.json::<Value>().await.ok()
-    })
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let path = if path.is_empty() { "/" } else { path };
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return None;
+    }
+    serde_json::from_str(body).ok()
 }
 
 impl Jaeger {
