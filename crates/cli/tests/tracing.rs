@@ -10,7 +10,10 @@
 //!   jaeger`, `tracing_propagation: b3`): spans named after titles, its tags, the B3
 //!   headers the server received matching the span;
 //! - a collector that is down: the same status and exit code, one WARNING naming the
-//!   control and the endpoint.
+//!   control and the endpoint;
+//! - differential: the same experiment through the reference with chaostoolkit-opentracing
+//!   (`scripts/reference-venv-tracing`) into the same Jaeger: the same exit code and
+//!   status, span names, parent links and `chaostoolkit.*` attribute keys.
 
 #[path = "support/http_server.rs"]
 mod http_server;
@@ -448,4 +451,125 @@ fn a_collector_that_is_down_costs_one_warning_and_nothing_else() {
         echoed(&journal, "rollbacks", "echo-rollback", "traceparent").len(),
         1
     );
+}
+
+/// The reference with chaostoolkit-opentracing (`scripts/reference-venv-tracing`).
+fn reference_chaos(test: &str) -> Option<std::path::PathBuf> {
+    let bin = reference::workspace_root().join("target/reference-venv-tracing/bin/chaos");
+    if bin.exists() {
+        return Some(bin);
+    }
+    reference::skip_or_fail(
+        test,
+        &format!(
+            "{} not found: run scripts/reference-venv-tracing",
+            bin.display()
+        ),
+    );
+    None
+}
+
+/// Each span as (its name, its parent's name) and the `chaostoolkit.*` attribute keys of
+/// each span name, sorted: what two runs of the same experiment must share, ids and times
+/// aside.
+fn shape(
+    spans: &[Seen],
+) -> (
+    Vec<(String, String)>,
+    std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) {
+    let name_of = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| spans.iter().find(|s| &s.span_id == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    };
+    let mut edges: Vec<(String, String)> = spans
+        .iter()
+        .map(|s| (s.name.clone(), name_of(&s.parent)))
+        .collect();
+    edges.sort();
+    let mut keys = std::collections::BTreeMap::new();
+    for s in spans {
+        let set: &mut std::collections::BTreeSet<String> = keys.entry(s.name.clone()).or_default();
+        set.extend(
+            s.tags
+                .keys()
+                .filter(|k| k.starts_with("chaostoolkit."))
+                .cloned(),
+        );
+    }
+    (edges, keys)
+}
+
+#[test]
+fn the_span_tree_and_attribute_keys_are_the_references() {
+    let Some(jaeger) = jaeger::jaeger("differential") else {
+        return;
+    };
+    let Some(reference) = reference_chaos("differential") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let exp = experiment(&server.base_url(), oltp_control());
+    let pid = std::process::id();
+
+    // The reference, exporting to the same Jaeger under a service name of its own.
+    let ref_dir = run::scratch("tracing", "differential-reference");
+    std::fs::write(ref_dir.join("experiment.json"), exp.to_string()).unwrap();
+    let ref_service = format!("reference-{pid}");
+    let mut cmd = std::process::Command::new(&reference);
+    cmd.args([
+        "--no-version-check",
+        "--settings",
+        "settings.yaml",
+        "run",
+        "--rollback-strategy",
+        "always",
+        "--journal-path",
+        "journal.json",
+        "experiment.json",
+    ])
+    .current_dir(&ref_dir)
+    .stdin(std::process::Stdio::null());
+    reference::remove_proxy_env(&mut cmd);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTEL_") || k == "TRACEPARENT" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{}/v1/traces", jaeger.otlp_http),
+    )
+    .env("OTEL_SERVICE_NAME", &ref_service);
+    let ref_out = cmd.output().expect("run the reference");
+    let ref_journal = run::read_json(&ref_dir.join("journal.json"));
+
+    let dir = run::scratch("tracing", "differential-ours");
+    let service = format!("ours-{pid}");
+    let (out, journal) = run_chaos(
+        &dir,
+        &exp,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_SERVICE_NAME", &service),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        ref_out.status.code(),
+        "ours:\n{}\nreference:\n{}",
+        run::stderr(&out),
+        String::from_utf8_lossy(&ref_out.stderr)
+    );
+    assert_eq!(journal["status"], ref_journal["status"]);
+
+    let ref_traces = jaeger.traces(&ref_service, 11);
+    let traces = jaeger.traces(&service, 11);
+    assert_eq!((ref_traces.len(), traces.len()), (1, 1));
+    let theirs = shape(&jaeger::spans(&ref_traces[0]));
+    let ours = shape(&jaeger::spans(&traces[0]));
+    assert_eq!(ours.0, theirs.0, "span names and parents");
+    assert_eq!(ours.1, theirs.1, "attribute keys per span");
 }

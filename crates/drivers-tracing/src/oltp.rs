@@ -106,39 +106,36 @@ pub fn record_run(span: &mut Span, run: Option<&Value>, mask: &dyn Fn(&str) -> S
     let Some(run) = run.filter(|r| r.is_object()) else {
         return;
     };
-    if let Some(output) = run.get("output").filter(|o| !o.is_null()) {
-        span.set(
-            "chaostoolkit.activity.output",
-            mask(&dumps(output, Style::PYTHON)),
-        );
-    }
+    // As upstream: the output always (`json.dumps(None)` is `null`), the status, and the
+    // traceback lines as a string array when there is one.
+    let output = run.get("output").unwrap_or(&Value::Null);
+    span.set(
+        "chaostoolkit.activity.output",
+        mask(&dumps(output, Style::PYTHON)),
+    );
     if let Some(status) = run.get("status").and_then(Value::as_str) {
         span.set("chaostoolkit.activity.status", status);
     }
-    let exception = match run.get("exception") {
-        Some(Value::Array(lines)) if !lines.is_empty() => Some(
-            lines
-                .iter()
-                .map(experiment::pyrepr::py_str)
-                .collect::<String>(),
-        ),
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+    let lines: Vec<String> = match run.get("exception") {
+        Some(Value::Array(lines)) => lines.iter().map(experiment::pyrepr::py_str).collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
     };
-    if let Some(exception) = exception {
-        let exception = mask(&exception);
-        span.set("chaostoolkit.activity.error", exception.as_str());
-        let last = exception
-            .trim_end()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .to_string();
+    if !lines.is_empty() {
+        let lines: Vec<String> = lines.iter().map(|l| mask(l)).collect();
+        let stack: String = lines.concat();
+        span.set(
+            "chaostoolkit.activity.error",
+            crate::span::AttrValue::StrArray(lines),
+        );
+        // Shakedown: the error status and exception event upstream's span never gets
+        // (chaoslib catches the activity's exception before the span would see it).
+        let last = stack.trim_end().lines().last().unwrap_or("").to_string();
         let (kind, message) = last
             .split_once(": ")
             .map(|(k, m)| (k.to_string(), m.to_string()))
             .unwrap_or_else(|| ("ActivityFailed".to_string(), last.clone()));
-        span.fail(&kind, &message, Some(&exception));
+        span.fail(&kind, &message, Some(&stack));
     } else if run.get("status").and_then(Value::as_str) == Some("failed") {
         span.fail("ActivityFailed", "the activity failed", None);
     }

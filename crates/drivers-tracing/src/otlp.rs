@@ -66,6 +66,9 @@ fn json_value(v: &AttrValue) -> Value {
         AttrValue::Bool(b) => json!({ "boolValue": b }),
         AttrValue::Int(i) => json!({ "intValue": i.to_string() }),
         AttrValue::Double(d) => json!({ "doubleValue": d }),
+        AttrValue::StrArray(items) => json!({ "arrayValue": {
+            "values": items.iter().map(|s| json!({"stringValue": s})).collect::<Vec<_>>()
+        }}),
     }
 }
 
@@ -186,6 +189,14 @@ fn any_value(v: &AttrValue) -> Writer {
             w.tag(4, FIXED64);
             w.0.extend_from_slice(&d.to_bits().to_le_bytes());
         }
+        AttrValue::StrArray(items) => {
+            // ArrayValue { repeated AnyValue values = 1; }
+            let mut array = Writer::default();
+            for item in items {
+                array.message(1, any_value(&AttrValue::Str(item.clone())));
+            }
+            w.message(5, array);
+        }
     }
     w
 }
@@ -295,6 +306,9 @@ mod tests {
         // A negative int64 is ten bytes, as protobuf writes it.
         let v = any_value(&AttrValue::Int(-1));
         assert_eq!(v.0.len(), 1 + 10);
+        // array_value (5) { values (1) { string_value (1) "a" } }
+        let a = any_value(&AttrValue::StrArray(vec!["a".into()]));
+        assert_eq!(a.0, [0x2a, 5, 0x0a, 3, 0x0a, 1, b'a']);
     }
 
     #[test]

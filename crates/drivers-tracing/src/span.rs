@@ -95,6 +95,8 @@ pub enum AttrValue {
     Bool(bool),
     Int(i64),
     Double(f64),
+    /// A list of strings (the traceback lines upstream sets as `chaostoolkit.activity.error`).
+    StrArray(Vec<String>),
 }
 
 impl From<&str> for AttrValue {

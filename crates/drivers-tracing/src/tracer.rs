@@ -84,8 +84,12 @@ impl Tracer {
         }
         let fix = |attrs: &mut Vec<(String, AttrValue)>| {
             for (_, v) in attrs.iter_mut() {
-                if let AttrValue::Str(s) = v {
-                    *s = self.mask(s);
+                match v {
+                    AttrValue::Str(s) => *s = self.mask(s),
+                    AttrValue::StrArray(items) => {
+                        items.iter_mut().for_each(|s| *s = self.mask(s));
+                    }
+                    _ => {}
                 }
             }
         };
