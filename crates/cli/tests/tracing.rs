@@ -469,15 +469,13 @@ fn reference_chaos(test: &str) -> Option<std::path::PathBuf> {
     None
 }
 
+/// The attribute keys of each span name.
+type KeysByName = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
 /// Each span as (its name, its parent's name) and the `chaostoolkit.*` attribute keys of
 /// each span name, sorted: what two runs of the same experiment must share, ids and times
 /// aside.
-fn shape(
-    spans: &[Seen],
-) -> (
-    Vec<(String, String)>,
-    std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-) {
+fn shape(spans: &[Seen]) -> (Vec<(String, String)>, KeysByName) {
     let name_of = |id: &Option<String>| {
         id.as_ref()
             .and_then(|id| spans.iter().find(|s| &s.span_id == id))
