@@ -26,42 +26,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-CONFIG = """service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: []
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-extensions:
-  jaeger_query:
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:{query}
-    grpc:
-      endpoint: 127.0.0.1:{query_grpc}
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 100000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{grpc}
-      http:
-        endpoint: 127.0.0.1:{http}
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-"""
+CONFIG = os.path.join(ROOT, "crates", "cli", "tests", "support", "jaeger.yaml")
 
 
 def main():
@@ -69,8 +34,11 @@ def main():
     work = tempfile.mkdtemp(prefix="shakedown-bench-tracing-")
     ports = {k: free_port() for k in ("query", "query_grpc", "grpc", "http")}
     config = os.path.join(work, "jaeger.yaml")
-    with open(config, "w") as f:
-        f.write(CONFIG.format(**ports))
+    with open(CONFIG) as template, open(config, "w") as f:
+        text = template.read()
+        for name, port in ports.items():
+            text = text.replace("{" + name + "}", str(port))
+        f.write(text)
     jaeger = subprocess.Popen([JAEGER, "--config", f"file:{config}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -20,14 +20,12 @@ use crate::config::Config;
 use crate::export::Exporter;
 use crate::oltp::{caller_context, w3c_headers};
 use crate::span::{AttrValue, Context, Kind, Span};
-use crate::tracer::{with_headers, Tracer};
+use crate::tracer::{with_headers, Runs, Traced, Tracer};
 use experiment::pyjson::{dumps, Style};
 use experiment::pyrepr::{py_str, py_truthy};
 use experiment::{Map, Value};
 use providers::control::{Changes, ConfigureCall, Control, ControlError, HookCall, Level, When};
 use providers::BoxFuture;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const MODULE: &str = "chaostracing.control";
 /// The OTLP/HTTP port the legacy control sends to on the declared tracing host.
@@ -138,19 +136,11 @@ impl Settings {
     }
 }
 
-/// The control: one [`Tracer`] per declared control name for the current run.
+/// The control: one [`Tracer`] per declared control name for the current run, and its
+/// [`Settings`].
 #[derive(Default)]
 pub struct Legacy {
-    runs: Mutex<HashMap<String, Arc<Run>>>,
-}
-
-struct Run {
-    tracer: Tracer,
-    settings: Settings,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    runs: Runs<Settings>,
 }
 
 fn title(v: &Value) -> String {
@@ -169,25 +159,28 @@ impl Control for Legacy {
             let settings = Settings::resolve(call.arguments, call.configuration, &config);
             let Some(endpoint) = settings.endpoint.clone() else {
                 log::debug!("Control '{}' ({MODULE}): the noop tracer", call.name);
-                lock(&self.runs).remove(call.name);
+                self.runs.forget(call.name);
                 return Ok(());
             };
             config.endpoint = endpoint;
             let exporter = Exporter::new(call.name, MODULE, config);
             let tracer = Tracer::new(exporter, call.secrets, caller_context(call.name, MODULE));
-            let run = Arc::new(Run { tracer, settings });
-            let previous = lock(&self.runs).insert(call.name.to_string(), run);
-            if let Some(previous) = previous {
-                previous.tracer.end_all();
-                previous.tracer.flush().await;
-            }
+            self.runs
+                .start(
+                    call.name,
+                    Traced {
+                        tracer,
+                        extra: settings,
+                    },
+                )
+                .await;
             Ok(())
         })
     }
 
     fn hook<'a>(&'a self, call: HookCall<'a>) -> BoxFuture<'a, Result<Changes, ControlError>> {
         Box::pin(async move {
-            let Some(run) = lock(&self.runs).get(call.name).cloned() else {
+            let Some(run) = self.runs.get(call.name) else {
                 return Ok(Changes::default());
             };
             let tracer = &run.tracer;
@@ -292,7 +285,7 @@ impl Control for Legacy {
                         }
                     });
                     if http {
-                        let headers = run.settings.headers(&context, parent_id.as_deref());
+                        let headers = run.extra.headers(&context, parent_id.as_deref());
                         return Ok(Changes {
                             context: with_headers(activity, &headers),
                             ..Changes::default()
@@ -310,13 +303,7 @@ impl Control for Legacy {
     }
 
     fn cleanup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let run = lock(&self.runs).remove(name);
-            if let Some(run) = run {
-                run.tracer.end_all();
-                run.tracer.flush().await;
-            }
-        })
+        Box::pin(self.runs.finish(name))
     }
 }
 

@@ -19,30 +19,20 @@
 use crate::config::Config;
 use crate::export::Exporter;
 use crate::span::{AttrValue, Context, Span, TraceParent};
-use crate::tracer::{with_headers, Tracer};
+use crate::tracer::{with_headers, Runs, Traced, Tracer};
 use experiment::pyjson::{dumps, Style};
 use experiment::pyrepr::py_truthy;
 use experiment::Value;
 use providers::control::{Changes, ConfigureCall, Control, ControlError, HookCall, Level, When};
 use providers::BoxFuture;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const MODULE: &str = "chaostracing.oltp";
 
-/// The control: one [`Tracer`] per declared control name for the current run.
+/// The control: one [`Tracer`] per declared control name for the current run, and its
+/// `trace_request` flag.
 #[derive(Default)]
 pub struct Oltp {
-    runs: Mutex<HashMap<String, Arc<Run>>>,
-}
-
-struct Run {
-    tracer: Tracer,
-    trace_request: bool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    runs: Runs<bool>,
 }
 
 /// The caller's trace, from `TRACEPARENT` / `TRACESTATE` (an invalid value is ignored,
@@ -141,12 +131,6 @@ pub fn record_run(span: &mut Span, run: Option<&Value>, mask: &dyn Fn(&str) -> S
     }
 }
 
-impl Oltp {
-    fn run(&self, name: &str) -> Option<Arc<Run>> {
-        lock(&self.runs).get(name).cloned()
-    }
-}
-
 impl Control for Oltp {
     fn configure<'a>(&'a self, call: ConfigureCall<'a>) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(async move {
@@ -164,23 +148,22 @@ impl Control for Oltp {
                 vec![("chaostoolkit.experiment.title", AttrValue::from(title))],
             );
             let trace_request = call.arguments.get("trace_request").is_none_or(py_truthy);
-            let run = Arc::new(Run {
-                tracer,
-                trace_request,
-            });
-            let previous = lock(&self.runs).insert(call.name.to_string(), run);
-            if let Some(previous) = previous {
-                // A run that never reached its cleanup: end and send what it left open.
-                previous.tracer.end_all();
-                previous.tracer.flush().await;
-            }
+            self.runs
+                .start(
+                    call.name,
+                    Traced {
+                        tracer,
+                        extra: trace_request,
+                    },
+                )
+                .await;
             Ok(())
         })
     }
 
     fn hook<'a>(&'a self, call: HookCall<'a>) -> BoxFuture<'a, Result<Changes, ControlError>> {
         Box::pin(async move {
-            let Some(run) = self.run(call.name) else {
+            let Some(run) = self.runs.get(call.name) else {
                 return Ok(Changes::default());
             };
             let tracer = &run.tracer;
@@ -217,7 +200,7 @@ impl Control for Oltp {
                             span.set("chaostoolkit.activity.name", name.as_str());
                             span.set("chaostoolkit.activity.background", background);
                         });
-                    if run.trace_request {
+                    if run.extra {
                         let changed = with_headers(call.context, &w3c_headers(&context));
                         return Ok(Changes {
                             context: changed,
@@ -244,13 +227,7 @@ impl Control for Oltp {
     }
 
     fn cleanup<'a>(&'a self, name: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let run = lock(&self.runs).remove(name);
-            if let Some(run) = run {
-                run.tracer.end_all();
-                run.tracer.flush().await;
-            }
-        })
+        Box::pin(self.runs.finish(name))
     }
 }
 

@@ -13,6 +13,52 @@ use experiment::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// One run of a declared control: its tracer and what the control resolved besides.
+pub struct Traced<T> {
+    pub tracer: Tracer,
+    pub extra: T,
+}
+
+/// The runs of a control's declarations, by declared name (two declarations of the same
+/// module trace independently).
+pub struct Runs<T>(Mutex<HashMap<String, Arc<Traced<T>>>>);
+
+impl<T> Default for Runs<T> {
+    fn default() -> Self {
+        Runs(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T> Runs<T> {
+    pub fn get(&self, name: &str) -> Option<Arc<Traced<T>>> {
+        lock(&self.0).get(name).cloned()
+    }
+
+    /// Starts tracing `name`'s run; a previous run that never reached its cleanup is ended
+    /// and sent first.
+    pub async fn start(&self, name: &str, run: Traced<T>) {
+        let previous = lock(&self.0).insert(name.to_string(), Arc::new(run));
+        if let Some(previous) = previous {
+            previous.tracer.end_all();
+            previous.tracer.flush().await;
+        }
+    }
+
+    /// No tracing for `name` in this run.
+    pub fn forget(&self, name: &str) {
+        lock(&self.0).remove(name);
+    }
+
+    /// `cleanup_control`: ends what is still open and sends it.
+    pub async fn finish(&self, name: &str) {
+        let run = lock(&self.0).remove(name);
+        if let Some(run) = run {
+            run.tracer.end_all();
+            run.tracer.flush().await;
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     root: Option<Span>,

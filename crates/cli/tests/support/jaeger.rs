@@ -64,48 +64,13 @@ fn start(bin: PathBuf) -> Jaeger {
     let dir = std::env::temp_dir().join(format!("shakedown-jaeger-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("jaeger config dir");
     let config = dir.join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: []
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-extensions:
-  jaeger_query:
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:{query}
-    grpc:
-      endpoint: 127.0.0.1:{query_grpc}
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 10000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{grpc}
-      http:
-        endpoint: 127.0.0.1:{http}
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-"#
-        ),
-    )
-    .expect("write the jaeger config");
+    // The config shared with bench/tracing, its ports filled in.
+    let text = include_str!("jaeger.yaml")
+        .replace("{query}", &query.to_string())
+        .replace("{query_grpc}", &query_grpc.to_string())
+        .replace("{grpc}", &grpc.to_string())
+        .replace("{http}", &http.to_string());
+    std::fs::write(&config, text).expect("write the jaeger config");
     let mut command = Command::new(&bin);
     command
         .arg("--config")
