@@ -93,6 +93,7 @@ pub fn native() -> Registry {
     drivers_slack::register(&mut registry);
     drivers_prometheus::register(&mut registry);
     drivers_gremlin::register(&mut registry);
+    drivers_tracing::register(&mut registry);
     registry
 }
 

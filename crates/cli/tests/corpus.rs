@@ -727,7 +727,11 @@ fn rollout(
         )),
     );
     spec.env = vec![
-        ("CHAOS_PYTHON_MODULES", "chaosk8s.deployment.".into()),
+        // The stand-in chaostracing.control records what the talk configures: keep it.
+        (
+            "CHAOS_PYTHON_MODULES",
+            "chaosk8s.deployment.,chaostracing.".into(),
+        ),
         (
             "COUNTER_URL",
             format!("{}/counter/service1", server.base_url()),

@@ -15,7 +15,7 @@
 //! | `/json-invalid` | `application/json` with a body that is not JSON |
 //! | `/text` | `text/plain` `hello world` |
 //! | `/value/<v>` | `text/plain` body `<v>` (percent-decoded) |
-//! | `/echo[/...]` | `application/json` `{method, path, query, headers, body}`; `headers` keeps only `content-type`, `authorization` and `x-*` (lower-cased names) |
+//! | `/echo[/...]` | `application/json` `{method, path, query, headers, body}`; `headers` keeps only `content-type`, `authorization`, `x-*` and the trace-context headers `traceparent`, `tracestate`, `uber-trace-id` (lower-cased names) |
 //! | `/sleep/<ms>` | sleeps `<ms>` ms, then `text/plain` `slept <ms>` |
 //! | `/redirect?to=<path>` | `302` to `<path>` (default `/json`) |
 //! | `/counter/<name>?fail=N,M&code=C&slow=K` | per-name request counter; answers `C` (default 500) when the count (1-based) is listed in `fail`, else 200; sleeps 3 s first when the count is listed in `slow`; body `{"name","count"}` |
@@ -345,7 +345,10 @@ fn route(req: &Request, shared: &Shared) -> Response {
                 .iter()
                 .filter(|(k, _)| {
                     let k = k.to_ascii_lowercase();
-                    k == "content-type" || k == "authorization" || k.starts_with("x-")
+                    k == "content-type"
+                        || k == "authorization"
+                        || k.starts_with("x-")
+                        || ["traceparent", "tracestate", "uber-trace-id"].contains(&k.as_str())
                 })
                 .map(|(k, v)| format!("{}: {}", json_str(&k.to_ascii_lowercase()), json_str(v)))
                 .collect();

@@ -1,0 +1,573 @@
+//! `chaostracing` in a real `chaos run`, the spans read back from a real Jaeger
+//! (`scripts/jaeger-peer`, support/jaeger.rs):
+//! - `chaostracing.oltp`: the span tree (`experiment` → `hypothesis` ×2, `method`,
+//!   `rollbacks` → `activity: <name>`, background activities included), the attributes,
+//!   the error status and exception event of a failed activity, and the `traceparent`
+//!   the test HTTP server received matching the activity span Jaeger stored; secrets
+//!   masked; both OTLP encodings (http/protobuf, http/json);
+//! - `TRACEPARENT` in the environment: the run joins the caller's trace;
+//! - the legacy `chaostracing.control` with the talk's declaration (`tracing_provider:
+//!   jaeger`, `tracing_propagation: b3`): spans named after titles, its tags, the B3
+//!   headers the server received matching the span;
+//! - a collector that is down: the same status and exit code, one WARNING naming the
+//!   control and the endpoint;
+//! - differential: the same experiment through the reference with chaostoolkit-opentracing
+//!   (`scripts/reference-venv-tracing`) into the same Jaeger: the same exit code and
+//!   status, span names, parent links and `chaostoolkit.*` attribute keys.
+
+#[path = "support/http_server.rs"]
+mod http_server;
+#[path = "support/jaeger.rs"]
+mod jaeger;
+#[allow(dead_code)]
+#[path = "support/reference.rs"]
+mod reference;
+#[path = "support/run.rs"]
+mod run;
+
+use jaeger::Seen;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Output;
+
+const SECRET: &str = "t0ken-never-in-a-span";
+
+fn run_chaos(dir: &Path, experiment: &Value, env: &[(&str, &str)]) -> (Output, Value) {
+    std::fs::write(dir.join("experiment.json"), experiment.to_string()).unwrap();
+    let mut cmd = run::chaos_command(
+        dir,
+        &[
+            "run",
+            "--rollback-strategy",
+            "always",
+            "--journal-path",
+            "journal.json",
+            "experiment.json",
+        ],
+        &[],
+    );
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTEL_") || k == "TRACEPARENT" || k == "TRACESTATE" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env_remove("CHAOS_PYTHON_MODULES");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run chaos");
+    let journal = run::read_json(&dir.join("journal.json"));
+    (out, journal)
+}
+
+/// The experiment of the current-control tests: an HTTP probe (echoing the headers it
+/// got), a background process, an action that uses a secret, one that fails, an HTTP
+/// rollback.
+fn experiment(server: &str, controls: Value) -> Value {
+    json!({
+        "title": "Traced from end to end",
+        "description": "d",
+        "tags": ["svc", "tracing"],
+        "contributions": {"reliability": "high"},
+        "secrets": {"api": {"token": SECRET}},
+        "controls": controls,
+        "steady-state-hypothesis": {
+            "title": "the service answers",
+            "probes": [{
+                "name": "echo-probe", "type": "probe", "tolerance": 200,
+                "provider": {"type": "http", "url": format!("{server}/echo/probe")}
+            }]
+        },
+        "method": [
+            {"name": "in-background", "type": "action", "background": true,
+             "provider": {"type": "process", "path": "true"}},
+            {"name": "use-secret", "type": "action", "secrets": ["api"],
+             "provider": {"type": "process", "path": "echo", "arguments": "${token}"}},
+            {"name": "unreachable", "type": "action",
+             "provider": {"type": "http", "url": format!("http://127.0.0.1:{}/x", http_server::closed_port()), "timeout": 5}}
+        ],
+        "rollbacks": [{
+            "name": "echo-rollback", "type": "action",
+            "provider": {"type": "http", "url": format!("{server}/echo/rollback")}
+        }]
+    })
+}
+
+fn oltp_control() -> Value {
+    json!([{"name": "opentelemetry", "provider": {"type": "python", "module": "chaostracing.oltp"}}])
+}
+
+fn by_name<'a>(spans: &'a [Seen], name: &str) -> Vec<&'a Seen> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+fn one<'a>(spans: &'a [Seen], name: &str) -> &'a Seen {
+    let found = by_name(spans, name);
+    assert_eq!(found.len(), 1, "one span {name:?} in {spans:#?}");
+    found[0]
+}
+
+/// The header `name` the echo endpoint received, from the journal's run of `activity`.
+fn echoed(journal: &Value, list: &str, activity: &str, name: &str) -> Vec<String> {
+    let runs: Vec<&Value> = match list {
+        "hypothesis" => ["steady_states"]
+            .iter()
+            .flat_map(|_| {
+                ["before", "after"].into_iter().filter_map(|p| {
+                    journal["steady_states"][p]["probes"]
+                        .as_array()
+                        .and_then(|a| a.first())
+                })
+            })
+            .collect(),
+        other => journal[other].as_array().unwrap().iter().collect(),
+    };
+    runs.iter()
+        .filter(|r| r["activity"]["name"] == activity)
+        .map(|r| {
+            r["output"]["body"]["headers"][name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {name} echoed in {r}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn check_oltp_tree(spans: &[Seen], journal: &Value) {
+    let root = one(spans, "experiment");
+    assert_eq!(root.parent, None, "the root has no parent");
+    assert_eq!(
+        root.tags["chaostoolkit.experiment.title"],
+        "Traced from end to end"
+    );
+    assert_eq!(root.tags["chaostoolkit.experiment.status"], "completed");
+    assert_eq!(root.tags["chaostoolkit.experiment.deviated"], false);
+    assert!(root.tags["chaostoolkit.platform.full"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("Linux")));
+    assert!(
+        spans.iter().all(|s| s.trace_id == root.trace_id),
+        "one trace"
+    );
+
+    let hypotheses = by_name(spans, "hypothesis");
+    let mut phases: Vec<&str> = hypotheses
+        .iter()
+        .map(|h| h.tags["chaostoolkit.hypothesis.phase"].as_str().unwrap())
+        .collect();
+    phases.sort();
+    assert_eq!(phases, ["after", "before"]);
+    for h in &hypotheses {
+        assert_eq!(h.parent.as_deref(), Some(root.span_id.as_str()));
+        assert_eq!(h.tags["chaostoolkit.hypothesis.met"], true);
+    }
+    let method = one(spans, "method");
+    let rollbacks = one(spans, "rollbacks");
+    assert_eq!(method.parent.as_deref(), Some(root.span_id.as_str()));
+    assert_eq!(rollbacks.parent.as_deref(), Some(root.span_id.as_str()));
+
+    // Activities hang under their phase, the background one too.
+    let probes = by_name(spans, "activity: echo-probe");
+    assert_eq!(probes.len(), 2);
+    for p in &probes {
+        assert!(hypotheses
+            .iter()
+            .any(|h| p.parent.as_ref() == Some(&h.span_id)));
+        assert_eq!(p.tags["chaostoolkit.activity.name"], "echo-probe");
+        assert_eq!(p.tags["chaostoolkit.activity.status"], "succeeded");
+        assert_eq!(p.tags["chaostoolkit.activity.background"], false);
+    }
+    let background = one(spans, "activity: in-background");
+    assert_eq!(background.parent.as_deref(), Some(method.span_id.as_str()));
+    assert_eq!(background.tags["chaostoolkit.activity.background"], true);
+    let secret = one(spans, "activity: use-secret");
+    assert_eq!(secret.parent.as_deref(), Some(method.span_id.as_str()));
+    let output = secret.tags["chaostoolkit.activity.output"]
+        .as_str()
+        .unwrap();
+    assert!(output.contains("***"), "{output}");
+    let everything = format!("{spans:?}");
+    assert!(!everything.contains(SECRET), "a secret reached Jaeger");
+
+    let failed = one(spans, "activity: unreachable");
+    assert_eq!(failed.parent.as_deref(), Some(method.span_id.as_str()));
+    assert_eq!(failed.tags["chaostoolkit.activity.status"], "failed");
+    assert_eq!(failed.tags["otel.status_code"], "ERROR");
+    assert_eq!(failed.tags["error"], true);
+    assert!(failed.tags["chaostoolkit.activity.error"]
+        .as_str()
+        .is_some_and(|e| e.contains("ActivityFailed")));
+    assert!(
+        failed
+            .logs
+            .iter()
+            .any(|l| l["event"] == "exception" && l["exception.type"].as_str().is_some()),
+        "an exception event: {:?}",
+        failed.logs
+    );
+    let rollback = one(spans, "activity: echo-rollback");
+    assert_eq!(rollback.parent.as_deref(), Some(rollbacks.span_id.as_str()));
+
+    // The traceparent each HTTP call carried is its activity span's.
+    let mut sent = echoed(journal, "hypothesis", "echo-probe", "traceparent");
+    sent.extend(echoed(journal, "rollbacks", "echo-rollback", "traceparent"));
+    assert_eq!(sent.len(), 3);
+    for tp in &sent {
+        let parts: Vec<&str> = tp.split('-').collect();
+        assert_eq!(parts[0], "00");
+        assert_eq!(parts[1], root.trace_id, "{tp}");
+        let span = spans.iter().find(|s| s.span_id == parts[2]);
+        let name = span.map(|s| s.name.as_str());
+        assert!(
+            name == Some("activity: echo-probe") || name == Some("activity: echo-rollback"),
+            "{tp} names an activity span: {name:?}"
+        );
+    }
+    let unique: std::collections::HashSet<_> = sent.iter().collect();
+    assert_eq!(unique.len(), 3, "each call its own span: {sent:?}");
+}
+
+fn oltp_case(name: &str, protocol: &str) {
+    let Some(jaeger) = jaeger::jaeger(name) else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", name);
+    let service = format!("shakedown-{name}-{}", std::process::id());
+    let (out, journal) = run_chaos(
+        &dir,
+        &experiment(&server.base_url(), oltp_control()),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_SERVICE_NAME", &service),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    assert!(
+        !run::stderr(&out).contains("could not export"),
+        "{}",
+        run::stderr(&out)
+    );
+    assert_eq!(journal["status"], "completed");
+    // experiment, 2 hypotheses, method, rollbacks, 2 probes, 3 actions, 1 rollback.
+    let traces = jaeger.traces(&service, 11);
+    assert_eq!(traces.len(), 1, "one trace: {traces:?}");
+    let spans = jaeger::spans(&traces[0]);
+    assert_eq!(spans.len(), 11, "{spans:#?}");
+    check_oltp_tree(&spans, &journal);
+}
+
+#[test]
+fn oltp_spans_reach_jaeger_over_http_protobuf() {
+    oltp_case("oltp-protobuf", "http/protobuf");
+}
+
+#[test]
+fn oltp_spans_reach_jaeger_over_http_json() {
+    oltp_case("oltp-json", "http/json");
+}
+
+#[test]
+fn traceparent_in_the_environment_makes_the_run_a_child_of_the_callers_trace() {
+    let Some(jaeger) = jaeger::jaeger("traceparent-env") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "traceparent-env");
+    let service = format!("shakedown-traceparent-{}", std::process::id());
+    let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let mut exp = experiment(&server.base_url(), oltp_control());
+    exp["method"] = json!([{"name": "noop", "type": "action",
+        "provider": {"type": "process", "path": "true"}}]);
+    exp["rollbacks"] = json!([]);
+    let (out, journal) = run_chaos(
+        &dir,
+        &exp,
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                &format!("{}/v1/traces", jaeger.otlp_http),
+            ),
+            ("OTEL_SERVICE_NAME", &service),
+            (
+                "TRACEPARENT",
+                &format!("00-{caller_trace}-{caller_span}-01"),
+            ),
+            ("TRACESTATE", "ci=job-42"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    // experiment, 2 hypotheses, method, 2 probes, 1 action (rollbacks span: empty list).
+    let traces = jaeger.traces(&service, 7);
+    let spans = jaeger::spans(&traces[0]);
+    let root = one(&spans, "experiment");
+    assert_eq!(root.trace_id, caller_trace);
+    assert_eq!(root.parent.as_deref(), Some(caller_span));
+    assert!(spans.iter().all(|s| s.trace_id == caller_trace));
+    // The caller's trace state travels with the context.
+    assert_eq!(
+        echoed(&journal, "hypothesis", "echo-probe", "tracestate"),
+        ["ci=job-42", "ci=job-42"]
+    );
+}
+
+#[test]
+fn the_talks_legacy_declaration_reaches_jaeger_with_b3_headers() {
+    let Some(jaeger) = jaeger::jaeger("legacy-talk") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "legacy-talk");
+    let mut exp = experiment(
+        &server.base_url(),
+        json!([{"name": "opentracing", "automatic": true,
+                "provider": {"type": "python", "module": "chaostracing.control"}}]),
+    );
+    // The talk's configuration (from-local-to-automated-chaostoolkit), plus the OTLP port
+    // of this test's Jaeger (the talk's Jaeger listens on the default, 4318).
+    exp["configuration"] = json!({
+        "tracing_provider": "jaeger",
+        "tracing_host": {"type": "env", "key": "JAEGER_HOST"},
+        "tracing_port": 6831,
+        "tracing_propagation": "b3",
+        "tracing_otlp_port": jaeger.otlp_http_port,
+    });
+    let (out, journal) = run_chaos(&dir, &exp, &[("JAEGER_HOST", "127.0.0.1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let traces = jaeger.traces("chaostoolkit", 11);
+    let trace = traces
+        .iter()
+        .find(|t| {
+            jaeger::spans(t)
+                .iter()
+                .any(|s| s.name == "Traced from end to end")
+        })
+        .expect("the legacy run's trace");
+    let spans = jaeger::spans(trace);
+    assert_eq!(spans.len(), 11, "{spans:#?}");
+    let root = one(&spans, "Traced from end to end");
+    assert_eq!(root.tags["type"], "experiment");
+    assert_eq!(root.tags["target"], "svc, tracing");
+    assert_eq!(root.tags["reliability"], "high");
+    assert_eq!(root.tags["status"], "completed");
+    let hypotheses = by_name(&spans, "the service answers");
+    assert_eq!(hypotheses.len(), 2);
+    for h in &hypotheses {
+        assert_eq!(h.tags["type"], "hypothesis");
+        assert_eq!(h.tags["deviated"], false);
+        assert_eq!(h.parent.as_deref(), Some(root.span_id.as_str()));
+    }
+    let method = one(&spans, "Method");
+    assert_eq!(method.tags["type"], "method");
+    let rollbacks = one(&spans, "Rollbacks");
+    assert_eq!(rollbacks.tags["type"], "rollback");
+    let failed = one(&spans, "unreachable");
+    assert_eq!(failed.tags["error"], true);
+    assert_eq!(failed.tags["status"], "failed");
+    assert_eq!(failed.parent.as_deref(), Some(method.span_id.as_str()));
+    let probe = &by_name(&spans, "echo-probe")[0];
+    assert_eq!(probe.tags["type"], "activity");
+    assert_eq!(probe.tags["activity"], "probe");
+    assert_eq!(probe.tags["http.method"], "GET");
+    assert_eq!(probe.tags["http.status_code"], 200);
+    assert_eq!(probe.tags["span.kind"], "client");
+    assert!(!format!("{spans:?}").contains(SECRET));
+
+    // B3 headers, each naming its own activity span.
+    let trace_ids = echoed(&journal, "hypothesis", "echo-probe", "x-b3-traceid");
+    let span_ids = echoed(&journal, "hypothesis", "echo-probe", "x-b3-spanid");
+    assert_eq!(trace_ids, [root.trace_id.clone(), root.trace_id.clone()]);
+    for id in &span_ids {
+        let span = spans.iter().find(|s| &s.span_id == id).expect("a span");
+        assert_eq!(span.name, "echo-probe");
+    }
+    assert_eq!(
+        echoed(&journal, "hypothesis", "echo-probe", "x-b3-sampled"),
+        ["1", "1"]
+    );
+}
+
+#[test]
+fn the_default_legacy_propagation_is_uber_trace_id() {
+    let Some(jaeger) = jaeger::jaeger("legacy-uber") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "legacy-uber");
+    let mut exp = experiment(
+        &server.base_url(),
+        json!([{"name": "opentracing", "provider": {"type": "python",
+            "module": "chaostracing.control",
+            "arguments": {"provider": "jaeger", "host": "127.0.0.1",
+                          "otlp_port": jaeger.otlp_http_port}}}]),
+    );
+    exp["title"] = json!("uber headers");
+    let (out, journal) = run_chaos(&dir, &exp, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let sent = echoed(&journal, "rollbacks", "echo-rollback", "uber-trace-id");
+    let parts: Vec<&str> = sent[0].split(':').collect();
+    assert_eq!(parts.len(), 4, "{sent:?}");
+    let traces = jaeger.traces("chaostoolkit", 11);
+    let trace = traces
+        .iter()
+        .find(|t| jaeger::spans(t).iter().any(|s| s.name == "uber headers"))
+        .expect("the run's trace");
+    let spans = jaeger::spans(trace);
+    let rollback = one(&spans, "echo-rollback");
+    assert_eq!(parts[0], rollback.trace_id);
+    assert_eq!(parts[1], rollback.span_id);
+    assert_eq!(Some(parts[2]), rollback.parent.as_deref());
+    assert_eq!(parts[3], "1");
+}
+
+#[test]
+fn a_collector_that_is_down_costs_one_warning_and_nothing_else() {
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "collector-down");
+    let endpoint = format!("http://127.0.0.1:{}", http_server::closed_port());
+    let (out, journal) = run_chaos(
+        &dir,
+        &experiment(&server.base_url(), oltp_control()),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    );
+    let err = run::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(journal["status"], "completed");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("WARNING") && l.contains("could not export"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("Control 'opentelemetry' (chaostracing.oltp)")
+            && warnings[0].contains(&format!("{endpoint}/v1/traces")),
+        "{}",
+        warnings[0]
+    );
+    // The HTTP calls still carried a traceparent.
+    assert_eq!(
+        echoed(&journal, "rollbacks", "echo-rollback", "traceparent").len(),
+        1
+    );
+}
+
+/// The reference with chaostoolkit-opentracing (`scripts/reference-venv-tracing`).
+fn reference_chaos(test: &str) -> Option<std::path::PathBuf> {
+    let bin = reference::workspace_root().join("target/reference-venv-tracing/bin/chaos");
+    if bin.exists() {
+        return Some(bin);
+    }
+    reference::skip_or_fail(
+        test,
+        &format!(
+            "{} not found: run scripts/reference-venv-tracing",
+            bin.display()
+        ),
+    );
+    None
+}
+
+/// The attribute keys of each span name.
+type KeysByName = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// Each span as (its name, its parent's name) and the `chaostoolkit.*` attribute keys of
+/// each span name, sorted: what two runs of the same experiment must share, ids and times
+/// aside.
+fn shape(spans: &[Seen]) -> (Vec<(String, String)>, KeysByName) {
+    let name_of = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| spans.iter().find(|s| &s.span_id == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    };
+    let mut edges: Vec<(String, String)> = spans
+        .iter()
+        .map(|s| (s.name.clone(), name_of(&s.parent)))
+        .collect();
+    edges.sort();
+    let mut keys = std::collections::BTreeMap::new();
+    for s in spans {
+        let set: &mut std::collections::BTreeSet<String> = keys.entry(s.name.clone()).or_default();
+        set.extend(
+            s.tags
+                .keys()
+                .filter(|k| k.starts_with("chaostoolkit."))
+                .cloned(),
+        );
+    }
+    (edges, keys)
+}
+
+#[test]
+fn the_span_tree_and_attribute_keys_are_the_references() {
+    let Some(jaeger) = jaeger::jaeger("differential") else {
+        return;
+    };
+    let Some(reference) = reference_chaos("differential") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let exp = experiment(&server.base_url(), oltp_control());
+    let pid = std::process::id();
+
+    // The reference, exporting to the same Jaeger under a service name of its own.
+    let ref_dir = run::scratch("tracing", "differential-reference");
+    std::fs::write(ref_dir.join("experiment.json"), exp.to_string()).unwrap();
+    let ref_service = format!("reference-{pid}");
+    let mut cmd = std::process::Command::new(&reference);
+    cmd.args([
+        "--no-version-check",
+        "--settings",
+        "settings.yaml",
+        "run",
+        "--rollback-strategy",
+        "always",
+        "--journal-path",
+        "journal.json",
+        "experiment.json",
+    ])
+    .current_dir(&ref_dir)
+    .stdin(std::process::Stdio::null());
+    reference::remove_proxy_env(&mut cmd);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTEL_") || k == "TRACEPARENT" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{}/v1/traces", jaeger.otlp_http),
+    )
+    .env("OTEL_SERVICE_NAME", &ref_service);
+    let ref_out = cmd.output().expect("run the reference");
+    let ref_journal = run::read_json(&ref_dir.join("journal.json"));
+
+    let dir = run::scratch("tracing", "differential-ours");
+    let service = format!("ours-{pid}");
+    let (out, journal) = run_chaos(
+        &dir,
+        &exp,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_SERVICE_NAME", &service),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        ref_out.status.code(),
+        "ours:\n{}\nreference:\n{}",
+        run::stderr(&out),
+        String::from_utf8_lossy(&ref_out.stderr)
+    );
+    assert_eq!(journal["status"], ref_journal["status"]);
+
+    let ref_traces = jaeger.traces(&ref_service, 11);
+    let traces = jaeger.traces(&service, 11);
+    assert_eq!((ref_traces.len(), traces.len()), (1, 1));
+    let theirs = shape(&jaeger::spans(&ref_traces[0]));
+    let ours = shape(&jaeger::spans(&traces[0]));
+    assert_eq!(ours.0, theirs.0, "span names and parents");
+    assert_eq!(ours.1, theirs.1, "attribute keys per span");
+}
