@@ -574,6 +574,37 @@ pub struct SealLabelArgs {
     pub seed: Option<u64>,
 }
 
+/// Parses the command line into [`Cli`].
+///
+/// One case is refused although clap would accept it: `-h` followed by more arguments after
+/// `proxy` (`chaos proxy -h http://host:8474 list`, toxiproxy-cli's way to name the host).
+/// In `chaos proxy` `-h` is help, and help with arguments after it would print the help and
+/// exit 0, so a script would believe its command ran. It is a usage error naming `--host`.
+pub fn parse(argv: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    match Cli::try_parse_from(&argv) {
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp && proxy_h_with_more(&argv) => {
+            use clap::CommandFactory;
+            Err(Cli::command().error(
+                clap::error::ErrorKind::UnknownArgument,
+                "`-h` asks for help in `chaos proxy`; give the API address with `--host URL` \
+                 (toxiproxy-cli's `-h URL` works when the binary is started as `toxiproxy-cli`)",
+            ))
+        }
+        parsed => parsed,
+    }
+}
+
+/// Whether `-h` comes after `proxy` with more arguments behind it.
+fn proxy_h_with_more(argv: &[std::ffi::OsString]) -> bool {
+    let Some(proxy) = argv.iter().position(|a| a == "proxy") else {
+        return false;
+    };
+    let rest = &argv[proxy + 1..];
+    rest.iter()
+        .position(|a| a == "-h")
+        .is_some_and(|h| h + 1 < rest.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,6 +662,34 @@ mod tests {
             panic!("not run")
         };
         assert_eq!(run.strict.flag(), Some(true));
+    }
+
+    #[test]
+    fn proxy_h_with_more_arguments_is_a_usage_error_naming_host() {
+        let argv = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        for args in [
+            &["chaos", "proxy", "-h", "http://x:8474", "list"][..],
+            &["chaos", "proxy", "-h", "http://x:8474"][..],
+            &["chaos", "proxy", "create", "-h", "x"][..],
+        ] {
+            let e = parse(argv(args)).expect_err("refused");
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{args:?}"
+            );
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            assert!(e.to_string().contains("--host URL"), "{e}");
+        }
+        for args in [
+            &["chaos", "proxy", "-h"][..],
+            &["chaos", "proxy", "toxic", "add", "-h"][..],
+            &["chaos", "run", "-h"][..],
+        ] {
+            let e = parse(argv(args)).expect_err("help");
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{args:?}");
+        }
+        assert!(parse(argv(&["chaos", "proxy", "--host", "http://x:1", "list"])).is_ok());
     }
 
     #[test]

@@ -7,7 +7,6 @@ mod args;
 mod commands;
 mod drivers;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -36,7 +35,7 @@ fn main() -> ExitCode {
     if proxy::dropin::program_name(&argv0) == Some(seal::command::DROPIN_NAME) {
         argv.splice(1..1, ["seal".into()]);
     }
-    let cli = match args::Cli::try_parse_from(argv) {
+    let cli = match args::parse(argv) {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print to stdout and exit 0; usage errors exit 2.
