@@ -249,7 +249,9 @@ fn chaos(
     }
     let stdout = fs::File::create(dir.join("stdout")).expect("stdout file");
     let stderr = fs::File::create(dir.join("stderr")).expect("stderr file");
-    let mut child = Command::new(&bin)
+    let mut cmd = Command::new(&bin);
+    reference::reset_signal_dispositions(&mut cmd);
+    let mut child = cmd
         .arg("--no-version-check")
         .arg("--settings")
         .arg(dir.join("settings.yaml"))

@@ -274,7 +274,7 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    reset_signal_dispositions(&mut cmd);
+    reference::reset_signal_dispositions(&mut cmd);
 
     let mut child = cmd
         .spawn()
@@ -375,33 +375,6 @@ fn run_side(case: &Case, side: Side, bin: &Path) -> (RawRun, Placeholders) {
         },
         ph,
     )
-}
-
-/// A test run from a background job inherits SIGINT (and maybe others) as
-/// *ignored*; Python then never installs its KeyboardInterrupt handler and the
-/// SIGINT cases would silently test nothing. Give the child default
-/// dispositions and an empty signal mask.
-fn reset_signal_dispositions(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: only async-signal-safe libc calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            for sig in [
-                libc::SIGINT,
-                libc::SIGTERM,
-                libc::SIGUSR1,
-                libc::SIGUSR2,
-                libc::SIGQUIT,
-                libc::SIGHUP,
-            ] {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            Ok(())
-        });
-    }
 }
 
 // ---------------------------------------------------------------- normalising

@@ -26,6 +26,35 @@ pub fn remove_proxy_env(cmd: &mut std::process::Command) {
     }
 }
 
+/// A test run from a background job (`cargo test … &` in a shell without job control)
+/// inherits SIGINT (and maybe others) as *ignored*: `chaos`, like Python, then leaves SIGINT
+/// alone (it never installs its handler), and a test that interrupts it fails, or, comparing
+/// two tools, silently tests nothing. The commands the tests start get default dispositions
+/// and an empty signal mask (`chaos_command` in `support/run.rs`, and the differential tiers).
+#[allow(dead_code)]
+pub fn reset_signal_dispositions(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe libc calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGUSR1,
+                libc::SIGUSR2,
+                libc::SIGQUIT,
+                libc::SIGHUP,
+            ] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+}
+
 /// The reference's `chaos`, installed by `scripts/reference-venv`.
 pub fn reference_bin() -> PathBuf {
     workspace_root().join("target/reference-venv/bin/chaos")

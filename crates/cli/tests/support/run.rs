@@ -14,8 +14,8 @@ pub fn scratch(suite: &str, name: &str) -> PathBuf {
     dir
 }
 
-/// `chaos ARGS` in `dir`, with `dir/settings.yaml` as its settings, no colours, no proxy, and
-/// `env` added to its environment; stdin is empty.
+/// `chaos ARGS` in `dir`, with `dir/settings.yaml` as its settings, no colours, no proxy,
+/// default signal dispositions, and `env` added to its environment; stdin is empty.
 pub fn chaos_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos"));
     cmd.arg("--settings")
@@ -25,6 +25,7 @@ pub fn chaos_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command
         .env("CHAOS_COLOR", "never")
         .stdin(Stdio::null());
     super::reference::remove_proxy_env(&mut cmd);
+    super::reference::reset_signal_dispositions(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
