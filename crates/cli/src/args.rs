@@ -265,15 +265,8 @@ pub struct RunArgs {
     /// Rollback runtime strategy.
     #[arg(long, value_enum)]
     pub rollback_strategy: Option<RollbackArg>,
-    #[arg(
-        long = "var",
-        value_name = "TEXT",
-        help = "Specify substitution values for configuration only: KEY[:TYPE]=VALUE."
-    )]
-    pub vars: Vec<String>,
-    /// Specify files that contain configuration and secret substitution values.
-    #[arg(long = "var-file", value_name = "PATH")]
-    pub var_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub overrides: VarArgs,
     /// Files of global controls (a map of name to definition, JSON or YAML).
     #[arg(long = "control-file", value_name = "PATH")]
     pub control_files: Vec<PathBuf>,
@@ -635,7 +628,7 @@ mod tests {
             Command::Run(run) => {
                 assert_eq!(run.source, "x.yaml");
                 assert_eq!(run.journal_path, PathBuf::from("j.json"));
-                assert_eq!(run.vars, vec!["a:int=1"]);
+                assert_eq!(run.overrides.vars, vec!["a:int=1"]);
             }
             other => panic!("parsed as {other:?}"),
         }
@@ -780,15 +773,9 @@ mod tests {
     }
 }
 
-/// `chaos report`, as chaostoolkit-reporting's: `[OPTIONS] JOURNAL... REPORT`.
+/// `--var` and `--var-file`, shared by `run` and `report` (the reference's names and help).
 #[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Format to export the report to (pdf is not built yet: docs/report.md).
-    #[arg(long, value_enum, default_value = "markdown")]
-    pub export_format: ReportFormatArg,
-    /// Title of the report.
-    #[arg(long, default_value = "Chaos Engineering Report")]
-    pub title: String,
+pub struct VarArgs {
     #[arg(
         long = "var",
         value_name = "TEXT",
@@ -798,6 +785,19 @@ pub struct ReportArgs {
     /// Specify files that contain configuration and secret substitution values.
     #[arg(long = "var-file", value_name = "PATH")]
     pub var_files: Vec<PathBuf>,
+}
+
+/// `chaos report`, as chaostoolkit-reporting's: `[OPTIONS] JOURNAL... REPORT`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Format to export the report to (pdf is not built yet: docs/report.md).
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub export_format: ReportFormatArg,
+    /// Title of the report.
+    #[arg(long, default_value = "Chaos Engineering Report")]
+    pub title: String,
+    #[command(flatten)]
+    pub overrides: VarArgs,
     /// The journals (a single argument that is not a file is a glob), then the report file.
     #[arg(required = true, num_args = 2.., value_names = ["JOURNAL", "REPORT"])]
     pub paths: Vec<String>,

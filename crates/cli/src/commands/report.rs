@@ -9,10 +9,11 @@ use report::{Format, Options, ReportError};
 use std::path::Path;
 
 pub fn report(args: ReportArgs) -> u8 {
-    let overrides = match super::run::load_overrides(&args.vars, &args.var_files) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
+    let overrides =
+        match super::run::load_overrides(&args.overrides.vars, &args.overrides.var_files) {
+            Ok(o) => o,
+            Err(code) => return code,
+        };
     let Some((target, journals)) = args.paths.split_last() else {
         eprintln!("Error: Missing argument 'JOURNAL... REPORT'.");
         return 2;

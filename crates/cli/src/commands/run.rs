@@ -70,7 +70,7 @@ fn unusable_events_file(path: &Path) -> Option<String> {
 /// `--var-file` then `--var`, as the reference merges them. Bad `--var` syntax is a usage
 /// error (exit 2); an unreadable var file is logged and skipped.
 fn overrides(args: &RunArgs) -> Result<Overrides, u8> {
-    load_overrides(&args.vars, &args.var_files)
+    load_overrides(&args.overrides.vars, &args.overrides.var_files)
 }
 
 /// `--var` and `--var-file` values, as `run` and `report` read them (usage errors: 2).
