@@ -127,6 +127,9 @@ pub enum ProxyCommand {
         /// Upstream address, e.g. 127.0.0.1:6379.
         #[arg(short = 'u', long, alias = "u")]
         upstream: String,
+        /// tcp (the default) or udp: a UDP proxy, Shakedown's own (Toxiproxy has no UDP).
+        #[arg(long, value_enum)]
+        protocol: Option<ProtocolArg>,
     },
     /// Enable a disabled proxy, or disable an enabled one.
     #[command(alias = "tog")]
@@ -770,6 +773,23 @@ mod tests {
         }
         let e = parse("1e20").expect_err("too long").to_string();
         assert!(e.contains("at most 9223372036 seconds"), "{e}");
+    }
+}
+
+/// `chaos proxy create --protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    Tcp,
+    Udp,
+}
+
+impl ProtocolArg {
+    /// The API's `protocol` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolArg::Tcp => "tcp",
+            ProtocolArg::Udp => "udp",
+        }
     }
 }
 

@@ -136,6 +136,7 @@ async fn create_proxy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
         listen,
         upstream,
         enabled,
+        protocol: None,
     };
     log::debug!("Creating proxy with the following configuration: {spec:?}");
     let api = ctx.client()?;

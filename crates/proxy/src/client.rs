@@ -25,6 +25,9 @@ pub struct ProxySpec {
     pub listen: String,
     pub upstream: String,
     pub enabled: bool,
+    /// `"tcp"` or `"udp"` (Shakedown's; Toxiproxy has no UDP). `None` sends no `protocol`
+    /// key, which both servers read as TCP.
+    pub protocol: Option<String>,
 }
 
 /// A toxic to add. `name: None` lets the server pick `<type>_<stream>`.
@@ -244,9 +247,12 @@ impl Client {
     }
 
     pub async fn create_proxy(&self, spec: &ProxySpec) -> Result<Proxy, ProxyError> {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "name": spec.name, "listen": spec.listen, "upstream": spec.upstream, "enabled": spec.enabled
         });
+        if let Some(protocol) = &spec.protocol {
+            body["protocol"] = protocol.as_str().into();
+        }
         self.json(Method::POST, "/proxies", Some(&body)).await
     }
 

@@ -24,7 +24,11 @@ pub fn proxy(args: ProxyArgs) -> u8 {
                 proxy,
                 listen,
                 upstream,
-            } => cli::create(&c, &proxy, &listen, &upstream).await,
+                protocol,
+            } => {
+                let protocol = protocol.map(|p| p.as_str());
+                cli::create(&c, &proxy, &listen, &upstream, protocol).await
+            }
             ProxyCommand::Toggle { proxy } => cli::toggle(&c, &proxy).await,
             ProxyCommand::Delete { proxy } => cli::delete(&c, &proxy).await,
             ProxyCommand::Toxic { command } => match command {

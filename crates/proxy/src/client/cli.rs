@@ -65,11 +65,14 @@ pub async fn inspect(c: &Client, proxy: &str) -> Result<String, ProxyError> {
     Ok(format_toxics(&p.toxics))
 }
 
+/// `create`; `protocol` is `chaos proxy create --protocol` (`None` for toxiproxy-cli, which
+/// has no such flag).
 pub async fn create(
     c: &Client,
     proxy: &str,
     listen: &str,
     upstream: &str,
+    protocol: Option<&str>,
 ) -> Result<String, ProxyError> {
     if listen.is_empty() {
         return Err(fail("Required argument 'listen' was empty.".into()));
@@ -82,6 +85,7 @@ pub async fn create(
         listen: listen.into(),
         upstream: upstream.into(),
         enabled: true,
+        protocol: protocol.map(str::to_string),
     };
     c.create_proxy(&spec)
         .await

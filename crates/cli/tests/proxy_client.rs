@@ -1,0 +1,151 @@
+//! `chaos proxy`'s own client commands beyond toxiproxy-cli's, against a real
+//! `chaos proxy serve`: `create --protocol udp` makes a UDP proxy that carries datagrams, and
+//! a toxic added through the same client acts on them.
+
+#[path = "support/proxy_server.rs"]
+mod proxy_server;
+#[allow(dead_code)]
+#[path = "support/reference.rs"]
+mod reference;
+#[path = "support/run.rs"]
+mod run;
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+/// A UDP echo server on a free loopback port, answering every datagram with itself.
+fn udp_echo() -> std::net::SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind echo");
+    let addr = socket.local_addr().expect("echo addr");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(&buf[..n], from);
+        }
+    });
+    addr
+}
+
+/// A UDP port nobody uses right now.
+fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
+/// `chaos proxy --host API ARGS`: (exit code, stdout, stderr).
+fn client(
+    dir: &std::path::Path,
+    api: std::net::SocketAddr,
+    args: &[&str],
+) -> (i32, String, String) {
+    let host = format!("http://{api}");
+    let mut all = vec!["proxy", "--host", host.as_str()];
+    all.extend_from_slice(args);
+    let out = run::chaos(dir, &all, &[]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        run::stderr(&out),
+    )
+}
+
+#[test]
+fn create_with_protocol_udp_makes_a_udp_proxy_that_toxics_act_on() {
+    let dir = run::scratch("proxy-client", "udp");
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    let server = proxy_server::Server::start(&dir, &[]);
+    let echo = udp_echo();
+    let listen = format!("127.0.0.1:{}", free_udp_port());
+    let (code, out, err) = client(
+        &dir,
+        server.api,
+        &[
+            "create",
+            "dgram",
+            "-l",
+            &listen,
+            "-u",
+            &echo.to_string(),
+            "--protocol",
+            "udp",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "Created new proxy dgram\n");
+    let (status, body) = proxy_server::request(server.api, "GET", "/proxies/dgram", "", "");
+    assert_eq!(status, 200, "{body}");
+    let proxy: serde_json::Value = serde_json::from_str(&body).expect("proxy JSON");
+    assert_eq!(proxy["protocol"], "udp", "{proxy}");
+
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("client socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 2048];
+    socket.send_to(b"first", &listen).expect("send");
+    let (n, _) = socket
+        .recv_from(&mut buf)
+        .expect("the echo through the proxy");
+    assert_eq!(&buf[..n], b"first");
+
+    // A blackhole added through the same client: the next datagram never comes back, and
+    // the toxic's own counters say it was dropped.
+    let (code, out, err) = client(
+        &dir,
+        server.api,
+        &[
+            "toxic",
+            "add",
+            "dgram",
+            "--type",
+            "blackhole",
+            "--toxicName",
+            "hole",
+            "--downstream",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    socket.send_to(b"second", &listen).expect("send");
+    assert!(
+        socket.recv_from(&mut buf).is_err(),
+        "the blackhole let a datagram through"
+    );
+    let (status, body) =
+        proxy_server::request(server.api, "GET", "/proxies/dgram/toxics/hole", "", "");
+    assert_eq!(status, 200, "{body}");
+    let toxic: serde_json::Value = serde_json::from_str(&body).expect("toxic JSON");
+    let stats = &toxic["stats"];
+    assert!(stats.is_object(), "{toxic}");
+    let dropped: u64 = stats
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.contains("dropped"))
+        .filter_map(|(_, v)| v.as_u64())
+        .sum();
+    assert!(dropped >= 1, "no drop counted: {toxic}");
+}
+
+#[test]
+fn protocol_takes_tcp_or_udp_only() {
+    let dir = run::scratch("proxy-client", "bad-protocol");
+    let out = run::chaos(
+        &dir,
+        &[
+            "proxy",
+            "create",
+            "x",
+            "-l",
+            "127.0.0.1:1",
+            "-u",
+            "127.0.0.1:2",
+            "--protocol",
+            "sctp",
+        ],
+        &[],
+    );
+    run::assert_clean_exit(&out, 2, "invalid value 'sctp'");
+}
