@@ -116,7 +116,13 @@ pub enum ProxyCommand {
     List,
     /// Inspect a proxy and its toxics.
     #[command(alias = "i", alias = "ins")]
-    Inspect { proxy: String },
+    Inspect {
+        proxy: String,
+        /// Also show what each toxic did so far (Shakedown's counters: bytes delayed or
+        /// dropped, requests aborted…), on the line after it.
+        #[arg(long)]
+        stats: bool,
+    },
     /// Create a proxy.
     #[command(alias = "c", alias = "new")]
     Create {

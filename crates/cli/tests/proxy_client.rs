@@ -127,6 +127,25 @@ fn create_with_protocol_udp_makes_a_udp_proxy_that_toxics_act_on() {
         .filter_map(|(_, v)| v.as_u64())
         .sum();
     assert!(dropped >= 1, "no drop counted: {toxic}");
+
+    // The same counters from the command line: `inspect` keeps toxiproxy-cli's line, and
+    // `--stats` adds what the toxic did below it.
+    let (code, plain, err) = client(&dir, server.api, &["inspect", "dgram"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(plain.starts_with("hole\ttype=blackhole\t"), "{plain}");
+    assert!(!plain.contains("stats="), "{plain}");
+    let (code, out, err) = client(&dir, server.api, &["inspect", "dgram", "--stats"]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), plain.lines().next(), "{out}");
+    let stats_line = lines.next().unwrap_or_default();
+    assert!(stats_line.starts_with("\tstats=["), "{out}");
+    let counted = stats_line
+        .split('\t')
+        .filter(|kv| kv.contains("dropped="))
+        .filter_map(|kv| kv.split_once('=')?.1.parse::<u64>().ok())
+        .sum::<u64>();
+    assert_eq!(counted, dropped, "{out}");
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub fn proxy(args: ProxyArgs) -> u8 {
             // Answered above, before any client exists.
             ProxyCommand::Serve(_) => Ok(String::new()),
             ProxyCommand::List => cli::list(&c).await,
-            ProxyCommand::Inspect { proxy } => cli::inspect(&c, &proxy).await,
+            ProxyCommand::Inspect { proxy, stats } => cli::inspect_with(&c, &proxy, stats).await,
             ProxyCommand::Create {
                 proxy,
                 listen,

@@ -58,11 +58,37 @@ pub fn format_toxics(toxics: &[Toxic]) -> String {
 }
 
 pub async fn inspect(c: &Client, proxy: &str) -> Result<String, ProxyError> {
+    inspect_with(c, proxy, false).await
+}
+
+/// `inspect`; with `stats`, each toxic's line is followed by what it did so far (Shakedown's
+/// proof of injection, `stats=[\tkey=value…\t]`, keys sorted), or `stats=none` when the
+/// server does not count (real Toxiproxy).
+pub async fn inspect_with(c: &Client, proxy: &str, stats: bool) -> Result<String, ProxyError> {
     let p = c
         .proxy(proxy)
         .await
         .map_err(|e| fail(format!("Failed to retrieve proxy {proxy}: {e}")))?;
-    Ok(format_toxics(&p.toxics))
+    if !stats {
+        return Ok(format_toxics(&p.toxics));
+    }
+    let mut out = String::new();
+    for t in &p.toxics {
+        out.push_str(&format_toxics(std::slice::from_ref(t)));
+        match &t.stats {
+            Some(counters) => {
+                out.push_str("\tstats=[");
+                let mut counters: Vec<_> = counters.iter().collect();
+                counters.sort_by(|a, b| a.0.cmp(b.0));
+                for (k, v) in counters {
+                    out.push_str(&format!("\t{k}={}", value_text(v)));
+                }
+                out.push_str("\t]\n");
+            }
+            None => out.push_str("\tstats=none\n"),
+        }
+    }
+    Ok(out)
 }
 
 /// `create`; `protocol` is `chaos proxy create --protocol` (`None` for toxiproxy-cli, which
