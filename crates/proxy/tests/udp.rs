@@ -289,8 +289,11 @@ async fn populate_creates_and_replaces_udp_proxies() {
     let srv = server().await;
     let api = srv.addr();
     let upstream = udp_echo().await;
-    let body = json!([{"name": "u", "listen": "127.0.0.1:0", "upstream": upstream.to_string(),
-                       "protocol": "udp"}]);
+    // The TCP proxy below takes over the UDP proxy's address, so the port must be free for
+    // both protocols (an ephemeral UDP port's number may be a busy TCP port).
+    let port = port_free_for_tcp_and_udp();
+    let body = json!([{"name": "u", "listen": format!("127.0.0.1:{port}"),
+                       "upstream": upstream.to_string(), "protocol": "udp"}]);
     let r = post(api, "/populate", &body.to_string()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["proxies"][0]["protocol"], json!("udp"));
@@ -312,6 +315,17 @@ async fn populate_creates_and_replaces_udp_proxies() {
         r.body
     );
     srv.shutdown().await.expect("shutdown");
+}
+
+/// A loopback port that neither a TCP nor a UDP socket holds right now.
+fn port_free_for_tcp_and_udp() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let port = tcp.local_addr().expect("addr").port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The `shakedown_proxy_connections` gauge of proxy `u` (its UDP sessions).
