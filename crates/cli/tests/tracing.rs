@@ -453,6 +453,45 @@ fn a_collector_that_is_down_costs_one_warning_and_nothing_else() {
     );
 }
 
+/// What a declaration asks for and the native controls do not do is a WARNING naming it,
+/// never silence: an unknown legacy provider, a vendor, a Python instrumentation flag.
+#[test]
+fn unsupported_declarations_are_warnings_that_name_them() {
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "unsupported");
+    let mut e = experiment(
+        &server.base_url(),
+        json!([
+            {"name": "legacy", "provider": {"type": "python", "module": "chaostracing.control"}},
+            {"name": "otel", "provider": {"type": "python", "module": "chaostracing.oltp",
+                                          "arguments": {"trace_urllib3": true}}}
+        ]),
+    );
+    e["configuration"] = json!({"tracing_provider": "zipkin", "otel_vendor": "gcp"});
+    let endpoint = format!("http://127.0.0.1:{}", http_server::closed_port());
+    let (out, journal) = run_chaos(&dir, &e, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    let err = run::stderr(&out);
+    assert_eq!(journal["status"], "completed", "{err}");
+    let warned = |needle: &str| {
+        err.lines()
+            .any(|l| l.contains("WARNING") && l.contains(needle))
+    };
+    assert!(
+        warned(
+            "Control 'legacy' (chaostracing.control): tracing provider 'zipkin' is not supported"
+        ),
+        "{err}"
+    );
+    assert!(
+        warned("Control 'otel' (chaostracing.oltp): vendor 'gcp' is not supported"),
+        "{err}"
+    );
+    assert!(
+        warned("Control 'otel' (chaostracing.oltp): trace_urllib3 instruments a Python library"),
+        "{err}"
+    );
+}
+
 /// The reference with chaostoolkit-opentracing (`scripts/reference-venv-tracing`).
 fn reference_chaos(test: &str) -> Option<std::path::PathBuf> {
     let bin = reference::workspace_root().join("target/reference-venv-tracing/bin/chaos");

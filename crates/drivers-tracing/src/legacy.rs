@@ -158,7 +158,15 @@ impl Control for Legacy {
             let mut config = crate::oltp::config_with_notes(call.name, MODULE);
             let settings = Settings::resolve(call.arguments, call.configuration, &config);
             let Some(endpoint) = settings.endpoint.clone() else {
-                log::debug!("Control '{}' ({MODULE}): the noop tracer", call.name);
+                if settings.provider == "noop" {
+                    log::debug!("Control '{}' ({MODULE}): the noop tracer", call.name);
+                } else {
+                    log::warn!(
+                        "Control '{}' ({MODULE}): tracing provider '{}' is not supported (jaeger, opentelemetry or noop): no spans are sent",
+                        call.name,
+                        settings.provider
+                    );
+                }
                 self.runs.forget(call.name);
                 return Ok(());
             };

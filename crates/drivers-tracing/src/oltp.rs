@@ -22,7 +22,7 @@ use crate::span::{AttrValue, Context, Span, TraceParent};
 use crate::tracer::{with_headers, Runs, Traced, Tracer};
 use experiment::pyjson::{dumps, Style};
 use experiment::pyrepr::py_truthy;
-use experiment::Value;
+use experiment::{Map, Value};
 use providers::control::{Changes, ConfigureCall, Control, ControlError, HookCall, Level, When};
 use providers::BoxFuture;
 
@@ -131,10 +131,40 @@ pub fn record_run(span: &mut Span, run: Option<&Value>, mask: &dyn Fn(&str) -> S
     }
 }
 
+/// What the declaration asks for that this control does not do, one sentence each: a
+/// vendor other than the default (`configuration.otel_vendor` or `$OTEL_VENDOR`), and the
+/// Python libraries' auto-instrumentation flags (`trace_httpx`, `trace_botocore`,
+/// `trace_urllib3`). Each is a WARNING at configure time, never silence.
+pub fn unsupported(arguments: &Map, configuration: &Map) -> Vec<String> {
+    let mut notes = Vec::new();
+    let vendor = configuration
+        .get("otel_vendor")
+        .filter(|v| !v.is_null())
+        .map(experiment::pyrepr::py_str)
+        .or_else(|| std::env::var("OTEL_VENDOR").ok())
+        .filter(|v| !v.trim().is_empty());
+    if let Some(vendor) = vendor {
+        notes.push(format!(
+            "vendor '{vendor}' is not supported: spans go over OTLP/HTTP to the OTEL_EXPORTER_OTLP_* endpoint, with W3C trace context"
+        ));
+    }
+    for flag in ["trace_httpx", "trace_botocore", "trace_urllib3"] {
+        if arguments.get(flag).is_some_and(py_truthy) {
+            notes.push(format!(
+                "{flag} instruments a Python library and does nothing here: only http providers get trace context"
+            ));
+        }
+    }
+    notes
+}
+
 impl Control for Oltp {
     fn configure<'a>(&'a self, call: ConfigureCall<'a>) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(async move {
             let config = config_with_notes(call.name, MODULE);
+            for note in unsupported(call.arguments, call.configuration) {
+                log::warn!("Control '{}' ({MODULE}): {note}", call.name);
+            }
             let exporter = Exporter::new(call.name, MODULE, config);
             let parent = caller_context(call.name, MODULE);
             let tracer = Tracer::new(exporter, call.secrets, parent);
