@@ -25,6 +25,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Config {
     /// The URL spans are POSTed to (`…/v1/traces`).
     pub endpoint: String,
+    /// Whether `endpoint` came from `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` (non-empty)
+    /// rather than the default; the legacy control's own host yields to it only then.
+    pub endpoint_from_env: bool,
     pub headers: Vec<(String, String)>,
     pub encoding: Encoding,
     pub timeout: Duration,
@@ -65,6 +68,8 @@ impl Config {
                 (Encoding::Protobuf, false)
             }
         };
+        let endpoint_from_env = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+            || var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let mut endpoint = match var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             Some(full) => full,
             None => signal_url(
@@ -95,6 +100,7 @@ impl Config {
         let max_queue = number("OTEL_BSP_MAX_QUEUE_SIZE", 2048);
         Config {
             endpoint,
+            endpoint_from_env,
             headers,
             encoding,
             timeout,
@@ -163,6 +169,16 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn only_a_non_empty_endpoint_variable_counts_as_set() {
+        assert!(!config(&[]).endpoint_from_env);
+        assert!(!config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).endpoint_from_env);
+        assert!(config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:1")]).endpoint_from_env);
+        assert!(
+            config(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:2/t")]).endpoint_from_env
+        );
     }
 
     #[test]

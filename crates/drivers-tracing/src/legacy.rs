@@ -83,8 +83,7 @@ impl Settings {
                     .unwrap_or_else(|| "uber-trace-id".into()),
             },
         };
-        let env_set = std::env::var_os("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
-            || std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+        let env_set = env.endpoint_from_env;
         let same_host = || {
             let host = if host.contains(':') && !host.starts_with('[') {
                 format!("[{host}]")
