@@ -29,8 +29,10 @@ impl Stage for SlowCloseStage {
         out.push(chunk);
         Verdict::Continue
     }
+    /// `at` is when the EOF reaches this stage (the link's clock, never in the past):
+    /// reading the clock again here would add scheduling noise to `delay_injected_ms`.
     fn eof(&mut self, at: Instant) -> Result<Instant, Verdict> {
-        Ok(at.max(Instant::now()) + ms(self.0.delay))
+        Ok(at + ms(self.0.delay))
     }
     fn reconfigure(&mut self, kind: &ToxicKind) -> bool {
         match kind {
@@ -40,5 +42,21 @@ impl Stage for SlowCloseStage {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The EOF is held exactly `delay` after it arrived, however late the stage runs:
+    /// `delay_injected_ms` reports what the toxic was asked to inject, not scheduler noise.
+    #[test]
+    fn eof_is_held_exactly_delay_after_it_arrived() {
+        let mut stage = SlowCloseStage(SlowClose { delay: 30 });
+        let at = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(stage.eof(at), Ok(at + Duration::from_millis(30)));
     }
 }
