@@ -6,109 +6,31 @@
 
 #[path = "support/http_server.rs"]
 mod http_server;
+#[path = "support/proxy_server.rs"]
+mod proxy_server;
 #[path = "support/reference.rs"]
-#[allow(dead_code)] // this test needs only `workspace_root` and `remove_proxy_env`
+#[allow(dead_code)] // this test needs only `workspace_root`, `peers_required` and the env helpers
 mod reference;
+#[path = "support/run.rs"]
+mod run;
 
 use http_server::TestServer;
+use proxy_server::{free_port, Server as ProxyServer};
 use reference::workspace_root;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-/// A fresh scratch directory under cargo's per-target temp dir.
+/// A fresh scratch directory, with the empty settings file every `chaos` here reads.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-toxiproxy-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    let dir = run::scratch("e2e-toxiproxy", name);
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
     dir
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
+/// `chaos` in `dir` (the shared support's command: its settings, no proxy variables).
 fn chaos(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos"));
-    cmd.current_dir(dir)
-        .arg("--no-version-check")
-        .arg("--settings")
-        .arg(dir.join("settings.yaml"));
-    reference::remove_proxy_env(&mut cmd);
-    cmd.env_remove("RUST_LOG");
-    cmd
-}
-
-/// `chaos proxy serve`, killed (by its own pid) when dropped.
-struct ProxyServer {
-    child: Child,
-    port: u16,
-}
-
-impl ProxyServer {
-    fn start(dir: &Path) -> ProxyServer {
-        let port = free_port();
-        let child = chaos(dir)
-            .args([
-                "proxy",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn chaos proxy serve");
-        let mut server = ProxyServer { child, port };
-        // Readiness wait, not a timing assertion: up to ~20 s for a loaded machine.
-        for _ in 0..400 {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("chaos proxy serve exited early: {status}");
-            }
-            if let Some((200, _)) = server.try_get("/version") {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = server.child.kill();
-        panic!("chaos proxy serve did not answer /version on port {port}");
-    }
-
-    fn try_get(&self, path: &str) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: e2e\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).ok()?;
-        let status = text.split(' ').nth(1)?.parse().ok()?;
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-        Some((status, body))
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        let (status, body) = self
-            .try_get(path)
-            .unwrap_or_else(|| panic!("GET {path} on the proxy API failed"));
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-    }
-}
-
-impl Drop for ProxyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    run::chaos_command(dir, &[], &[])
 }
 
 /// The run record of the activity called `name` in `runs`.
@@ -187,9 +109,7 @@ fn experiment_adds_toxics_and_rollbacks_remove_them() {
 
     // And the server agrees: no proxy, hence no toxic, is left.
     assert_eq!(api.get_json("/proxies"), json!({}));
-    let (status, _) = api
-        .try_get("/proxies/shakedown_e2e/toxics")
-        .expect("API answers");
+    let (status, _) = api.request("GET", "/proxies/shakedown_e2e/toxics", "", "");
     assert_eq!(status, 404);
     // Traffic reached the service through the proxy (the baseline probe).
     assert!(service.requests().iter().any(|r| r == "/text"));
@@ -309,11 +229,11 @@ fn toxiproxy_python_client_drives_the_proxy() {
     }
     let dir = scratch("python");
     let service = TestServer::start(None);
-    let api = ProxyServer::start(&dir);
+    let api = ProxyServer::start(&dir, &[]);
     let script = workspace_root().join("tests/e2e/toxiproxy/python_client.py");
     let out = Command::new(&python)
         .arg(&script)
-        .arg(api.port.to_string())
+        .arg(api.port().to_string())
         .arg(format!("127.0.0.1:{}", service.port()))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("NO_PROXY", "127.0.0.1")
@@ -348,7 +268,7 @@ struct Run {
 fn run_experiment(name: &str, file: &str, env: &[(&str, &str)]) -> Run {
     let dir = scratch(name);
     let service = TestServer::start(None);
-    let api = ProxyServer::start(&dir);
+    let api = ProxyServer::start(&dir, &[]);
     let proxy_port = free_port();
     let experiment = workspace_root().join("tests/e2e/toxiproxy").join(file);
     let journal_path = dir.join("journal.json");
@@ -357,7 +277,7 @@ fn run_experiment(name: &str, file: &str, env: &[(&str, &str)]) -> Run {
         .arg("--journal-path")
         .arg(&journal_path)
         .arg(&experiment)
-        .env("TOXIPROXY_PORT", api.port.to_string())
+        .env("TOXIPROXY_PORT", api.port().to_string())
         .env("SERVICE_PORT", service.port().to_string())
         .env("PROXY_PORT", proxy_port.to_string())
         .envs(env.iter().copied())
@@ -446,4 +366,43 @@ fn stats_probe_deviates_when_the_toxic_never_fired() {
         "requests-aborted",
     );
     assert_eq!(probe["tolerance_met"], json!(false), "{probe:#}");
+}
+
+/// `create_proxy(..., protocol="udp")` (Shakedown's argument) makes a UDP proxy on `chaos
+/// proxy serve`: a datagram goes through and back, a `loss` toxic added by `create_toxic`
+/// drops the next one, and the rollback leaves no proxy.
+#[test]
+fn create_proxy_with_protocol_udp_carries_datagrams() {
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind echo");
+    let echo_port = echo.local_addr().expect("echo addr").port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    let echo_port = echo_port.to_string();
+    let run = run_experiment(
+        "udp",
+        "udp-experiment.yaml",
+        &[("ECHO_PORT", echo_port.as_str())],
+    );
+    let log = &run.log;
+    assert_eq!(run.code, Some(0), "{log}");
+    assert_eq!(run.journal["status"], json!("completed"), "{log}");
+    let runs = &run.journal["run"];
+    assert_eq!(
+        run_of(runs, "create-udp-proxy")["output"],
+        json!(true),
+        "{log}"
+    );
+    assert_eq!(run_of(runs, "protocol")["output"], json!("udp"), "{log}");
+    let through = &run_of(runs, "datagram-through-proxy")["output"];
+    assert_eq!(through["stdout"], json!("ping\n"), "{through:#}");
+    assert_eq!(run_of(runs, "add-loss")["output"], json!(true), "{log}");
+    let after = &run_of(runs, "datagram-after-loss")["output"];
+    assert_eq!(after["stdout"], json!("lost\n"), "{after:#}");
+    let rm = run_of(&run.journal["rollbacks"], "remove-udp-proxy");
+    assert_eq!(rm["status"], json!("succeeded"), "{rm:#}");
+    assert_eq!(run.api.get_json("/proxies"), json!({}), "{log}");
 }

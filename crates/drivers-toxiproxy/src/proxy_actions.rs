@@ -17,7 +17,8 @@ pub(crate) const SPECS: &[Spec] = &[
         doc: "Create a proxy from listen_host:listen_port (port 0 picks a free one) to \
               upstream_host:upstream_port. `env:NAME` upstream values are read from the \
               environment. Sets the environment variable `<proxy_name>_PORT` to the port \
-              the proxy listens on.",
+              the proxy listens on. `protocol` (Shakedown's, `chaos proxy serve` only) makes \
+              a `udp` (or another non-TCP) proxy; left out, the proxy is TCP as upstream's.",
         params: &[
             ("proxy_name", Def::Required, Some("string")),
             ("upstream_host", Def::Required, Some("string")),
@@ -26,6 +27,7 @@ pub(crate) const SPECS: &[Spec] = &[
             ("listen_port", Def::Int(0), Some("integer")),
             ("enabled", Def::Bool(true), Some("boolean")),
             CONFIGURATION,
+            ("protocol", Def::None, Some("string")),
         ],
         return_type: None,
         body: body!(create_proxy),
@@ -136,7 +138,7 @@ async fn create_proxy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
         listen,
         upstream,
         enabled,
-        protocol: None,
+        protocol: ctx.opt_str("protocol"),
     };
     log::debug!("Creating proxy with the following configuration: {spec:?}");
     let api = ctx.client()?;

@@ -73,7 +73,15 @@ fn registers_sixteen_functions_with_upstream_signatures_and_the_stats_probe() {
             f.name
         );
         assert!(!f.doc.is_empty(), "{} has a doc", f.name);
-        let last = f.signature.params.last().expect("params");
+        // Upstream's parameters end with `configuration`; Shakedown's only addition,
+        // create_proxy's `protocol`, comes after it so positional calls bind as upstream.
+        let params = &f.signature.params;
+        let last = match params.last() {
+            Some(p) if f.name == "create_proxy" && p.name == "protocol" => {
+                &params[params.len() - 2]
+            }
+            other => other.expect("params"),
+        };
         assert_eq!(last.name, "configuration", "{}", f.name);
         assert_eq!(last.default, Some(Value::Null));
     }
@@ -97,6 +105,7 @@ fn registers_sixteen_functions_with_upstream_signatures_and_the_stats_probe() {
             s("listen_port", Some(json!(0))),
             s("enabled", Some(json!(true))),
             s("configuration", Some(Value::Null)),
+            s("protocol", Some(Value::Null)),
         ]
     );
     assert_eq!(

@@ -100,6 +100,17 @@ impl Server {
         request(self.api, method, path, body, headers)
     }
 
+    /// `GET path`, which must answer 200 with JSON.
+    pub fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.request("GET", path, "", "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.api.port()
+    }
+
     pub fn create(&self, name: &str, upstream: SocketAddr) -> SocketAddr {
         let body = json!({"name": name, "listen": "127.0.0.1:0", "upstream": upstream.to_string()});
         let (status, text) = self.request("POST", "/proxies", &body.to_string(), "");
