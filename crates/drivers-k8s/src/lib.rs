@@ -73,9 +73,13 @@ fn modules() -> Vec<(&'static str, &'static [Spec], &'static [Spec])> {
         (
             deployment::actions::MODULE,
             deployment::actions::SPECS,
-            NONE,
+            deployment::rollout::ACTIONS,
         ),
-        (deployment::probes::MODULE, deployment::probes::SPECS, NONE),
+        (
+            deployment::probes::MODULE,
+            deployment::probes::SPECS,
+            deployment::rollout::PROBES,
+        ),
         (node::actions::MODULE, node::actions::SPECS, NONE),
         (node::probes::MODULE, node::probes::SPECS, NONE),
         (service::actions::MODULE, service::actions::SPECS, NONE),
