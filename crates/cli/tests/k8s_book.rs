@@ -19,6 +19,15 @@
 mod cluster;
 #[path = "support/stand_in_ingress.rs"]
 mod stand_in_ingress;
+// The talk's rollout experiments: slow (45 s each) and on the same control plane, so they
+// run here, next to the book's scenarios, rather than after them in a binary of their own.
+#[path = "../../drivers-prometheus/tests/peers/mod.rs"]
+mod peers;
+#[allow(dead_code)]
+#[path = "support/reference.rs"]
+mod reference;
+#[path = "k8s_book/talk_rollouts.rs"]
+mod talk_rollouts;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

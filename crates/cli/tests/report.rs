@@ -619,3 +619,145 @@ fn reference_renderer() -> Option<PathBuf> {
     eprintln!("note: scripts/reporting-reference not run; the reference renderer is not compared");
     None
 }
+
+/// `text` (whitespace flattened) cut into one part per experiment: from the last place
+/// `prefix` + its title stands (an earlier one is in a table of contents or a summary
+/// table) to the next experiment's.
+fn sections(text: &str, prefix: &str, titles: &[String]) -> Vec<String> {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let starts: Vec<usize> = titles
+        .iter()
+        .map(|t| {
+            flat.rfind(&format!("{prefix}{t}"))
+                .unwrap_or_else(|| panic!("no section for '{t}'"))
+        })
+        .collect();
+    (0..starts.len())
+        .map(|i| flat[starts[i]..starts.get(i + 1).copied().unwrap_or(flat.len())].to_string())
+        .collect()
+}
+
+/// The four journals of the talk's rollout experiments, run on the control plane
+/// (`crates/cli/tests/k8s_book/talk_rollouts.rs`, kept in `tests/fixtures/talk-rollouts/`),
+/// make a report that shows what the seed report shows, section by section: the same
+/// experiments in the same order with the same hypothesis outcomes before and after, the
+/// same method activities, contributions and appendix entries, and the stalled v3 rollout.
+#[test]
+fn the_talks_four_rollout_journals_show_everything_the_seed_report_shows() {
+    let fixtures = reference::workspace_root().join("tests/fixtures/talk-rollouts");
+    let dir = run::scratch("report", "talk-rollouts");
+    let journals: Vec<String> = (1..=4)
+        .map(|v| {
+            fixtures
+                .join(format!("rollout-v{v}-service2.journal.json"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let mut args: Vec<&str> = vec!["--no-log-file", "report", "--export-format", "markdown"];
+    args.extend(journals.iter().map(String::as_str));
+    args.push("report.md");
+    let out = run::chaos(&dir, &args, &[]);
+    assert!(out.status.success(), "{}", run::stderr(&out));
+    let md = read(&dir.join("report.md"));
+    let flat_md = md.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The seed is the text of a LaTeX-made PDF: some labels kept their markup.
+    let seed = read(Path::new(
+        "/work/shared/seeds/report-four-rollout-experiments.txt",
+    ))
+    .replace("\\text{-}", "-")
+    .replace("${\\bf ", "")
+    .replace("}$", "");
+    let flat_seed = seed.split_whitespace().collect::<Vec<_>>().join(" ");
+
+    // The report's summary and contributions, as the seed words them.
+    for line in [
+        "This report aggregates 4 experiments spanning over the following subjects:",
+        "The aggregated 4 experiments cover 3 distinct contributions",
+    ] {
+        assert!(flat_seed.contains(line), "seed: {line}");
+        assert!(flat_md.contains(line), "ours lacks: {line}");
+    }
+    for subject in ["service1", "service2"] {
+        assert!(flat_md.contains(subject));
+    }
+    let h: Vec<String> = headings(&md).into_iter().map(|(_, t)| t).collect();
+    let position = |t: &str| h.iter().position(|x| x == t);
+    for pair in [
+        ["Summary", "Contributions"],
+        ["Contributions", "Areas Contributions Breakdown"],
+        ["Areas Contributions Breakdown", "Experiments"],
+    ] {
+        assert!(position(pair[0]) < position(pair[1]), "{pair:?} in {h:?}");
+    }
+
+    // Per experiment, in the seed's order.
+    let titles: Vec<String> = journals
+        .iter()
+        .map(|j| {
+            run::read_json(Path::new(j))["experiment"]["title"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let seeds = sections(&seed, "", &titles);
+    let ours = sections(&md, "## ", &titles);
+    for (i, ((title, seed), ours)) in titles.iter().zip(&seeds).zip(&ours).enumerate() {
+        let v = i + 1;
+        // The hypothesis outcomes before and after the method, in order.
+        let verdicts = |text: &str| -> Vec<bool> {
+            text.match_indices("The steady state was ")
+                .map(|(at, m)| !text[at + m.len()..].starts_with("not"))
+                .collect()
+        };
+        assert_eq!(verdicts(seed), verdicts(ours), "{title}");
+        assert_eq!(verdicts(ours), vec![true, v != 4], "{title}");
+        // The method's activities and the appendix entries the seed lists.
+        for entry in [
+            format!("action initiate-rollout-v{v}-of-service2"),
+            "action pretend-users-in-background".into(),
+            "probe read-deployment-status".into(),
+            "probe read-counter-for-the-past-30-seconds".into(),
+        ] {
+            assert!(seed.contains(&entry), "seed {title}: {entry}");
+            let (kind, name) = entry.split_once(' ').unwrap_or_default();
+            assert!(
+                ours.contains(&format!("| {kind} | {name} |")),
+                "{title}: method row {entry}"
+            );
+        }
+        // Every result or appendix entry the seed shows for this experiment (its text lost
+        // some of them to page breaks) is in ours.
+        let labels: Vec<String> = ["Action - ", "Probe - "]
+            .iter()
+            .flat_map(|kind| seed.match_indices(kind))
+            .map(|(at, _)| seed[at..].split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert!(labels.len() >= 3, "{title}: {labels:?}");
+        for label in &labels {
+            assert!(ours.contains(label.as_str()), "{title}: {label}");
+        }
+        for contribution in [
+            "availability-near-100%",
+            "availability-near-99%",
+            "performability",
+        ] {
+            let impact = |text: &str| {
+                let at = text.find(contribution)? + contribution.len();
+                text[at..]
+                    .split_whitespace()
+                    .find(|w| ["high", "medium", "low", "none"].contains(&w.trim_matches('|')))
+                    .map(|w| w.trim_matches('|').to_string())
+            };
+            assert_eq!(impact(seed), impact(ours), "{title}: {contribution}");
+        }
+        // The stalled rollout: only v3's status samples end past the progress deadline.
+        assert_eq!(
+            seed.contains("ProgressDeadlineExceeded"),
+            ours.contains("ProgressDeadlineExceeded"),
+            "{title}"
+        );
+        assert_eq!(ours.contains("ProgressDeadlineExceeded"), v == 3, "{title}");
+    }
+}

@@ -153,12 +153,26 @@ fn start_peers() -> Option<Peers> {
     })
 }
 
+/// A Prometheus of its own scraping `target` (`http://host:port`, its `/metrics`) every
+/// second under the job [`JOB`], ready once it has scraped it; `None` when Prometheus is
+/// not installed (see the policy). `name` keeps its data apart from other instances.
+pub fn prometheus_scraping(target: &str, name: &str) -> Option<String> {
+    let bin = peer_bin("prometheus")?;
+    Some(start_prometheus_in(&bin, target, false, name))
+}
+
 fn start_prometheus(bin: &Path, target: &str, secured: bool) -> String {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "prometheus-{}-{}",
-        std::process::id(),
-        if secured { "secured" } else { "plain" }
-    ));
+    start_prometheus_in(
+        bin,
+        target,
+        secured,
+        if secured { "secured" } else { "plain" },
+    )
+}
+
+fn start_prometheus_in(bin: &Path, target: &str, secured: bool, name: &str) -> String {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("prometheus-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("prometheus dir");
     let target_host = target.trim_start_matches("http://");
