@@ -24,7 +24,7 @@
 //! verification off, for test upstreams only. Both sides offer only ALPN `http/1.1`: the
 //! HTTP toxics understand HTTP/1.1, and a client that would negotiate HTTP/2 falls back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -333,7 +333,22 @@ struct Minter {
     ca_der: CertificateDer<'static>,
     default: Arc<CertifiedKey>,
     default_names: Vec<String>,
-    minted: Mutex<(HashMap<String, Arc<CertifiedKey>>, Vec<String>)>,
+    minted: Mutex<Cache>,
+}
+
+/// Leaves minted on demand by SNI name; the oldest goes first past `MAX_MINTED`.
+#[derive(Default)]
+struct Cache {
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+    order: VecDeque<String>,
+}
+
+/// A minted CA: its certificate (PEM, DER), its key (PEM) and the issuer that signs leaves.
+pub struct Ca {
+    pub pem: String,
+    pub der: CertificateDer<'static>,
+    pub key_pem: String,
+    pub issuer: Issuer<'static, KeyPair>,
 }
 
 impl std::fmt::Debug for Minter {
@@ -350,18 +365,8 @@ fn validity(params: &mut CertificateParams, days: i64) {
     params.not_after = now + time::Duration::days(days);
 }
 
-/// A new CA: its certificate (PEM and DER) and the issuer that signs leaves.
-pub fn new_ca(
-    common_name: &str,
-) -> Result<
-    (
-        String,
-        CertificateDer<'static>,
-        String,
-        Issuer<'static, KeyPair>,
-    ),
-    rcgen::Error,
-> {
+/// A new CA (ECDSA P-256, valid one year, may sign leaves only).
+pub fn new_ca(common_name: &str) -> Result<Ca, rcgen::Error> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params
@@ -379,12 +384,12 @@ pub fn new_ca(
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
     let key_pem = key.serialize_pem();
-    Ok((
-        cert.pem(),
-        cert.der().clone(),
+    Ok(Ca {
+        pem: cert.pem(),
+        der: cert.der().clone(),
         key_pem,
-        Issuer::new(params, key),
-    ))
+        issuer: Issuer::new(params, key),
+    })
 }
 
 /// A leaf for `names` signed by `issuer`: its chain (leaf, CA) and key in DER.
@@ -422,7 +427,12 @@ impl Minter {
             field: "generate",
             source,
         };
-        let (ca_pem, ca_der, _key_pem, issuer) = new_ca("Shakedown proxy CA").map_err(gen)?;
+        let Ca {
+            pem: ca_pem,
+            der: ca_der,
+            issuer,
+            ..
+        } = new_ca("Shakedown proxy CA").map_err(gen)?;
         let (chain, key) =
             new_leaf(&names, &issuer, &ca_der).map_err(|source| TlsError::Generate {
                 field: "names",
@@ -439,7 +449,7 @@ impl Minter {
                 ca_der,
                 default: Arc::new(default),
                 default_names: names,
-                minted: Mutex::new((HashMap::new(), Vec::new())),
+                minted: Mutex::new(Cache::default()),
             },
             ca_pem,
         ))
@@ -454,19 +464,20 @@ impl Minter {
     fn leaf_for(&self, sni: &str) -> Option<Arc<CertifiedKey>> {
         let name = sni.to_ascii_lowercase();
         let mut m = crate::proxy::lock(&self.minted);
-        if let Some(k) = m.0.get(&name) {
+        if let Some(k) = m.by_name.get(&name) {
             return Some(k.clone());
         }
         let (chain, key) = new_leaf(std::slice::from_ref(&name), &self.issuer, &self.ca_der)
             .map_err(|e| log::warn!("cannot mint a certificate for {name:?}: {e}"))
             .ok()?;
         let ck = Arc::new(certified(chain, key).ok()?);
-        if m.1.len() >= MAX_MINTED {
-            let old = m.1.remove(0);
-            m.0.remove(&old);
+        if m.order.len() >= MAX_MINTED {
+            if let Some(old) = m.order.pop_front() {
+                m.by_name.remove(&old);
+            }
         }
-        m.1.push(name.clone());
-        m.0.insert(name, ck.clone());
+        m.order.push_back(name.clone());
+        m.by_name.insert(name, ck.clone());
         Some(ck)
     }
 }

@@ -27,16 +27,16 @@ pub struct Minted {
 
 pub fn mint(names: &[&str]) -> Minted {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let (ca_pem, ca_der, _, issuer) = proxy::tls::new_ca("test upstream CA").expect("ca");
+    let ca = proxy::tls::new_ca("test upstream CA").expect("ca");
     let mut params = CertificateParams::new(names).expect("params");
     params.use_authority_key_identifier_extension = true;
     let key = KeyPair::generate().expect("key");
-    let leaf = params.signed_by(&key, &issuer).expect("leaf");
+    let leaf = params.signed_by(&key, &ca.issuer).expect("leaf");
     Minted {
-        ca_pem,
+        ca_pem: ca.pem,
         cert_pem: leaf.pem(),
         key_pem: key.serialize_pem(),
-        chain: vec![leaf.der().clone(), ca_der],
+        chain: vec![leaf.der().clone(), ca.der],
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
     }
 }
