@@ -375,114 +375,91 @@ async fn an_upstream_that_fails_gives_the_client_a_502() {
     srv.shutdown().await.expect("shutdown");
 }
 
-#[tokio::test]
-async fn bad_tls_input_is_refused_naming_the_field() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toxics_change_live_on_a_streaming_tls_download_without_losing_a_byte() {
     let srv = server().await;
     let api = srv.addr();
-    let create = |tls: Value, protocol: &str| {
-        json!({"name": "bad", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9", "protocol": protocol, "tls": tls})
-            .to_string()
-    };
-    let refused = |body: String| async move {
-        let r = post(api, "/proxies", &body).await;
-        assert_eq!(r.status, 400, "{}", r.body);
-        r.json()["error"].as_str().unwrap_or_default().to_string()
-    };
-    let garbage =
-        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
-    let mine = mint(&["localhost"]);
-    let e = refused(create(json!({"cert": garbage, "key": mine.key_pem}), "tcp")).await;
+    let (up, up_ca) = https_upstream(&["localhost"]).await;
+    let port = tls_proxy(
+        api,
+        "live",
+        up,
+        json!({"generate": true, "upstream_ca": up_ca}),
+    )
+    .await;
+    let dir = Scratch::new();
+    let ca = ca_file(api, "live", &dir).await;
+    // 8 MB at 4000 KB/s: the download is still running while the chain changes (a link
+    // reads up to 4 MiB ahead into its queue; toxics act on what it reads after that).
+    add_toxic(
+        api,
+        "live",
+        r#"{"name":"bw","type":"bandwidth","attributes":{"rate":4000}}"#,
+    )
+    .await;
+    let url = format!("https://localhost:{port}/big/8000000");
+    let download = tokio::spawn(async move { curl(&url, &ca, &[]).await });
+    let stats = |t: &'static str| toxic_stats(api, "live", t);
+    // Wait (bounded) until the download has started flowing through the toxic.
+    for _ in 0..300 {
+        if stat(&stats("bw").await, "bytes_in") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(200));
+    let lat = r#"{"name":"lat","type":"latency","attributes":{"latency":50,"jitter":40}}"#;
+    add_toxic(api, "live", lat).await;
+    pause().await;
+    let slice = r#"{"name":"slice","type":"slicer","attributes":{"average_size":500,"size_variation":400,"delay":20}}"#;
+    add_toxic(api, "live", slice).await;
+    pause().await;
+    update_toxic(api, "live", "bw", r#"{"attributes":{"rate":8000}}"#).await;
+    pause().await;
+    // Both acted on this very connection before they go.
+    assert!(stat(&stats("lat").await, "bytes_delayed") > 0);
+    assert!(stat(&stats("slice").await, "bytes_out") > 0);
+    remove_toxic(api, "live", "lat").await;
+    pause().await;
+    remove_toxic(api, "live", "slice").await;
+    remove_toxic(api, "live", "bw").await;
+    let c = download.await.expect("curl task");
+    assert_eq!((c.exit, c.status), (0, 200), "{c:?}");
     assert!(
-        e.starts_with("tls.cert: certificate 1 of 1 is not valid X.509"),
-        "{e}"
+        c.body == pattern(8_000_000),
+        "body differs ({} bytes)",
+        c.body.len()
     );
-    let e = refused(create(
-        json!({"cert": "not pem at all", "key": mine.key_pem}),
-        "tcp",
-    ))
-    .await;
-    assert!(
-        e.starts_with("tls.cert: cannot read file \"not pem at all\""),
-        "{e}"
-    );
-    let e = refused(create(json!({"cert": mine.cert_pem, "key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}), "tcp")).await;
-    assert!(e.starts_with("tls.key: "), "{e}");
-    let other = mint(&["localhost"]);
-    let e = refused(create(
-        json!({"cert": mine.cert_pem, "key": other.key_pem}),
-        "tcp",
-    ))
-    .await;
-    assert!(e.starts_with("tls.key: does not fit tls.cert"), "{e}");
-    let e = refused(create(
-        json!({"generate": true, "upstream_ca": garbage}),
-        "tcp",
-    ))
-    .await;
-    assert!(e.starts_with("tls.upstream_ca: "), "{e}");
-    let e = refused(create(
-        json!({"generate": true, "verify_upsteam": false}),
-        "tcp",
-    ))
-    .await;
-    assert!(e.contains("unknown key \"verify_upsteam\""), "{e}");
-    let e = refused(create(json!({"generate": true}), "udp")).await;
-    assert!(e.starts_with("tls applies to tcp proxies only"), "{e}");
-    let e = refused(create(json!(true), "tcp")).await;
-    assert!(e.contains("expected an object"), "{e}");
-    // Nothing was created; populate reports the same error and stops there.
-    assert_eq!(get(api, "/proxies").await.json(), json!({}));
-    let body = json!([{"name": "p1", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"},
-                      {"name": "p2", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9", "tls": {"cert": garbage}}]);
-    let r = post(api, "/populate", &body.to_string()).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(
-        r.json()["error"],
-        json!("tls.key: missing: the private key of tls.cert (PEM text or a file path)")
-    );
-    // Entries are read before any is applied, so nothing was created.
-    assert_eq!(r.json()["proxies"], Value::Null);
-    assert_eq!(get(api, "/proxies").await.json(), json!({}));
     srv.shutdown().await.expect("shutdown");
 }
 
 #[tokio::test]
-async fn populate_keeps_an_unchanged_tls_proxy_and_rebuilds_a_changed_one() {
+async fn reset_peer_resets_a_tls_client() {
     let srv = server().await;
     let api = srv.addr();
-    // A fixed port: populate compares listen addresses, and port 0 never matches.
-    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let listen = free.local_addr().expect("addr").to_string();
-    drop(free);
-    let body = |tls: Value| {
-        json!([{"name": "p", "listen": listen, "upstream": "127.0.0.1:9", "tls": tls}]).to_string()
-    };
-    let r = post(api, "/populate", &body(json!({"generate": true}))).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let ca1 = get(api, "/proxies/p/ca.pem").await.body;
-    let r = post(api, "/populate", &body(json!({"generate": true}))).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(
-        get(api, "/proxies/p/ca.pem").await.body,
-        ca1,
-        "same spec: same proxy, same CA"
-    );
-    let r = post(
+    let (up, up_ca) = https_upstream(&["localhost"]).await;
+    let port = tls_proxy(
         api,
-        "/populate",
-        &body(json!({"generate": true, "verify_upstream": false})),
+        "rst",
+        up,
+        json!({"generate": true, "upstream_ca": up_ca}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_ne!(
-        get(api, "/proxies/p/ca.pem").await.body,
-        ca1,
-        "changed spec: a new proxy"
+    let dir = Scratch::new();
+    let ca = ca_file(api, "rst", &dir).await;
+    add_toxic(
+        api,
+        "rst",
+        r#"{"name":"rst","type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}"#,
+    )
+    .await;
+    let c = curl(&format!("https://localhost:{port}/x"), &ca, &[]).await;
+    // curl: "Recv failure: Connection reset by peer" (56), no response.
+    assert_eq!((c.exit, c.status), (56, 0), "{c:?}");
+    assert!(c.stderr.contains("reset"), "{}", c.stderr);
+    assert_eq!(
+        stat(&toxic_stats(api, "rst", "rst").await, "connections_reset"),
+        1
     );
-    // A toggle through the Toxiproxy API keeps TLS (Toxiproxy clients never send it).
-    assert_eq!(set_enabled(api, "p", false).await.status, 200);
-    let r = set_enabled(api, "p", true).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["tls"]["verify_upstream"], json!(false));
     srv.shutdown().await.expect("shutdown");
 }
