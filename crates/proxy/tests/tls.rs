@@ -9,40 +9,11 @@ mod common;
 mod support;
 mod tls_support;
 
-use std::net::SocketAddr;
-
 use common::*;
+use proxy::ServeConfig;
 use serde_json::{json, Value};
 use support::*;
 use tls_support::*;
-
-/// Creates a proxy `name` in front of `upstream` with `tls` and returns its port.
-async fn tls_proxy(api: SocketAddr, name: &str, upstream: SocketAddr, tls: Value) -> u16 {
-    let body = json!({"name": name, "listen": "127.0.0.1:0", "upstream": upstream.to_string(), "tls": tls});
-    let r = post(api, "/proxies", &body.to_string()).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let listen: SocketAddr = r.json()["listen"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("listen");
-    listen.port()
-}
-
-/// The proxy's minted CA, fetched from the API into a file.
-async fn ca_file(api: SocketAddr, name: &str, dir: &Scratch) -> std::path::PathBuf {
-    let r = get(api, &format!("/proxies/{name}/ca.pem")).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r
-        .headers
-        .to_ascii_lowercase()
-        .contains("content-type: application/x-pem-file"));
-    assert!(
-        r.body.starts_with("-----BEGIN CERTIFICATE-----"),
-        "{}",
-        r.body
-    );
-    dir.write(&format!("{name}-ca.pem"), &r.body)
-}
 
 fn stat(stats: &Value, key: &str) -> u64 {
     stats[key]
@@ -52,18 +23,19 @@ fn stat(stats: &Value, key: &str) -> u64 {
 
 #[tokio::test]
 async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
-    let srv = server().await;
-    let api = srv.addr();
-    let (up, up_ca) = https_upstream(&["localhost", "127.0.0.1", "api.example.test"]).await;
-    let port = tls_proxy(
+    let Fixture {
+        srv,
         api,
+        port,
+        ca,
+        dir: _dir,
+    } = Fixture::generated(
+        ServeConfig::default(),
         "web",
-        up,
-        json!({"generate": true, "upstream_ca": up_ca}),
+        &["localhost", "127.0.0.1", "api.example.test"],
+        json!({}),
     )
     .await;
-    let dir = Scratch::new();
-    let ca = ca_file(api, "web", &dir).await;
 
     // The proxy's JSON shows the same CA, the names it covers, and never a key.
     let shown = get(api, "/proxies/web").await.json();
@@ -162,18 +134,13 @@ async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
 
 #[tokio::test]
 async fn tcp_toxics_act_on_the_plaintext_of_a_tls_proxy() {
-    let srv = server().await;
-    let api = srv.addr();
-    let (up, up_ca) = https_upstream(&["localhost"]).await;
-    let port = tls_proxy(
+    let Fixture {
+        srv,
         api,
-        "tcp",
-        up,
-        json!({"generate": true, "upstream_ca": up_ca}),
-    )
-    .await;
-    let dir = Scratch::new();
-    let ca = ca_file(api, "tcp", &dir).await;
+        port,
+        ca,
+        dir: _dir,
+    } = Fixture::generated(ServeConfig::default(), "tcp", &["localhost"], json!({})).await;
     let url = format!("https://localhost:{port}/big/1000000");
 
     add_toxic(
@@ -377,18 +344,13 @@ async fn an_upstream_that_fails_gives_the_client_a_502() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toxics_change_live_on_a_streaming_tls_download_without_losing_a_byte() {
-    let srv = server().await;
-    let api = srv.addr();
-    let (up, up_ca) = https_upstream(&["localhost"]).await;
-    let port = tls_proxy(
+    let Fixture {
+        srv,
         api,
-        "live",
-        up,
-        json!({"generate": true, "upstream_ca": up_ca}),
-    )
-    .await;
-    let dir = Scratch::new();
-    let ca = ca_file(api, "live", &dir).await;
+        port,
+        ca,
+        dir: _dir,
+    } = Fixture::generated(ServeConfig::default(), "live", &["localhost"], json!({})).await;
     // 8 MB at 4000 KB/s: the download is still running while the chain changes (a link
     // reads up to 4 MiB ahead into its queue; toxics act on what it reads after that).
     add_toxic(
@@ -435,18 +397,13 @@ async fn toxics_change_live_on_a_streaming_tls_download_without_losing_a_byte() 
 
 #[tokio::test]
 async fn reset_peer_resets_a_tls_client() {
-    let srv = server().await;
-    let api = srv.addr();
-    let (up, up_ca) = https_upstream(&["localhost"]).await;
-    let port = tls_proxy(
+    let Fixture {
+        srv,
         api,
-        "rst",
-        up,
-        json!({"generate": true, "upstream_ca": up_ca}),
-    )
-    .await;
-    let dir = Scratch::new();
-    let ca = ca_file(api, "rst", &dir).await;
+        port,
+        ca,
+        dir: _dir,
+    } = Fixture::generated(ServeConfig::default(), "rst", &["localhost"], json!({})).await;
     add_toxic(
         api,
         "rst",

@@ -55,25 +55,25 @@ async fn closed_by_proxy(listen: SocketAddr, first: Vec<u8>) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_handshakes_are_closed_and_leak_nothing() {
-    let srv = server_with(ServeConfig {
-        port: 0,
+    let cfg = ServeConfig {
         proxy_metrics: true,
         ..Default::default()
-    })
+    };
+    let Fixture {
+        srv,
+        api,
+        port,
+        ca,
+        dir: _dir,
+    } = Fixture::generated(
+        cfg,
+        "web",
+        &["localhost"],
+        json!({"handshake_timeout_ms": 300}),
+    )
     .await;
-    let api = srv.addr();
-    let (up, up_ca) = https_upstream(&["localhost"]).await;
-    let body = json!({"name": "web", "listen": "127.0.0.1:0", "upstream": up.to_string(),
-                      "tls": {"generate": true, "upstream_ca": up_ca, "handshake_timeout_ms": 300}});
-    let r = post(api, "/proxies", &body.to_string()).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let listen: SocketAddr = r.json()["listen"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("listen");
-    let dir = Scratch::new();
-    let ca = dir.write("ca.pem", &get(api, "/proxies/web/ca.pem").await.body);
-    let url = format!("https://localhost:{}/warm", listen.port());
+    let listen: SocketAddr = ([127, 0, 0, 1], port).into();
+    let url = format!("https://localhost:{port}/warm");
     // Warm every path once so lazily opened descriptors are in the baseline.
     let c = curl(&url, &ca, &[]).await;
     assert_eq!((c.exit, c.status), (0, 200), "{c:?}");

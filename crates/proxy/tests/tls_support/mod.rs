@@ -11,10 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use proxy::{ServeConfig, ServerHandle};
 use rcgen::{CertificateParams, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+use crate::common::server_with;
+use crate::support::{get, post};
 
 /// A CA and a leaf it signed for `names`: (CA PEM, leaf chain PEM, leaf key PEM, chain, key).
 pub struct Minted {
@@ -197,5 +202,66 @@ pub async fn curl(url: &str, cacert: &Path, extra: &[&str]) -> Curl {
         seconds,
         exit: out.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+/// Creates a proxy `name` in front of `upstream` with `tls` and returns its port.
+pub async fn tls_proxy(api: SocketAddr, name: &str, upstream: SocketAddr, tls: Value) -> u16 {
+    let body = json!({"name": name, "listen": "127.0.0.1:0", "upstream": upstream.to_string(), "tls": tls});
+    let r = post(api, "/proxies", &body.to_string()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let listen: SocketAddr = r.json()["listen"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("listen");
+    listen.port()
+}
+
+/// The proxy's minted CA, fetched from the API into a file.
+pub async fn ca_file(api: SocketAddr, name: &str, dir: &Scratch) -> std::path::PathBuf {
+    let r = get(api, &format!("/proxies/{name}/ca.pem")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r
+        .headers
+        .to_ascii_lowercase()
+        .contains("content-type: application/x-pem-file"));
+    assert!(
+        r.body.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{}",
+        r.body
+    );
+    dir.write(&format!("{name}-ca.pem"), &r.body)
+}
+
+/// A server (port 0, `cfg` otherwise), an HTTPS upstream for `names`, and a proxy `name`
+/// with `"generate": true`, trusting the upstream's CA, plus `extra` keys in its `tls`;
+/// the proxy's CA is in a scratch file.
+pub struct Fixture {
+    pub srv: ServerHandle,
+    pub api: SocketAddr,
+    pub port: u16,
+    pub ca: PathBuf,
+    pub dir: Scratch,
+}
+
+impl Fixture {
+    pub async fn generated(cfg: ServeConfig, name: &str, names: &[&str], extra: Value) -> Fixture {
+        let srv = server_with(ServeConfig { port: 0, ..cfg }).await;
+        let api = srv.addr();
+        let (up, up_ca) = https_upstream(names).await;
+        let mut tls = json!({"generate": true, "upstream_ca": up_ca});
+        if let (Some(t), Value::Object(more)) = (tls.as_object_mut(), extra) {
+            t.extend(more);
+        }
+        let port = tls_proxy(api, name, up, tls).await;
+        let dir = Scratch::new();
+        let ca = ca_file(api, name, &dir).await;
+        Fixture {
+            srv,
+            api,
+            port,
+            ca,
+            dir,
+        }
     }
 }
