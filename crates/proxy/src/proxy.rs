@@ -498,7 +498,7 @@ async fn tls_connection(
     rng: Rng,
 ) {
     let limit = tls.handshake_timeout();
-    let client = tokio::select! {
+    let mut client = tokio::select! {
         r = tokio::time::timeout(limit, tls.accept(client)) => match r {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -513,38 +513,29 @@ async fn tls_connection(
         _ = stop.changed() => return,
     };
     let sni = client.get_ref().1.server_name().map(str::to_string);
-    let mut client = client;
     let Some(up) = dial_upstream(upstream, shared, &mut stop).await else {
         let reason = format!("cannot connect to upstream {upstream}");
         crate::tls::bad_gateway(&mut client, &shared.name, &reason, limit).await;
         return;
     };
-    let end = match tls.connector() {
-        None => run_tls(client, up, shared, &stop, rng).await,
-        Some(connector) => {
-            let r = tokio::select! {
-                r = tokio::time::timeout(limit, tls.connect(connector, sni.as_deref(), up)) => r,
-                _ = stop.changed() => return,
-            };
-            match r {
-                Ok(Ok(up)) => run_tls(client, up, shared, &stop, rng).await,
-                Ok(Err(e)) => {
-                    let reason = format!("TLS handshake with upstream {upstream} failed: {e}");
-                    log::warn!("proxy {}: {reason}", shared.name);
-                    crate::tls::bad_gateway(&mut client, &shared.name, &reason, limit).await;
-                    return;
-                }
-                Err(_) => {
-                    let reason =
-                        format!("TLS handshake with upstream {upstream} not done within {limit:?}");
-                    log::warn!("proxy {}: {reason}", shared.name);
-                    crate::tls::bad_gateway(&mut client, &shared.name, &reason, limit).await;
-                    return;
-                }
-            }
-        }
+    let Some(connector) = tls.connector() else {
+        run_tls(client, up, shared, &stop, rng).await;
+        return;
     };
-    let _ = end;
+    let r = tokio::select! {
+        r = tokio::time::timeout(limit, tls.connect(connector, sni.as_deref(), up)) => r,
+        _ = stop.changed() => return,
+    };
+    let reason = match r {
+        Ok(Ok(up)) => {
+            run_tls(client, up, shared, &stop, rng).await;
+            return;
+        }
+        Ok(Err(e)) => format!("TLS handshake with upstream {upstream} failed: {e}"),
+        Err(_) => format!("TLS handshake with upstream {upstream} not done within {limit:?}"),
+    };
+    log::warn!("proxy {}: {reason}", shared.name);
+    crate::tls::bad_gateway(&mut client, &shared.name, &reason, limit).await;
 }
 
 /// A stream over one TCP connection (TLS or not), for `SO_LINGER` on reset.
@@ -575,7 +566,7 @@ async fn run_tls<C: OverTcp, U: OverTcp>(
     shared: &Shared,
     stop: &watch::Receiver<bool>,
     rng: Rng,
-) -> LinkEnd {
+) {
     let (cr, mut cw) = tokio::io::split(client);
     let (ur, mut uw) = tokio::io::split(up);
     let (mut cr, mut ur) = (link::Buffered::new(cr), link::Buffered::new(ur));
@@ -584,14 +575,13 @@ async fn run_tls<C: OverTcp, U: OverTcp>(
     if end == LinkEnd::Reset {
         let _ = client.tcp().set_zero_linger();
         let _ = up.tcp().set_zero_linger();
-        return end;
+        return;
     }
     // Bounded: a peer that stopped reading cannot hold the task.
     let (mut client, mut up) = (client, up);
     let grace = Duration::from_secs(1);
     let _ = tokio::time::timeout(grace, tokio::io::AsyncWriteExt::shutdown(&mut client)).await;
     let _ = tokio::time::timeout(grace, tokio::io::AsyncWriteExt::shutdown(&mut up)).await;
-    end
 }
 
 #[cfg(test)]

@@ -548,6 +548,9 @@ pub struct TlsProxy {
     /// The upstream's host, the name verified when neither `upstream_name` nor the client's
     /// SNI gives one.
     upstream_host: String,
+    /// Names that address the proxy itself (`localhost`, the listen host): a client SNI
+    /// among them is not passed on.
+    own_names: Vec<String>,
     /// The minted CA's certificate, PEM (`generate` only).
     pub ca_pem: Option<String>,
     /// The names the default minted leaf covers (`generate` only).
@@ -629,6 +632,11 @@ impl TlsProxy {
             acceptor: TlsAcceptor::from(Arc::new(server)),
             connector,
             upstream_host,
+            own_names: ["localhost", host_of(listen)]
+                .iter()
+                .filter(|n| !n.is_empty())
+                .map(|n| n.to_ascii_lowercase())
+                .collect(),
             ca_pem,
             names,
             spec,
@@ -662,7 +670,7 @@ impl TlsProxy {
         self.spec.handshake_timeout
     }
 
-    /// TLS toward the client. Returns the session and the SNI name the client sent.
+    /// TLS toward the client (the caller bounds it with `handshake_timeout`).
     pub async fn accept(
         &self,
         client: TcpStream,
@@ -670,14 +678,16 @@ impl TlsProxy {
         self.acceptor.accept(client).await
     }
 
-    /// The name to verify the upstream for: `upstream_name`, else the client's SNI, else
-    /// the upstream's host.
+    /// The name to verify the upstream for (and send as SNI): `upstream_name`, else the
+    /// client's SNI unless it names the proxy itself (`localhost`, the listen host: the
+    /// client addressed the proxy, not the service), else the upstream's host.
     fn upstream_server_name(&self, sni: Option<&str>) -> io::Result<ServerName<'static>> {
+        let passed_on = sni.filter(|n| !self.own_names.iter().any(|o| o.eq_ignore_ascii_case(n)));
         let name = self
             .spec
             .upstream_name
             .as_deref()
-            .or(sni)
+            .or(passed_on)
             .unwrap_or(&self.upstream_host);
         ServerName::try_from(name.to_string()).map_err(|e| {
             io::Error::new(

@@ -54,12 +54,13 @@ async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
     );
     assert!(!shown.to_string().contains("PRIVATE KEY"), "{shown}");
 
-    // Plain forwarding; the client's SNI reaches the upstream.
+    // Plain forwarding. `localhost` names the proxy itself, so it is not passed on: the
+    // upstream is verified for its own host, 127.0.0.1 (an IP: no SNI).
     let base = format!("https://localhost:{port}");
     let c = curl(&format!("{base}/hello"), &ca, &[]).await;
     assert_eq!(
         (c.exit, c.status, c.text().as_str()),
-        (0, 200, "sni=localhost path=/hello"),
+        (0, 200, "sni=- path=/hello"),
         "{c:?}"
     );
     // By IP: no SNI from the client; the upstream is verified for its IP address.
@@ -69,7 +70,8 @@ async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
         (0, 200, "sni=- path=/ip"),
         "{c:?}"
     );
-    // Any other name: the proxy mints a leaf for it and passes the name on.
+    // Any other name: the proxy mints a leaf for it and passes the name on as SNI, and
+    // verifies the upstream for it.
     let resolve = format!("api.example.test:{port}:127.0.0.1");
     let c = curl(
         &format!("https://api.example.test:{port}/named"),
@@ -95,7 +97,7 @@ async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
     let c = curl(&format!("{base}/fine"), &ca, &[]).await;
     assert_eq!(
         (c.status, c.text().as_str()),
-        (200, "sni=localhost path=/fine"),
+        (200, "sni=- path=/fine"),
         "{c:?}"
     );
     let stats = toxic_stats(api, "web", "abort").await;
@@ -108,7 +110,7 @@ async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
     let c = curl(&format!("{base}/slow/x"), &ca, &[]).await;
     assert_eq!(
         (c.status, c.text().as_str()),
-        (200, "sni=localhost path=/slow/x"),
+        (200, "sni=- path=/slow/x"),
         "{c:?}"
     );
     assert!(
@@ -126,7 +128,7 @@ async fn http_toxics_act_on_https_requests_through_a_generated_ca() {
     let c = curl(&format!("{base}/fail/now"), &ca, &[]).await;
     assert_eq!(
         (c.status, c.text().as_str()),
-        (200, "sni=localhost path=/fail/now"),
+        (200, "sni=- path=/fail/now"),
         "{c:?}"
     );
     srv.shutdown().await.expect("shutdown");
@@ -291,7 +293,7 @@ async fn plaintext_upstream_and_unverified_upstream() {
     let c = curl(&format!("https://localhost:{port}/i"), &ca, &[]).await;
     assert_eq!(
         (c.exit, c.status, c.text().as_str()),
-        (0, 200, "sni=localhost path=/i"),
+        (0, 200, "sni=- path=/i"),
         "{c:?}"
     );
     srv.shutdown().await.expect("shutdown");

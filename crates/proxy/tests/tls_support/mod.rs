@@ -233,7 +233,8 @@ pub async fn ca_file(api: SocketAddr, name: &str, dir: &Scratch) -> std::path::P
     dir.write(&format!("{name}-ca.pem"), &r.body)
 }
 
-/// A server (port 0, `cfg` otherwise), an HTTPS upstream for `names`, and a proxy `name`
+/// A server (port 0, `cfg` otherwise), an HTTPS upstream for `names` and 127.0.0.1, and a
+/// proxy `name`
 /// with `"generate": true`, trusting the upstream's CA, plus `extra` keys in its `tls`;
 /// the proxy's CA is in a scratch file.
 pub struct Fixture {
@@ -248,7 +249,10 @@ impl Fixture {
     pub async fn generated(cfg: ServeConfig, name: &str, names: &[&str], extra: Value) -> Fixture {
         let srv = server_with(ServeConfig { port: 0, ..cfg }).await;
         let api = srv.addr();
-        let (up, up_ca) = https_upstream(names).await;
+        // The proxy verifies the upstream as 127.0.0.1 unless a client names another host.
+        let mut names = names.to_vec();
+        names.push("127.0.0.1");
+        let (up, up_ca) = https_upstream(&names).await;
         let mut tls = json!({"generate": true, "upstream_ca": up_ca});
         if let (Some(t), Value::Object(more)) = (tls.as_object_mut(), extra) {
             t.extend(more);
