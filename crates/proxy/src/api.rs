@@ -153,6 +153,24 @@ async fn proxy_show(State(app): S, p: P1) -> Response {
     }
 }
 
+async fn proxy_ca(State(app): S, p: P1) -> Response {
+    let name = match path_of(p) {
+        Ok(n) => n,
+        Err(r) => return error(r),
+    };
+    match app.collection.ca_pem(&name).await {
+        Ok(pem) => {
+            let mut r = pem.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            );
+            r
+        }
+        Err(e) => error(e),
+    }
+}
+
 async fn proxy_update(State(app): S, method: Method, p: P1, body: B) -> Response {
     let (name, body) = match (path_of(p), body_of(body)) {
         (Ok(n), Ok(b)) => (n, b),
@@ -284,6 +302,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .patch(proxy_update)
                 .delete(proxy_delete),
         )
+        .route("/proxies/{proxy}/ca.pem", get(proxy_ca))
         .route(
             "/proxies/{proxy}/toxics",
             get(toxic_index).post(toxic_create),

@@ -15,6 +15,7 @@ use crate::link::ToxicEntry;
 use crate::model;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::rng::{hash_str, Rng};
+use crate::tls::{TlsProxy, TlsSpec};
 use crate::toxics::{Direction, Protocol, ToxicKind};
 
 pub struct Collection {
@@ -128,6 +129,7 @@ pub fn proxy_json(p: &Proxy) -> model::Proxy {
         enabled: c.enabled,
         toxics: p.toxics().iter().map(toxic_json).collect(),
         protocol: (p.protocol != Protocol::Tcp).then(|| p.protocol.as_str().to_string()),
+        tls: p.tls.as_ref().map(|t| t.json()),
     }
 }
 
@@ -142,6 +144,7 @@ struct ProxyInput {
     upstream: String,
     enabled: Option<bool>,
     protocol: Protocol,
+    tls: Option<TlsSpec>,
 }
 
 fn proxy_input(v: &Value, go_type: &str) -> Result<ProxyInput, ApiError> {
@@ -161,7 +164,42 @@ fn proxy_input(v: &Value, go_type: &str) -> Result<ProxyInput, ApiError> {
                 )
             })?,
         },
+        tls: field(m, "tls").map(TlsSpec::parse).transpose()?.flatten(),
     })
+}
+
+impl ProxyInput {
+    /// The proxy this input describes, with its TLS set up (certificates loaded or
+    /// minted; every failure a 400 naming the `tls` field).
+    fn build(&self, rng: Rng, guards: Arc<Guards>) -> Result<Proxy, ApiError> {
+        let tls = match &self.tls {
+            None => None,
+            Some(_) if self.protocol != Protocol::Tcp => {
+                return Err(ApiError::new(
+                    format!(
+                        "tls applies to tcp proxies only (proxy {} is {})",
+                        self.name,
+                        self.protocol.as_str()
+                    ),
+                    400,
+                ))
+            }
+            Some(spec) => Some(Arc::new(TlsProxy::build(
+                spec.clone(),
+                &self.listen,
+                &self.upstream,
+            )?)),
+        };
+        Ok(Proxy::with_protocol(
+            &self.name,
+            &self.listen,
+            &self.upstream,
+            rng,
+            guards,
+            self.protocol,
+        )
+        .with_tls(tls))
+    }
 }
 
 impl Collection {
@@ -223,14 +261,7 @@ impl Collection {
         if proxies.contains_key(&input.name) {
             return Err(ApiError::proxy_exists());
         }
-        let p = Arc::new(Proxy::with_protocol(
-            &input.name,
-            &input.listen,
-            &input.upstream,
-            self.rng_for(&input.name),
-            self.guards.clone(),
-            input.protocol,
-        ));
+        let p = Arc::new(input.build(self.rng_for(&input.name), self.guards.clone())?);
         if input.enabled.unwrap_or(true) {
             p.start().await?;
         }
@@ -300,21 +331,20 @@ impl Collection {
             if let Some(existing) = proxies.get(&input.name).cloned() {
                 match existing.differs(&input.listen, &input.upstream).await {
                     Err(e) => return (done, Some(e)),
-                    Ok(false) if existing.protocol == input.protocol => {
+                    Ok(false)
+                        if existing.protocol == input.protocol
+                            && existing.tls.as_ref().map(|t| &t.spec) == input.tls.as_ref() =>
+                    {
                         done.push(existing);
                         continue;
                     }
                     Ok(_) => existing.stop().await,
                 }
             }
-            let p = Arc::new(Proxy::with_protocol(
-                &input.name,
-                &input.listen,
-                &input.upstream,
-                self.rng_for(&input.name),
-                self.guards.clone(),
-                input.protocol,
-            ));
+            let p = match input.build(self.rng_for(&input.name), self.guards.clone()) {
+                Ok(p) => Arc::new(p),
+                Err(e) => return (done, Some(e)),
+            };
             if input.enabled.unwrap_or(true) {
                 if let Err(e) = p.start().await {
                     return (done, Some(e));
@@ -324,6 +354,23 @@ impl Collection {
             done.push(p);
         }
         (done, None)
+    }
+
+    /// GET /proxies/{proxy}/ca.pem — the CA a `"generate": true` TLS proxy minted.
+    pub async fn ca_pem(&self, name: &str) -> Result<String, ApiError> {
+        let p = self.get_proxy(name).await?;
+        let Some(tls) = &p.tls else {
+            return Err(ApiError::new(
+                format!("proxy {name} has no tls (create it with \"tls\": {{\"generate\": true}})"),
+                404,
+            ));
+        };
+        tls.ca_pem.clone().ok_or_else(|| {
+            ApiError::new(
+                format!("proxy {name} was given its certificate (tls.cert), so it has no CA of its own; trust that certificate's issuer"),
+                404,
+            )
+        })
     }
 
     /// GET /proxies/{proxy}

@@ -24,6 +24,7 @@ pub mod proxy;
 pub mod rng;
 pub mod server;
 pub mod stats;
+pub mod tls;
 pub mod toxics;
 pub mod udp;
 

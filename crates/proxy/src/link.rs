@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
@@ -42,6 +42,73 @@ pub struct ToxicEntry {
 }
 
 pub type ToxicSet = Arc<Vec<ToxicEntry>>;
+
+/// Where a link reads from: a TCP read half (woken by readiness, so an idle connection
+/// holds no read buffer) or any `AsyncRead` wrapped in [`Buffered`] (a TLS session).
+pub trait Source: Send {
+    /// The next bytes from the source, empty at EOF. Cancel-safe: when the future is
+    /// dropped before it completes, no data is lost.
+    fn read_chunk(&mut self) -> impl std::future::Future<Output = std::io::Result<Vec<u8>>> + Send;
+}
+
+impl Source for OwnedReadHalf {
+    async fn read_chunk(&mut self) -> std::io::Result<Vec<u8>> {
+        loop {
+            self.readable().await?;
+            let mut buf = vec![0u8; READ_SIZE];
+            match self.try_read(&mut buf) {
+                Ok(n) => {
+                    buf.truncate(n);
+                    if n < READ_SIZE / 4 {
+                        buf.shrink_to_fit();
+                    }
+                    return Ok(buf);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A generic reader with its own read buffer (TLS sessions decrypt into it).
+pub struct Buffered<R> {
+    pub inner: R,
+    buf: Box<[u8]>,
+}
+
+impl<R> Buffered<R> {
+    pub fn new(inner: R) -> Self {
+        Buffered {
+            inner,
+            buf: vec![0u8; READ_SIZE].into_boxed_slice(),
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send> Source for Buffered<R> {
+    async fn read_chunk(&mut self) -> std::io::Result<Vec<u8>> {
+        match self.inner.read(&mut self.buf).await {
+            Ok(n) => Ok(self.buf[..n].to_vec()),
+            // A TLS peer that closes TCP without close_notify: an EOF like any other
+            // (HTTP framing, not TLS, tells a truncated body).
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Where a link writes to. `BUFFERS`: bytes a write accepted may wait in the writer
+/// (TLS records) until flushed, so the link flushes before it idles or closes.
+pub trait Sink: AsyncWrite + Unpin + Send {
+    const BUFFERS: bool = false;
+}
+
+impl Sink for OwnedWriteHalf {}
+
+impl<T: AsyncRead + AsyncWrite + Send> Sink for tokio::io::WriteHalf<T> {
+    const BUFFERS: bool = true;
+}
 
 /// Byte counters for `/metrics`, updated as data moves (not only when links end).
 #[derive(Debug, Default)]
@@ -323,26 +390,37 @@ async fn sleep_opt(at: Option<Instant>) {
     }
 }
 
-async fn write_front(
-    writer: &mut OwnedWriteHalf,
+/// What `write_front` did.
+enum Wrote {
+    Bytes(usize),
+    Flushed,
+}
+
+/// Write (part of) the queue's front chunk once its instant has come. A writer that
+/// buffers (`Sink::BUFFERS`) and holds unflushed bytes is flushed first whenever nothing
+/// can be written right now, so delayed data never strands earlier data in a TLS buffer.
+async fn write_front<W: Sink>(
+    writer: &mut W,
     chunk: Option<&Chunk>,
     off: usize,
-) -> std::io::Result<usize> {
+    dirty: bool,
+) -> std::io::Result<Wrote> {
+    let due = chunk.is_some_and(|c| c.at <= Instant::now());
+    if dirty && !due {
+        writer.flush().await?;
+        return Ok(Wrote::Flushed);
+    }
     let Some(c) = chunk else {
         return std::future::pending().await;
     };
     if c.at > Instant::now() {
         sleep_until(c.at.into()).await;
     }
-    writer.write(&c.data[off..]).await
+    writer.write(&c.data[off..]).await.map(Wrote::Bytes)
 }
 
 /// Pump `reader` → toxics → `writer` until EOF, a fault, or the proxy stops.
-pub async fn run(
-    reader: &mut OwnedReadHalf,
-    writer: &mut OwnedWriteHalf,
-    p: LinkParams,
-) -> LinkEnd {
+pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkParams) -> LinkEnd {
     let LinkParams {
         direction,
         mut toxics,
@@ -367,11 +445,13 @@ pub async fn run(
     let initial = toxics.borrow_and_update().clone();
     link.apply(&initial);
     let mut off = 0usize;
+    // Written but possibly still buffered in the writer (only for `W::BUFFERS`).
+    let mut dirty = false;
     loop {
         if *stop.borrow() {
             return LinkEnd::Stopped;
         }
-        if link.queue.is_empty() && link.close_after_flush {
+        if link.queue.is_empty() && link.close_after_flush && !dirty {
             return LinkEnd::Close;
         }
         let deadline = link.next_deadline();
@@ -408,10 +488,12 @@ pub async fn run(
                 }
                 None => inject_rx = None,
             },
-            r = write_front(writer, link.queue.front(), off) => match r {
-                Ok(0) | Err(_) => return LinkEnd::Close,
-                Ok(n) => {
+            r = write_front(writer, link.queue.front(), off, dirty) => match r {
+                Ok(Wrote::Bytes(0)) | Err(_) => return LinkEnd::Close,
+                Ok(Wrote::Flushed) => dirty = false,
+                Ok(Wrote::Bytes(n)) => {
                     counters.sent.fetch_add(n as u64, Ordering::Relaxed);
+                    dirty = W::BUFFERS;
                     off += n;
                     if link.queue.front().is_some_and(|c| off >= c.data.len()) {
                         if let Some(c) = link.queue.pop_front() {
@@ -421,29 +503,18 @@ pub async fn run(
                     }
                 }
             },
-            _ = sleep_opt(eof_at) => {
+            _ = sleep_opt(eof_at), if !dirty => {
                 let _ = writer.shutdown().await;
                 return LinkEnd::Eof;
             }
-            r = reader.readable(), if can_read => {
-                if r.is_err() {
-                    return LinkEnd::Close;
+            r = reader.read_chunk(), if can_read => match r {
+                Ok(buf) if buf.is_empty() => link.source_eof(),
+                Ok(buf) => {
+                    counters.received.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    link.process(Chunk { data: buf, at: Instant::now() });
                 }
-                let mut buf = vec![0u8; READ_SIZE];
-                match reader.try_read(&mut buf) {
-                    Ok(0) => link.source_eof(),
-                    Ok(n) => {
-                        counters.received.fetch_add(n as u64, Ordering::Relaxed);
-                        buf.truncate(n);
-                        if n < READ_SIZE / 4 {
-                            buf.shrink_to_fit();
-                        }
-                        link.process(Chunk { data: buf, at: Instant::now() });
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return LinkEnd::Reset,
-                    Err(_) => return LinkEnd::Close,
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return LinkEnd::Reset,
+                Err(_) => return LinkEnd::Close,
             }
         }
     }

@@ -43,6 +43,10 @@ pub struct Proxy {
     /// look exactly like Toxiproxy's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// TLS termination (a Shakedown extension, `crate::tls`): what it does, the minted CA's
+    /// PEM; never the key. Absent without TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Value>,
 }
 
 fn one() -> f32 {

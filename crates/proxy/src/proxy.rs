@@ -19,9 +19,10 @@ use tokio::task::JoinHandle;
 
 use crate::error::ApiError;
 use crate::guard::{self, Guards};
-use crate::link::{self, Counters, LinkEnd, LinkParams, ToxicEntry, ToxicSet};
+use crate::link::{self, Counters, LinkEnd, LinkParams, Sink, Source, ToxicEntry, ToxicSet};
 use crate::rng::Rng;
 use crate::stats::ToxicStats;
+use crate::tls::TlsProxy;
 use crate::toxics::{ms, Direction, Protocol, ToxicKind};
 use crate::udp;
 
@@ -71,6 +72,9 @@ pub struct Proxy {
     running: Mutex<Option<Running>>,
     toxics: Mutex<(Vec<ToxicEntry>, u64)>,
     pub shared: Arc<Shared>,
+    /// TLS termination toward clients and re-encryption toward the upstream (`crate::tls`);
+    /// fixed at creation.
+    pub tls: Option<Arc<TlsProxy>>,
 }
 
 impl Proxy {
@@ -109,7 +113,14 @@ impl Proxy {
                 slots,
                 refused: AtomicU64::new(0),
             }),
+            tls: None,
         }
+    }
+
+    /// This proxy with TLS termination (see `crate::tls`).
+    pub fn with_tls(mut self, tls: Option<Arc<TlsProxy>>) -> Proxy {
+        self.tls = tls;
+        self
     }
 
     pub fn config(&self) -> ProxyConfig {
@@ -153,7 +164,9 @@ impl Proxy {
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = self.shared.clone();
         let accept = match listener {
-            Listener::Tcp(l) => tokio::spawn(accept_loop(l, upstream, shared, stop_rx)),
+            Listener::Tcp(l) => {
+                tokio::spawn(accept_loop(l, upstream, self.tls.clone(), shared, stop_rx))
+            }
             Listener::Udp(s) => tokio::spawn(udp::listen_loop(s, upstream, shared, stop_rx)),
         };
         {
@@ -267,6 +280,7 @@ async fn resolve(listen: &str) -> Result<String, ApiError> {
 async fn accept_loop(
     listener: TcpListener,
     upstream: String,
+    tls: Option<Arc<TlsProxy>>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -282,7 +296,7 @@ async fn accept_loop(
                         continue;
                     };
                     let rng = lock(&shared.rng).fork();
-                    tokio::spawn(connection(client, upstream.clone(), shared.clone(), stop.clone(), rng, permits));
+                    tokio::spawn(connection(client, upstream.clone(), tls.clone(), shared.clone(), stop.clone(), rng, permits));
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
@@ -358,6 +372,7 @@ impl Drop for ConnGuard {
 async fn connection(
     client: TcpStream,
     upstream: Arc<str>,
+    tls: Option<Arc<TlsProxy>>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     mut rng: Rng,
@@ -389,23 +404,59 @@ async fn connection(
             _ => {}
         }
     }
+    if let Some(tls) = tls {
+        return tls_connection(client, &upstream, &tls, &shared, stop, rng).await;
+    }
+    let up = match dial_upstream(&upstream, &shared, &mut stop).await {
+        Some(up) => up,
+        None => return,
+    };
+    let (mut cr, mut cw) = client.into_split();
+    let (mut ur, mut uw) = up.into_split();
+    let end = pump(&mut cr, &mut cw, &mut ur, &mut uw, &shared, &stop, rng).await;
+    if end == LinkEnd::Reset {
+        // SO_LINGER 0 only now, so only this connection's close becomes a RST.
+        let _ = cr.as_ref().set_zero_linger();
+        let _ = ur.as_ref().set_zero_linger();
+        cw.forget();
+        uw.forget();
+    }
+}
+
+/// Dial the upstream with the connect timeout (logged and `None` on failure or stop).
+async fn dial_upstream(
+    upstream: &str,
+    shared: &Shared,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<TcpStream> {
     let up = tokio::select! {
-        r = tokio::time::timeout(CONNECT_TIMEOUT, dial(&upstream, &shared)) => match r {
+        r = tokio::time::timeout(CONNECT_TIMEOUT, dial(upstream, shared)) => match r {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 log::warn!("proxy {}: cannot connect to upstream {upstream}: {e}", shared.name);
-                return;
+                return None;
             }
             Err(_) => {
                 log::warn!("proxy {}: upstream {upstream} connect timed out", shared.name);
-                return;
+                return None;
             }
         },
-        _ = stop.changed() => return,
+        _ = stop.changed() => return None,
     };
     let _ = up.set_nodelay(true);
-    let (mut cr, mut cw) = client.into_split();
-    let (mut ur, mut uw) = up.into_split();
+    Some(up)
+}
+
+/// Run both links of one connection until it ends; returns how.
+async fn pump<CR: Source, CW: Sink, UR: Source, UW: Sink>(
+    cr: &mut CR,
+    cw: &mut CW,
+    ur: &mut UR,
+    uw: &mut UW,
+    shared: &Shared,
+    stop: &watch::Receiver<bool>,
+    mut rng: Rng,
+) -> LinkEnd {
     let (itx, irx) = mpsc::channel(1);
     let params = |direction, counters: &Arc<Counters>, rng: Rng| LinkParams {
         direction,
@@ -420,28 +471,117 @@ async fn connection(
     up_params.inject_tx = Some(itx);
     let mut down_params = params(Direction::Downstream, &shared.down, rng.fork());
     down_params.inject_rx = Some(irx);
-    let end = {
-        let up_link = link::run(&mut cr, &mut uw, up_params);
-        let down_link = link::run(&mut ur, &mut cw, down_params);
-        tokio::pin!(up_link, down_link);
-        let (mut up_done, mut down_done) = (false, false);
-        loop {
-            let end = tokio::select! {
-                e = &mut up_link, if !up_done => { up_done = true; e }
-                e = &mut down_link, if !down_done => { down_done = true; e }
-            };
-            if end != LinkEnd::Eof || (up_done && down_done) {
-                break end;
-            }
+    let up_link = link::run(cr, uw, up_params);
+    let down_link = link::run(ur, cw, down_params);
+    tokio::pin!(up_link, down_link);
+    let (mut up_done, mut down_done) = (false, false);
+    loop {
+        let end = tokio::select! {
+            e = &mut up_link, if !up_done => { up_done = true; e }
+            e = &mut down_link, if !down_done => { down_done = true; e }
+        };
+        if end != LinkEnd::Eof || (up_done && down_done) {
+            break end;
         }
-    };
-    if end == LinkEnd::Reset {
-        // SO_LINGER 0 only now, so only this connection's close becomes a RST.
-        let _ = cr.as_ref().set_zero_linger();
-        let _ = ur.as_ref().set_zero_linger();
-        cw.forget();
-        uw.forget();
     }
+}
+
+/// A connection of a TLS proxy: handshake with the client (bounded), dial the upstream
+/// and open TLS to it for the client's SNI, then pump plaintext through the toxics.
+/// An upstream that cannot be reached answers the client's request with 502.
+async fn tls_connection(
+    client: TcpStream,
+    upstream: &str,
+    tls: &TlsProxy,
+    shared: &Shared,
+    mut stop: watch::Receiver<bool>,
+    rng: Rng,
+) {
+    let limit = tls.handshake_timeout();
+    let mut client = tokio::select! {
+        r = tokio::time::timeout(limit, tls.accept(client)) => match r {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                log::info!("proxy {}: client TLS handshake failed: {e}", shared.name);
+                return;
+            }
+            Err(_) => {
+                log::info!("proxy {}: client TLS handshake not done within {limit:?}; closed", shared.name);
+                return;
+            }
+        },
+        _ = stop.changed() => return,
+    };
+    let sni = client.get_ref().1.server_name().map(str::to_string);
+    let Some(up) = dial_upstream(upstream, shared, &mut stop).await else {
+        let reason = format!("cannot connect to upstream {upstream}");
+        crate::tls::bad_gateway(&mut client, &shared.name, &reason, limit).await;
+        return;
+    };
+    let Some(connector) = tls.connector() else {
+        run_tls(client, up, shared, &stop, rng).await;
+        return;
+    };
+    let r = tokio::select! {
+        r = tokio::time::timeout(limit, tls.connect(connector, sni.as_deref(), up)) => r,
+        _ = stop.changed() => return,
+    };
+    let reason = match r {
+        Ok(Ok(up)) => {
+            run_tls(client, up, shared, &stop, rng).await;
+            return;
+        }
+        Ok(Err(e)) => format!("TLS handshake with upstream {upstream} failed: {e}"),
+        Err(_) => format!("TLS handshake with upstream {upstream} not done within {limit:?}"),
+    };
+    log::warn!("proxy {}: {reason}", shared.name);
+    crate::tls::bad_gateway(&mut client, &shared.name, &reason, limit).await;
+}
+
+/// A stream over one TCP connection (TLS or not), for `SO_LINGER` on reset.
+trait OverTcp: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {
+    fn tcp(&self) -> &TcpStream;
+}
+impl OverTcp for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+impl OverTcp for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+impl OverTcp for tokio_rustls::client::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+/// Pump a TLS client session and an upstream (TLS or plain), then end both cleanly:
+/// close_notify and FIN, or a RST for `reset_peer`.
+async fn run_tls<C: OverTcp, U: OverTcp>(
+    client: C,
+    up: U,
+    shared: &Shared,
+    stop: &watch::Receiver<bool>,
+    rng: Rng,
+) {
+    let (cr, mut cw) = tokio::io::split(client);
+    let (ur, mut uw) = tokio::io::split(up);
+    let (mut cr, mut ur) = (link::Buffered::new(cr), link::Buffered::new(ur));
+    let end = pump(&mut cr, &mut cw, &mut ur, &mut uw, shared, stop, rng).await;
+    let (client, up) = (cr.inner.unsplit(cw), ur.inner.unsplit(uw));
+    if end == LinkEnd::Reset {
+        let _ = client.tcp().set_zero_linger();
+        let _ = up.tcp().set_zero_linger();
+        return;
+    }
+    // Bounded: a peer that stopped reading cannot hold the task.
+    let (mut client, mut up) = (client, up);
+    let grace = Duration::from_secs(1);
+    let _ = tokio::time::timeout(grace, tokio::io::AsyncWriteExt::shutdown(&mut client)).await;
+    let _ = tokio::time::timeout(grace, tokio::io::AsyncWriteExt::shutdown(&mut up)).await;
 }
 
 #[cfg(test)]

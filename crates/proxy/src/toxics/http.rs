@@ -95,7 +95,7 @@ impl RequestTracker {
                         None => {
                             let first_line_bad = match find(&self.head, b"\r\n") {
                                 Some(i) => parse_request_line(&self.head[..i]).is_none(),
-                                None => self.head.len() > 8 * 1024,
+                                None => self.head.len() > 8 * 1024 || !method_prefix(&self.head),
                             };
                             if first_line_bad || self.head.len() > MAX_HEAD {
                                 self.state = State::Passthrough;
@@ -202,6 +202,15 @@ impl RequestTracker {
     }
 }
 
+/// Whether `head` (no line end yet) can still start a request line: a method of ASCII
+/// letters (as `parse_request_line` wants; at most 32), then a space. A TLS ClientHello (first byte 0x16) or
+/// any binary protocol fails at its first byte, so it passes through at once instead of
+/// being held until a line end that never comes.
+fn method_prefix(head: &[u8]) -> bool {
+    let method = head.split(|&b| b == b' ').next().unwrap_or_default();
+    method.len() <= 32 && method.iter().all(u8::is_ascii_alphabetic)
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -282,6 +291,26 @@ mod tests {
             }
         }
         (hs, total)
+    }
+
+    #[test]
+    fn a_tls_client_hello_passes_through_at_once() {
+        // The first bytes of a ClientHello: no line end will ever come.
+        let hello = [
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ];
+        let mut t = RequestTracker::default();
+        let mut out = Vec::new();
+        t.feed(&hello, &mut out);
+        assert_eq!(t.held(), 0);
+        assert!(
+            matches!(&out[..], [Piece::Bytes(b)] if b[..] == hello[..]),
+            "{out:?}"
+        );
+        // A method arriving in pieces is still held.
+        let mut t = RequestTracker::default();
+        t.feed(b"GE", &mut out);
+        assert_eq!(t.held(), 2);
     }
 
     #[test]
