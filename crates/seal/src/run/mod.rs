@@ -266,9 +266,11 @@ impl<'a> Runner<'a> {
                 arguments.clone(),
             );
             let mut shutdown = self.shutdown.clone();
+            // A stop wins over a step that ended because of it (a wait cut short).
             let outcome = tokio::select! {
-                o = self.step_with_retries(step, &arguments) => Some(o),
+                biased;
                 _ = shutdown.wait() => None,
+                o = self.step_with_retries(step, &arguments) => Some(o),
             };
             record.step(record::Record::finish(started, outcome.as_ref()));
             match outcome {
@@ -463,3 +465,6 @@ pub(crate) fn weekday_of(w: Weekday) -> time::Weekday {
 pub fn journal_path(dir: &Path, scenario: &str, loop_number: u64) -> PathBuf {
     record::path(dir, scenario, loop_number)
 }
+
+#[cfg(test)]
+mod tests;
