@@ -165,7 +165,7 @@ fn autonomous_runs_and_label_says_it_is_not_built_yet_with_exit_3() {
             "--prometheus-host",
             "127.0.0.1",
             "--prometheus-port",
-            "9999",
+            "0",
             "--seed",
             "7",
         ],

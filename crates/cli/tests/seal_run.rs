@@ -519,3 +519,93 @@ scenarios:
         .exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `GET /metrics` from the seal's endpoint: the body, or `None` while nothing answers.
+fn scrape(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: seal\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+#[test]
+fn pod_kills_reach_the_prometheus_endpoint_during_the_run() {
+    let ns = namespace("metrics");
+    victims(&ns, 2);
+    let dir = scratch("seal-run", "metrics");
+    let policy = write_policy(
+        &dir,
+        &format!(
+            "config: {{runStrategy: {{runs: 1}}}}
+scenarios:
+- name: kill and hold
+  steps:
+  - podAction:
+      matches: [{{labels: {{namespace: {ns}, selector: app=victim}}}}]
+      actions: [{{kill: {{force: true}}}}]
+  - wait: {{seconds: 3600}}
+"
+        ),
+    );
+    let port = http_server::closed_port();
+    let child = chaos_command(
+        &dir,
+        &[
+            "seal",
+            "autonomous",
+            "--policy-file",
+            policy.to_str().unwrap(),
+            "--kubeconfig",
+            cluster::kubeconfig(),
+            "--journal-dir",
+            "journals",
+            "--prometheus-collector",
+            "--prometheus-host",
+            "127.0.0.1",
+            "--prometheus-port",
+            &port.to_string(),
+        ],
+        &[],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn chaos");
+    let wanted = [
+        format!(
+            "seal_pod_kills_total{{status=\"success\",namespace=\"{ns}\",name=\"victim-0\"}} 1"
+        ),
+        format!(
+            "seal_pod_kills_total{{status=\"success\",namespace=\"{ns}\",name=\"victim-1\"}} 1"
+        ),
+        "seal_empty_match_total{source=\"nodes\"} 0".to_string(),
+        "# TYPE seal_pod_kills_total counter".to_string(),
+    ];
+    let mut last = String::new();
+    for _ in 0..600 {
+        if let Some(body) = scrape(port) {
+            last = body;
+            if wanted.iter().all(|w| last.contains(w.as_str())) {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().expect("wait");
+    for w in &wanted {
+        assert!(
+            last.contains(w.as_str()),
+            "{w} not in:\n{last}\n{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -57,6 +57,8 @@ pub struct Autonomous {
     pub journal_dir: Option<std::path::PathBuf>,
     pub verbose: u8,
     pub silent: u8,
+    /// `--prometheus-collector`: serve the metrics on this host and port.
+    pub prometheus: Option<(String, u16)>,
 }
 
 /// `autonomous --policy-file PATH …`: checks the policy (invalid: exit 1, as upstream),
@@ -112,6 +114,24 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
     ));
     let metrics = std::sync::Arc::new(crate::run::metrics::Metrics::new(log.clone()));
     runtime.block_on(async {
+        if let Some((host, port)) = &args.prometheus {
+            match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
+                Ok(listener) => {
+                    log.info(
+                        "policy_runner",
+                        format!("Serving metrics at http://{host}:{port}/metrics"),
+                    );
+                    tokio::spawn(crate::run::metrics::serve(listener, metrics.clone()));
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "ERROR --prometheus-host/--prometheus-port {host}:{port}: cannot listen: {e}"
+                    );
+                    return 1;
+                }
+            }
+        }
         let shutdown = match crate::run::Shutdown::on_signals() {
             Ok(s) => s,
             Err(e) => {

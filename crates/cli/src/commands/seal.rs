@@ -17,6 +17,10 @@ pub fn seal(args: SealArgs) -> u8 {
                 journal_dir: a.journal_dir,
                 verbose: args.verbose,
                 silent: args.silent,
+                prometheus: a
+                    .metrics
+                    .prometheus_collector
+                    .then(|| (a.metrics.prometheus_host.clone(), a.metrics.prometheus_port)),
             };
             ::seal::command::autonomous(&run, &mut out, &mut err)
         }
