@@ -80,6 +80,11 @@ fn exists(ns: &str, what: &str) -> bool {
     cluster::try_kubectl_at(cluster::kubeconfig(), &["-n", ns, "get", what]).is_some()
 }
 
+/// `needle` is in the seal's log `err` (shown whole when not).
+fn has(err: &str, needle: &str) {
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+}
+
 fn write_policy(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("policy.yml");
     std::fs::write(&path, text).expect("write policy");
@@ -171,7 +176,7 @@ scenarios:
     assert_eq!(left, expected_left, "killed {k1:?}");
     let err = stderr(&first);
     assert_eq!(err.matches("Pod killed: [pod #").count(), k1.len(), "{err}");
-    assert!(err.contains("Filtered set length: 4"), "{err}");
+    has(&err, "Filtered set length: 4");
     // The same pods again, the same seed: the same choice.
     victims(&ns, 6);
     let second = autonomous(&dir, &policy, "11", &[]);
@@ -225,19 +230,16 @@ fn fail_fast_exits_1_at_the_first_failure_and_report_carries_on_with_0() {
     let out = autonomous(&dir, &report, "1", &me);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(
-        err.contains("ERROR action_nodes_pods.wrong count Expected 5 pods, got 2"),
-        "{err}"
+    has(
+        &err,
+        "ERROR action_nodes_pods.wrong count Expected 5 pods, got 2",
     );
-    assert!(
-        err.contains("Scenario failed, reporting and carrying on"),
-        "{err}"
+    has(&err, "Scenario failed, reporting and carrying on");
+    has(
+        &err,
+        "Self-destruction prevention. Filtering out: [[pod #1 name=victim-1",
     );
-    assert!(
-        err.contains("Self-destruction prevention. Filtering out: [[pod #1 name=victim-1"),
-        "{err}"
-    );
-    assert!(err.contains("All done here!"), "{err}");
+    has(&err, "All done here!");
     assert_eq!(journal(&dir, "wrong-count", 1)["status"], "failed");
     assert_eq!(journal(&dir, "right-count", 1)["status"], "completed");
     // The self-protection spared victim-1 in the first scenario too.
@@ -248,7 +250,7 @@ fn fail_fast_exits_1_at_the_first_failure_and_report_carries_on_with_0() {
     let out = autonomous(&dir, &fail_fast, "1", &me);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("ERROR policy_runner Exiting early"), "{err}");
+    has(&err, "ERROR policy_runner Exiting early");
     assert!(!err.contains("Starting scenario 'right count'"), "{err}");
     assert_eq!(journal(&dir, "wrong-count", 1)["status"], "failed");
     assert!(!dir
@@ -325,16 +327,10 @@ scenarios:
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     // The objects were there (the deployment's pods were counted), and are gone.
-    assert!(
-        err.contains("configmap/seal-config serverside-applied"),
-        "{err}"
-    );
-    assert!(
-        err.contains("deployment.apps/applied serverside-applied"),
-        "{err}"
-    );
-    assert!(err.contains("Cleanup started (1 items)"), "{err}");
-    assert!(err.contains("deployment.apps/applied deleted"), "{err}");
+    has(&err, "configmap/seal-config serverside-applied");
+    has(&err, "deployment.apps/applied serverside-applied");
+    has(&err, "Cleanup started (1 items)");
+    has(&err, "deployment.apps/applied deleted");
     assert!(!exists(&ns, "configmap/seal-config"));
     assert!(!exists(&ns, "deployment/applied"));
     // The local server saw the probe as declared.
@@ -344,11 +340,8 @@ scenarios:
         server.requests()
     );
     assert!(server.bodies().contains(&"hello seal".to_string()));
-    assert!(
-        err.contains(r#""method": "POST""#) || err.contains(r#""method":"POST""#),
-        "{err}"
-    );
-    assert!(err.contains("x-seal"), "{err}");
+    has(&err, r#""method": "POST""#);
+    has(&err, "x-seal");
     // The closed port: two attempts, then the step fails and the scenario ends there.
     let url = format!("http://127.0.0.1:{closed}/");
     assert_eq!(
@@ -357,10 +350,7 @@ scenarios:
         2,
         "{err}"
     );
-    assert!(
-        err.contains("Error calling. Sleeping 10 and retrying"),
-        "{err}"
-    );
+    has(&err, "Error calling. Sleeping 10 and retrying");
     let j = journal(&dir, "apply-probe-and-fail", 1);
     assert_eq!(j["status"], "failed");
     assert_eq!(
@@ -375,12 +365,12 @@ scenarios:
         .unwrap()
         .contains("Exception while calling"));
     // kubectlBinary: kubectl's own output, and its cleanup through the same binary.
-    assert!(err.contains("configmap/seal-binary created"), "{err}");
-    assert!(
-        err.contains("Expected response code 200, got 503 instead. Response: status 503"),
-        "{err}"
+    has(&err, "configmap/seal-binary created");
+    has(
+        &err,
+        "Expected response code 200, got 503 instead. Response: status 503",
     );
-    assert!(err.contains("configmap \"seal-binary\" deleted"), "{err}");
+    has(&err, "configmap \"seal-binary\" deleted");
     assert!(!exists(&ns, "configmap/seal-binary"));
     // `chaos report` reads a seal journal like any other.
     let report = chaos(
@@ -441,16 +431,14 @@ scenarios:
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     // No pod network on the test plane: the address is right, the call cannot connect.
-    assert!(
-        err.contains(&format!("Making a call: http://{ip}:8080/health, get")),
-        "{err}"
+    has(
+        &err,
+        &format!("Making a call: http://{ip}:8080/health, get"),
     );
     assert_eq!(journal(&dir, "to-the-service", 1)["status"], "failed");
-    assert!(
-        err.contains(&format!(
-            "Service not found: 'nothing' in namespace '{ns}' (404)"
-        )),
-        "{err}"
+    has(
+        &err,
+        &format!("Service not found: 'nothing' in namespace '{ns}' (404)"),
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -507,8 +495,8 @@ scenarios:
     let out = child.wait_with_output().expect("wait");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(143), "{err}");
-    assert!(err.contains("Stopped by SIGTERM during step 2"), "{err}");
-    assert!(err.contains("configmap/held deleted"), "{err}");
+    has(&err, "Stopped by SIGTERM during step 2");
+    has(&err, "configmap/held deleted");
     assert!(!exists(&ns, "configmap/held"));
     let j = journal(&dir, "apply-then-wait", 1);
     assert_eq!(j["status"], "interrupted");
