@@ -12,7 +12,8 @@
 //!
 //! Every random choice (the order, samples, probabilities, kill coin flips, the waits
 //! between loops) comes from one generator, seeded by `--seed` when given, so a run is
-//! reproducible. Every scenario run leaves a journal ([`record`]).
+//! reproducible. Every scenario run leaves a Chaos Toolkit journal (`record.rs`,
+//! docs/seal.md).
 
 mod kubectl;
 pub mod log;
