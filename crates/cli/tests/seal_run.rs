@@ -597,3 +597,62 @@ scenarios:
     assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unreachable_cluster_fails_the_step_and_names_the_api() {
+    let dir = scratch("seal-run", "unreachable");
+    let port = http_server::closed_port();
+    let kc = dir.join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1
+kind: Config
+current-context: gone
+clusters: [{{name: gone, cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}}}]
+users: [{{name: gone, user: {{token: t}}}}]
+contexts: [{{name: gone, context: {{cluster: gone, user: gone}}}}]
+"
+        ),
+    )
+    .unwrap();
+    let policy = write_policy(
+        &dir,
+        "config: {runStrategy: {runs: 1}, exitStrategy: {strategy: fail-fast}}
+scenarios:
+- name: kill nothing
+  steps:
+  - podAction:
+      matches: [{namespace: default}]
+      actions: [{kill: {probability: 1}}]
+",
+    );
+    let out = chaos(
+        &dir,
+        &[
+            "seal",
+            "autonomous",
+            "--policy-file",
+            policy.to_str().unwrap(),
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--journal-dir",
+            "journals",
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    has(
+        &err,
+        &format!("ERROR action_nodes_pods.kill nothing cannot reach the Kubernetes API at https://127.0.0.1:{port}: connection refused"),
+    );
+    assert!(!err.contains("urllib3"), "{err}");
+    let j = journal(&dir, "kill-nothing", 1);
+    assert_eq!(statuses(&j, "run"), ["failed"]);
+    assert!(j["run"][0]["exception"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("cannot reach the Kubernetes API"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

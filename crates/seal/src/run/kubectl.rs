@@ -151,7 +151,7 @@ impl Runner<'_> {
                     .await
             }
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(super::api_error)?;
         match answer {
             Ok(_) => Ok(match action {
                 KubectlAction::Apply => format!("{shown} serverside-applied"),
@@ -177,7 +177,7 @@ impl Runner<'_> {
             let list = kube
                 .get(&path)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(super::api_error)?
                 .map_err(|s| {
                     format!(
                         "error: the server does not serve apiVersion {api_version:?} ({}): {}",

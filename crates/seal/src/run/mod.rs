@@ -164,7 +164,7 @@ impl<'a> Runner<'a> {
         }
         let k = drivers_k8s::api::client_for_kubeconfig(self.options.kubeconfig.as_deref())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(api_error)?;
         self.kube = Some(k.clone());
         Ok(k)
     }
@@ -448,6 +448,20 @@ impl<'a> Runner<'a> {
 /// Python's `%r` of a YAML number: `5` for an integer, `5.0` for a float.
 fn py_float_repr(x: f64) -> String {
     pods::py_num(x)
+}
+
+/// A transport or configuration failure of the Kubernetes client, without the Python
+/// exception name `chaosk8s` prefixes (a seal user never saw those).
+pub(crate) fn api_error(e: providers::ProviderError) -> String {
+    let text = e.to_string();
+    [
+        "urllib3.exceptions.MaxRetryError: ",
+        "kubernetes.config.config_exception.ConfigException: ",
+    ]
+    .iter()
+    .find_map(|p| text.strip_prefix(p))
+    .map(String::from)
+    .unwrap_or(text)
 }
 
 pub(crate) fn weekday_of(w: Weekday) -> time::Weekday {

@@ -288,7 +288,7 @@ impl Runner<'_> {
     async fn deployment_selector(&mut self, ns: &str, name: &str) -> Result<String, String> {
         let kube = self.kube().await?;
         let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
-        match kube.get(&path).await.map_err(|e| e.to_string())? {
+        match kube.get(&path).await.map_err(super::api_error)? {
             Ok(d) => Ok(dict_to_selector(
                 d.pointer("/spec/selector/matchLabels")
                     .and_then(Value::as_object)
@@ -319,7 +319,7 @@ impl Runner<'_> {
             let list = kube
                 .get("/api/v1/namespaces")
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(super::api_error)?
                 .map_err(|s| format!("cannot list namespaces: ({}) {}", s.code, s.message()))?;
             items(&list)
                 .iter()
@@ -342,7 +342,7 @@ impl Runner<'_> {
             let list = kube
                 .get(&url)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(super::api_error)?
                 .map_err(|s| {
                     format!(
                         "cannot list pods in namespace '{}': ({}) {}",
@@ -598,7 +598,7 @@ impl Runner<'_> {
             "/api/v1/namespaces/{}/pods/{}?gracePeriodSeconds=0",
             pod.namespace, pod.name
         );
-        match kube.delete(&path, None).await.map_err(|e| e.to_string())? {
+        match kube.delete(&path, None).await.map_err(super::api_error)? {
             Ok(_) => Ok(()),
             Err(s) => Err(format!("({}) {}", s.code, s.message())),
         }

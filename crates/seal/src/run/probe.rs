@@ -88,7 +88,7 @@ impl Runner<'_> {
                 let service = kube
                     .get(&path)
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(super::api_error)?
                     .map_err(|s| {
                         format!(
                             "Service not found: '{name}' in namespace '{namespace}' ({}) {}",
