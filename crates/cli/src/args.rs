@@ -478,7 +478,7 @@ pub struct SealArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SealCommand {
-    /// Run the policy file's scenarios (checks the policy; the runner is not built yet).
+    /// Run the policy file's scenarios against the cluster.
     Autonomous(SealAutonomousArgs),
     /// Validate a policy file against PowerfulSeal 3.3's schema: `OK`, or why not.
     Validate(SealPolicyArgs),
@@ -556,6 +556,9 @@ pub struct SealAutonomousArgs {
     /// Seed for every random choice (samples, probabilities, waits), for reproducible runs.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Where each scenario run's journal goes (`seal-journal-<scenario>-<loop>.json`).
+    #[arg(long, value_name = "DIR")]
+    pub journal_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

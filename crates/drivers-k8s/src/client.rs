@@ -72,6 +72,11 @@ pub type Answer = Result<Result<Value, ApiStatus>, ProviderError>;
 pub const STRATEGIC: &str = "application/strategic-merge-patch+json";
 
 impl Kube {
+    /// The API server's URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// One request with a JSON body (if any): the status and the raw body.
     async fn send(
         &self,
@@ -486,7 +491,10 @@ fn cache() -> &'static Mutex<HashMap<Source, Cached>> {
 
 /// The client for these secrets: built once per credentials and runtime, then reused.
 pub async fn client_for(secrets: &Map) -> Result<Kube, ProviderError> {
-    let source = source(secrets);
+    client_from_source(source(secrets)).await
+}
+
+async fn client_from_source(source: Source) -> Result<Kube, ProviderError> {
     if let Ok(map) = cache().lock() {
         if let Some(c) = map.get(&source).filter(|c| !c.alive.is_closed()) {
             return Ok(c.kube.clone());
@@ -517,6 +525,26 @@ pub async fn client_for(secrets: &Map) -> Result<Kube, ProviderError> {
         );
     }
     Ok(kube)
+}
+
+/// The client for one kubeconfig file (PowerfulSeal's `--kubeconfig`), cached like
+/// [`client_for`]; `None` resolves as [`client_for`] does without secrets (`$KUBECONFIG`,
+/// `~/.kube/config`, `CHAOSTOOLKIT_IN_POD=true`, the `KUBERNETES_*` variables).
+pub async fn client_for_kubeconfig(path: Option<&std::path::Path>) -> Result<Kube, ProviderError> {
+    let Some(path) = path else {
+        return client_for(&Map::new()).await;
+    };
+    if !path.is_file() {
+        return Err(config_error(
+            &format!("kubeconfig {}", path.display()),
+            "no such file (check --kubeconfig)",
+        ));
+    }
+    let source = Source::Kubeconfig {
+        paths: vec![path.to_path_buf()],
+        context: None,
+    };
+    client_from_source(source).await
 }
 
 /// Percent-encodes query parameters (skipping `None`s).

@@ -102,7 +102,8 @@ pub(crate) fn parse_document(text: &str, json: bool) -> Result<Value, String> {
     Ok(docs.first().map(yaml_to_json).unwrap_or(Value::Null))
 }
 
-fn yaml_to_json(y: &yaml_rust2::Yaml) -> Value {
+/// A YAML node as JSON (keys as strings; aliases and bad values as `null`).
+pub fn yaml_to_json(y: &yaml_rust2::Yaml) -> Value {
     use yaml_rust2::Yaml;
     match y {
         Yaml::Real(s) => s

@@ -27,6 +27,19 @@ pub mod service;
 pub mod statefulset;
 pub mod switch;
 
+/// The API client and its raw-JSON helpers, for other crates that talk to Kubernetes
+/// (the PowerfulSeal runner, `crates/seal`): one client stack, one way of resolving
+/// credentials (as `chaosk8s` does), one cache, rather than a second client.
+///
+/// [`api::Kube`] sends requests and answers raw JSON, API refusals kept apart from
+/// transport failures ([`api::Answer`]); [`api::watch_until`] waits with a watch.
+pub mod api {
+    pub use crate::client::{
+        client_for, client_for_kubeconfig, query, watch_until, Answer, ApiStatus, Kube, STRATEGIC,
+    };
+    pub use crate::common::yaml_to_json;
+}
+
 use common::Spec;
 use providers::registry::{Package, Registry};
 

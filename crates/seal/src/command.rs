@@ -5,15 +5,15 @@
 //! `OK` on standard output and exits 0, or logs why and prints `Policy not valid. See log
 //! output above.` and exits 1. Where upstream logs a `jsonschema` error and a dump of the
 //! policy, Shakedown logs one line naming the file, line, column, path and the fix.
-//! `autonomous` and `label` are not built yet: they exit [`NOT_IMPLEMENTED`] (after
-//! `autonomous` has checked its policy, so an invalid one still exits 1 as upstream).
+//! `autonomous` runs the policy ([`crate::run`]); `label` is not built yet: it exits
+//! [`NOT_IMPLEMENTED`].
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::LoadError;
 
-/// The exit code of a mode Shakedown does not run yet (`autonomous`, `label`).
+/// The exit code of a mode Shakedown does not run yet (`label`).
 pub const NOT_IMPLEMENTED: u8 = 3;
 /// What upstream prints under an invalid policy.
 pub const NOT_VALID: &str = "Policy not valid. See log output above.";
@@ -47,27 +47,111 @@ fn report(e: &LoadError, err: &mut dyn Write) {
     }
 }
 
-/// `autonomous --policy-file PATH …`: checks the policy, then says the runner is not
-/// built yet.
-pub fn autonomous(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    match crate::load_file(path) {
-        Ok(checked) => {
-            for notice in &checked.notices {
-                let _ = writeln!(err, "WARNING {}: {notice}", path.display());
-            }
-            let _ = writeln!(
-                err,
-                "ERROR the policy is valid ({} scenarios), but Shakedown cannot run PowerfulSeal policies yet (autonomous mode is not implemented); exit code {NOT_IMPLEMENTED}",
-                checked.policy.scenarios.len()
-            );
-            NOT_IMPLEMENTED
-        }
+/// What `autonomous` was asked for (its flags).
+#[derive(Debug, Clone, Default)]
+pub struct Autonomous {
+    pub policy_file: std::path::PathBuf,
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub seed: Option<u64>,
+    /// `None`: the working directory.
+    pub journal_dir: Option<std::path::PathBuf>,
+    pub verbose: u8,
+    pub silent: u8,
+    /// `--prometheus-collector`: serve the metrics on this host and port.
+    pub prometheus: Option<(String, u16)>,
+}
+
+/// `autonomous --policy-file PATH …`: checks the policy (invalid: exit 1, as upstream),
+/// then runs it against the cluster until its `runs` are done, a `fail-fast` scenario
+/// fails (exit 1) or SIGINT/SIGTERM stops it (after the cleanup; exit 130/143). The run's
+/// log goes to standard error.
+pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let checked = match crate::load_file(&args.policy_file) {
+        Ok(checked) => checked,
         Err(e) => {
             report(&e, err);
             let _ = writeln!(out, "{NOT_VALID}");
-            1
+            return 1;
         }
+    };
+    for notice in &checked.notices {
+        let _ = writeln!(err, "WARNING {}: {notice}", args.policy_file.display());
     }
+    let journal_dir = args
+        .journal_dir
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    if let Err(e) = std::fs::create_dir_all(&journal_dir) {
+        let _ = writeln!(
+            err,
+            "ERROR --journal-dir {}: cannot create the directory: {e}",
+            journal_dir.display()
+        );
+        return 1;
+    }
+    // Read while the process has one thread (the `time` crate refuses later).
+    let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "ERROR cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let options = crate::run::Options {
+        kubeconfig: args.kubeconfig.clone(),
+        seed: args.seed,
+        journal_dir,
+        origin: args.policy_file.display().to_string(),
+    };
+    let level = crate::run::log::Level::from_flags(args.verbose, args.silent);
+    let log = std::sync::Arc::new(crate::run::log::Log::new(
+        level,
+        Box::new(std::io::stderr()),
+    ));
+    let metrics = std::sync::Arc::new(crate::run::metrics::Metrics::new(log.clone()));
+    runtime.block_on(async {
+        if let Some((host, port)) = &args.prometheus {
+            match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
+                Ok(listener) => {
+                    log.info(
+                        "policy_runner",
+                        format!("Serving metrics at http://{host}:{port}/metrics"),
+                    );
+                    tokio::spawn(crate::run::metrics::serve(listener, metrics.clone()));
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "ERROR --prometheus-host/--prometheus-port {host}:{port}: cannot listen: {e}"
+                    );
+                    return 1;
+                }
+            }
+        }
+        let shutdown = match crate::run::Shutdown::on_signals() {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = writeln!(err, "ERROR cannot listen for SIGINT/SIGTERM: {e}");
+                return 1;
+            }
+        };
+        crate::run::Runner::new(
+            &checked.policy,
+            &checked.document,
+            &options,
+            log,
+            metrics,
+            shutdown,
+            local_offset,
+        )
+        .run()
+        .await
+        .exit_code()
+    })
 }
 
 /// `label …`: not built yet.

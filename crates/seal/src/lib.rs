@@ -7,13 +7,14 @@
 //! on defaults, and its validation answers a typo with one `jsonschema` error that names
 //! neither the line nor the fix. The book's policies (`powerfulseal autonomous
 //! --policy-file experiment1b.yml`) should keep working from the one `chaos` binary.
-//! This crate owns the policy language; a scenario runner (issue #13 §1, not built yet)
-//! will read [`policy::Policy`] and reuse `drivers-k8s`'s client plumbing rather than
+//! This crate owns the policy language and its runner ([`run`]: `autonomous` mode),
+//! which reads [`policy::Policy`] and reuses `drivers-k8s`'s client plumbing rather than
 //! duplicate it. docs/seal.md is the user's page; docs/compatibility.md lists every
 //! difference from upstream.
 
 pub mod command;
 pub mod policy;
+pub mod run;
 pub mod schema;
 
 use std::path::Path;

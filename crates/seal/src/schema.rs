@@ -86,6 +86,8 @@ impl fmt::Display for Notice {
 pub struct Checked {
     pub policy: Policy,
     pub notices: Vec<Notice>,
+    /// The document as written (the runner copies each step into its journal).
+    pub document: Value,
 }
 
 /// Checks a parsed policy document (`positions` from the YAML parser, for lines).
@@ -98,6 +100,7 @@ pub fn check(document: &Value, positions: &Positions) -> Result<Checked, PolicyE
     Ok(Checked {
         policy,
         notices: cx.notices,
+        document: document.clone(),
     })
 }
 

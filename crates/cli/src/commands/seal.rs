@@ -10,7 +10,19 @@ pub fn seal(args: SealArgs) -> u8 {
             if let Some(code) = refuse_out_of_scope(&a.common, a.metrics.datadog_collector) {
                 return code;
             }
-            ::seal::command::autonomous(&a.policy.policy_file, &mut out, &mut err)
+            let run = ::seal::command::Autonomous {
+                policy_file: a.policy.policy_file,
+                kubeconfig: a.common.kubeconfig,
+                seed: a.seed,
+                journal_dir: a.journal_dir,
+                verbose: args.verbose,
+                silent: args.silent,
+                prometheus: a
+                    .metrics
+                    .prometheus_collector
+                    .then(|| (a.metrics.prometheus_host.clone(), a.metrics.prometheus_port)),
+            };
+            ::seal::command::autonomous(&run, &mut out, &mut err)
         }
         SealCommand::Label(l) => {
             if let Some(code) = refuse_out_of_scope(&l.common, l.metrics.datadog_collector) {
