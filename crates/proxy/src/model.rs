@@ -43,6 +43,10 @@ pub struct Proxy {
     /// look exactly like Toxiproxy's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// A DNS proxy's own counters (`crate::dns::DnsCounters`: queries, forwarded,
+    /// malformed…); absent for other proxies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_stats: Option<Map<String, Value>>,
 }
 
 fn one() -> f32 {

@@ -61,6 +61,8 @@ pub struct Shared {
     slots: Arc<Semaphore>,
     /// Clients reset because a budget was spent.
     pub refused: AtomicU64,
+    /// What a DNS proxy did (`crate::dns`); zero for other protocols.
+    pub dns: crate::dns::DnsCounters,
 }
 
 pub struct Proxy {
@@ -108,6 +110,7 @@ impl Proxy {
                 guards,
                 slots,
                 refused: AtomicU64::new(0),
+                dns: Default::default(),
             }),
         }
     }
@@ -141,10 +144,12 @@ impl Proxy {
         let listener = match self.protocol {
             Protocol::Tcp => Listener::Tcp(dns::bind(&bind_to).await.map_err(bind_error)?),
             Protocol::Udp => Listener::Udp(udp::bind(&bind_to).await.map_err(bind_error)?),
+            Protocol::Dns => Listener::Dns(crate::dns::bind(&bind_to).await.map_err(bind_error)?),
         };
         let local = match &listener {
             Listener::Tcp(l) => l.local_addr(),
             Listener::Udp(s) => s.local_addr(),
+            Listener::Dns(l) => l.local_addr(),
         }
         .map_err(|e| ApiError::internal(format!("listen {net} {bind_to}: {e}")))?;
         // Refused before the first accept; dropping the listener closes it.
@@ -155,6 +160,7 @@ impl Proxy {
         let accept = match listener {
             Listener::Tcp(l) => tokio::spawn(accept_loop(l, upstream, shared, stop_rx)),
             Listener::Udp(s) => tokio::spawn(udp::listen_loop(s, upstream, shared, stop_rx)),
+            Listener::Dns(l) => tokio::spawn(crate::dns::serve(l, upstream, shared, stop_rx)),
         };
         {
             let mut c = lock(&self.config);
@@ -248,6 +254,7 @@ impl Proxy {
 enum Listener {
     Tcp(TcpListener),
     Udp(tokio::net::UdpSocket),
+    Dns(crate::dns::Listeners),
 }
 
 /// Resolve `host:port` the way Go's `net.ResolveTCPAddr` prints it.
