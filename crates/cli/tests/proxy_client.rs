@@ -236,11 +236,17 @@ fn create_with_protocol_dns_makes_a_dns_proxy_that_dns_toxics_act_on() {
     let (n, _) = socket.recv_from(&mut buf).expect("the toxic's answer");
     // Same id, a response, NXDOMAIN.
     assert!(n >= 12, "{:?}", &buf[..n]);
-    assert_eq!((buf[0], buf[1], buf[2] & 0x80, buf[3] & 0x0f), (0x51, 0x57, 0x80, 3));
+    assert_eq!(
+        (buf[0], buf[1], buf[2] & 0x80, buf[3] & 0x0f),
+        (0x51, 0x57, 0x80, 3)
+    );
     upstream
         .set_nonblocking(true)
         .expect("nonblocking upstream");
-    assert!(upstream.recv_from(&mut buf).is_err(), "the upstream was asked");
+    assert!(
+        upstream.recv_from(&mut buf).is_err(),
+        "the upstream was asked"
+    );
 
     let (code, out, err) = client(&dir, server.api, &["inspect", "resolver", "--stats"]);
     assert_eq!(code, 0, "{err}");

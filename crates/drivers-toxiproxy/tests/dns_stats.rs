@@ -41,7 +41,11 @@ async fn toxic_stats_counts_dns_faults() {
     )
     .await;
     let before = env
-        .ok(TP, "toxic_stats", json!({"for_proxy": "resolver", "toxic_name": "broken"}))
+        .ok(
+            TP,
+            "toxic_stats",
+            json!({"for_proxy": "resolver", "toxic_name": "broken"}),
+        )
         .await;
     assert_eq!(before["queries_faulted"], json!(0), "{before}");
 
@@ -64,7 +68,11 @@ async fn toxic_stats_counts_dns_faults() {
     assert!(n >= 12);
     assert_eq!((buf[1], buf[3] & 0x0f), (1, 2));
     let s = env
-        .ok(TP, "toxic_stats", json!({"for_proxy": "resolver", "toxic_name": "broken"}))
+        .ok(
+            TP,
+            "toxic_stats",
+            json!({"for_proxy": "resolver", "toxic_name": "broken"}),
+        )
         .await;
     assert_eq!(
         s,

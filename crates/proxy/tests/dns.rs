@@ -37,7 +37,9 @@ async fn client() -> UdpSocket {
 /// Sends one query over UDP and waits for the answer.
 async fn ask(proxy: SocketAddr, id: u16, name: &str, qtype: u16) -> Vec<u8> {
     let c = client().await;
-    c.send_to(&query(id, name, qtype), proxy).await.expect("send");
+    c.send_to(&query(id, name, qtype), proxy)
+        .await
+        .expect("send");
     let mut buf = vec![0u8; 65_536];
     let (n, _) = tokio::time::timeout(WAIT, c.recv_from(&mut buf))
         .await
@@ -95,7 +97,9 @@ async fn queries_are_forwarded_and_answers_relayed_by_id() {
                 } else {
                     ("Web.Svc.Test", TYPE_AAAA)
                 };
-                c.send_to(&query(1000 + i, name, qtype), p).await.expect("send");
+                c.send_to(&query(1000 + i, name, qtype), p)
+                    .await
+                    .expect("send");
             }
             let mut got = Vec::new();
             let mut buf = vec![0u8; 65_536];
@@ -148,10 +152,20 @@ async fn faults_by_name_pattern_with_precedence_and_counters() {
     let api = srv.addr();
     let up = upstream().await;
     let p = dns_proxy(api, "dns", up.addr).await;
-    add_toxic(api, "dns", r#"{"name":"zone","type":"dns_nxdomain","attributes":{"names":"*.svc.test"}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"zone","type":"dns_nxdomain","attributes":{"names":"*.svc.test"}}"#,
+    )
+    .await;
     add_toxic(api, "dns", r#"{"name":"api","type":"dns_address","attributes":{"names":"API.svc.test.","addresses":"10.0.0.7,fd00::7","ttl":5}}"#).await;
     add_toxic(api, "dns", r#"{"name":"broken","type":"dns_servfail","attributes":{"names":"broken.example, *.broken.example"}}"#).await;
-    add_toxic(api, "dns", r#"{"name":"lost","type":"dns_drop","attributes":{"names":"lost.example"}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"lost","type":"dns_drop","attributes":{"names":"lost.example"}}"#,
+    )
+    .await;
 
     // The exact name beats the zone's wildcard, for A and AAAA.
     let a = ask(p, 1, "api.svc.test", TYPE_A).await;
@@ -162,14 +176,22 @@ async fn faults_by_name_pattern_with_precedence_and_counters() {
     // Its TXT is not dns_address's to answer: the wildcard's NXDOMAIN.
     assert_eq!(head(&ask(p, 3, "api.svc.test", TYPE_TXT).await).rcode, 3);
     assert_eq!(head(&ask(p, 4, "web.svc.test", TYPE_A).await).rcode, 3);
-    assert_eq!(head(&ask(p, 5, "a.b.broken.example", TYPE_A).await).rcode, 2);
+    assert_eq!(
+        head(&ask(p, 5, "a.b.broken.example", TYPE_A).await).rcode,
+        2
+    );
     assert_eq!(head(&ask(p, 6, "broken.example", TYPE_A).await).rcode, 2);
     let c = client().await;
-    c.send_to(&query(7, "lost.example", TYPE_A), p).await.expect("send");
+    c.send_to(&query(7, "lost.example", TYPE_A), p)
+        .await
+        .expect("send");
     // svc.test itself is not under *.svc.test: forwarded, and the upstream says NXDOMAIN
     // (it knows no such name) — the upstream's answer, as it saw the query.
     assert_eq!(head(&ask(p, 8, "svc.test", TYPE_A).await).rcode, 3);
-    assert!(silent(&c, Duration::from_millis(300)).await, "a dropped query was answered");
+    assert!(
+        silent(&c, Duration::from_millis(300)).await,
+        "a dropped query was answered"
+    );
     // No faulted query reached the upstream; the passed one did.
     let names: Vec<String> = up.seen.all().into_iter().map(|s| s.0).collect();
     assert_eq!(names, vec!["svc.test".to_string()]);
@@ -178,12 +200,31 @@ async fn faults_by_name_pattern_with_precedence_and_counters() {
         let name = name.to_string();
         async move { toxic_stats(api, "dns", &name).await }
     };
-    assert_eq!(stats("zone").await, json!({"queries_seen": 8, "queries_matched": 4, "queries_faulted": 2}));
-    assert_eq!(stats("api").await, json!({"queries_seen": 8, "queries_matched": 2, "queries_faulted": 2}));
-    assert_eq!(stats("broken").await, json!({"queries_seen": 8, "queries_matched": 2, "queries_faulted": 2}));
-    assert_eq!(stats("lost").await, json!({"queries_seen": 8, "queries_matched": 1, "queries_faulted": 1}));
+    assert_eq!(
+        stats("zone").await,
+        json!({"queries_seen": 8, "queries_matched": 4, "queries_faulted": 2})
+    );
+    assert_eq!(
+        stats("api").await,
+        json!({"queries_seen": 8, "queries_matched": 2, "queries_faulted": 2})
+    );
+    assert_eq!(
+        stats("broken").await,
+        json!({"queries_seen": 8, "queries_matched": 2, "queries_faulted": 2})
+    );
+    assert_eq!(
+        stats("lost").await,
+        json!({"queries_seen": 8, "queries_matched": 1, "queries_faulted": 1})
+    );
     let s = dns_stats(api, "dns").await;
-    assert_eq!((s["queries"].as_u64(), s["answered"].as_u64(), s["forwarded"].as_u64()), (Some(8), Some(6), Some(1)));
+    assert_eq!(
+        (
+            s["queries"].as_u64(),
+            s["answered"].as_u64(),
+            s["forwarded"].as_u64()
+        ),
+        (Some(8), Some(6), Some(1))
+    );
     let m = get(api, "/metrics").await.body;
     for line in [
         r#"shakedown_toxic_queries_faulted_total{direction="downstream",proxy="dns",toxic="zone",type="dns_nxdomain"} 2"#,
@@ -194,7 +235,13 @@ async fn faults_by_name_pattern_with_precedence_and_counters() {
         assert!(m.lines().any(|l| l == line), "missing {line} in\n{m}");
     }
     // Attributes are echoed as given; an update keeps the counters.
-    let t = update_toxic(api, "dns", "zone", r#"{"attributes":{"names":"other.test"}}"#).await;
+    let t = update_toxic(
+        api,
+        "dns",
+        "zone",
+        r#"{"attributes":{"names":"other.test"}}"#,
+    )
+    .await;
     assert_eq!(t["attributes"], json!({"names": "other.test"}));
     assert_eq!(t["stats"]["queries_faulted"], 2);
     assert_eq!(head(&ask(p, 9, "web.svc.test", TYPE_A).await).rcode, 0);
@@ -208,8 +255,12 @@ async fn a_delayed_query_is_answered_after_one_that_is_not() {
     let p = dns_proxy(api, "dns", up.addr).await;
     add_toxic(api, "dns", r#"{"name":"slow","type":"dns_delay","attributes":{"names":"web.svc.test","latency":1500}}"#).await;
     let c = client().await;
-    c.send_to(&query(1, "web.svc.test", TYPE_A), p).await.expect("send");
-    c.send_to(&query(2, "api.svc.test", TYPE_A), p).await.expect("send");
+    c.send_to(&query(1, "web.svc.test", TYPE_A), p)
+        .await
+        .expect("send");
+    c.send_to(&query(2, "api.svc.test", TYPE_A), p)
+        .await
+        .expect("send");
     let mut buf = vec![0u8; 65_536];
     let mut order = Vec::new();
     for _ in 0..2 {
@@ -221,7 +272,10 @@ async fn a_delayed_query_is_answered_after_one_that_is_not() {
     }
     assert_eq!(
         order,
-        vec![(2, vec![vec![192, 0, 2, 20]]), (1, vec![vec![192, 0, 2, 10]])]
+        vec![
+            (2, vec![vec![192, 0, 2, 20]]),
+            (1, vec![vec![192, 0, 2, 10]])
+        ]
     );
     assert_eq!(
         toxic_stats(api, "dns", "slow").await,
@@ -236,14 +290,35 @@ async fn truncated_udp_answers_are_relayed_and_tcp_gets_the_whole_answer() {
     let up = upstream().await;
     let p = dns_proxy(api, "dns", up.addr).await;
     let a = ask(p, 77, "big.svc.test", TYPE_TXT).await;
-    assert_eq!(head(&a), common::dns::Head { id: 77, rcode: 0, tc: true, answers: 0 });
+    assert_eq!(
+        head(&a),
+        common::dns::Head {
+            id: 77,
+            rcode: 0,
+            tc: true,
+            answers: 0
+        }
+    );
     let mut s = TcpStream::connect(p).await.expect("tcp");
     let a = tcp_ask(&mut s, &query(78, "big.svc.test", TYPE_TXT)).await;
-    assert_eq!(head(&a), common::dns::Head { id: 78, rcode: 0, tc: false, answers: 1 });
+    assert_eq!(
+        head(&a),
+        common::dns::Head {
+            id: 78,
+            rcode: 0,
+            tc: false,
+            answers: 1
+        }
+    );
     assert!(a.len() > 1600, "{}", a.len());
     assert_eq!(rdatas(&a)[0].len(), 16 * 101);
     // Pipelined on the same connection, with a toxic answering one of them.
-    add_toxic(api, "dns", r#"{"name":"nx","type":"dns_nxdomain","attributes":{"names":"api.svc.test"}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"nx","type":"dns_nxdomain","attributes":{"names":"api.svc.test"}}"#,
+    )
+    .await;
     let mut both = Vec::new();
     for (id, name) in [(80u16, "api.svc.test"), (81, "web.svc.test")] {
         let q = query(id, name, TYPE_A);
@@ -251,9 +326,12 @@ async fn truncated_udp_answers_are_relayed_and_tcp_gets_the_whole_answer() {
         both.extend_from_slice(&q);
     }
     s.write_all(&both).await.expect("write");
-    let mut got = vec![head(&tcp_read(&mut s).await), head(&tcp_read(&mut s).await)];
+    let mut got = [head(&tcp_read(&mut s).await), head(&tcp_read(&mut s).await)];
     got.sort_by_key(|h| h.id);
-    assert_eq!((got[0].id, got[0].rcode, got[1].id, got[1].rcode), (80, 3, 81, 0));
+    assert_eq!(
+        (got[0].id, got[0].rcode, got[1].id, got[1].rcode),
+        (80, 3, 81, 0)
+    );
     let transports: Vec<_> = up.seen.all().into_iter().map(|s| (s.0, s.2)).collect();
     assert_eq!(
         transports,
@@ -287,7 +365,15 @@ async fn malformed_packets_are_dropped_or_formerr_and_counted() {
         .await
         .expect("answer")
         .expect("recv");
-    assert_eq!(head(&buf[..n]), common::dns::Head { id: 9, rcode: 1, tc: false, answers: 0 });
+    assert_eq!(
+        head(&buf[..n]),
+        common::dns::Head {
+            id: 9,
+            rcode: 1,
+            tc: false,
+            answers: 0
+        }
+    );
     // A truncated question: FORMERR too.
     let cut = query(10, "web.svc.test", TYPE_A);
     c.send_to(&cut[..cut.len() - 3], p).await.expect("send");
@@ -315,7 +401,10 @@ async fn malformed_packets_are_dropped_or_formerr_and_counted() {
     // And UDP still answers after all of it.
     assert_eq!(head(&ask(p, 14, "web.svc.test", TYPE_A).await).rcode, 0);
     let s = dns_stats(api, "dns").await;
-    assert_eq!((s["malformed"].as_u64(), s["answered"].as_u64()), (Some(7), Some(3)));
+    assert_eq!(
+        (s["malformed"].as_u64(), s["answered"].as_u64()),
+        (Some(7), Some(3))
+    );
     assert_eq!(up.seen.all().len(), 3);
 }
 
@@ -344,7 +433,10 @@ async fn an_unreachable_upstream_gets_the_client_servfail() {
     let a = ask(p, 5, "web.svc.test", TYPE_A).await;
     assert_eq!((head(&a).id, head(&a).rcode), (5, 2));
     let mut buf = [0u8; 512];
-    let (n, _) = silent_up.recv_from(&mut buf).await.expect("the query arrived");
+    let (n, _) = silent_up
+        .recv_from(&mut buf)
+        .await
+        .expect("the query arrived");
     assert!(n > 12);
     assert_eq!(dns_stats(api, "mute").await["upstream_failures"], 1);
 }
@@ -359,12 +451,26 @@ async fn bad_requests_are_refused_with_clear_errors() {
     let a = udp_taken.local_addr().expect("addr");
     let body = json!({"name": "x", "listen": a.to_string(), "upstream": up.addr.to_string(), "protocol": "dns"});
     let r = post(api, "/proxies", &body.to_string()).await;
-    assert_answer(&r, 500, error_body(500, &format!("listen dns {a}: bind: address already in use")));
+    assert_answer(
+        &r,
+        500,
+        error_body(
+            500,
+            &format!("listen dns {a}: bind: address already in use"),
+        ),
+    );
     let tcp_taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let a = tcp_taken.local_addr().expect("addr");
     let body = json!({"name": "x", "listen": a.to_string(), "upstream": up.addr.to_string(), "protocol": "dns"});
     let r = post(api, "/proxies", &body.to_string()).await;
-    assert_answer(&r, 500, error_body(500, &format!("listen dns {a}: bind: address already in use")));
+    assert_answer(
+        &r,
+        500,
+        error_body(
+            500,
+            &format!("listen dns {a}: bind: address already in use"),
+        ),
+    );
 
     dns_proxy(api, "dns", up.addr).await;
     let tcp = create_proxy(api, "tcp", up.addr).await;
@@ -372,16 +478,68 @@ async fn bad_requests_are_refused_with_clear_errors() {
     let r = post_toxic(api, "dns", r#"{"type":"latency"}"#).await;
     assert_answer(&r, 400, error_body(400, "toxic type latency does not apply to dns proxies (they take dns_nxdomain, dns_servfail, dns_drop, dns_delay and dns_address)"));
     let r = post_toxic(api, "tcp", r#"{"type":"dns_nxdomain"}"#).await;
-    assert_answer(&r, 400, error_body(400, r#"toxic type dns_nxdomain applies to dns proxies only (create the proxy with "protocol": "dns")"#));
-    let r = post_toxic(api, "dns", r#"{"type":"dns_address","attributes":{"names":"a.test"}}"#).await;
+    assert_answer(
+        &r,
+        400,
+        error_body(
+            400,
+            r#"toxic type dns_nxdomain applies to dns proxies only (create the proxy with "protocol": "dns")"#,
+        ),
+    );
+    let r = post_toxic(
+        api,
+        "dns",
+        r#"{"type":"dns_address","attributes":{"names":"a.test"}}"#,
+    )
+    .await;
     assert_eq!(r.status, 400);
-    assert!(r.json()["error"].as_str().is_some_and(|e| e.contains("attribute addresses is required")), "{}", r.body);
-    let r = post_toxic(api, "dns", r#"{"type":"dns_address","attributes":{"addresses":"10.0.0.300"}}"#).await;
-    assert!(r.json()["error"].as_str().is_some_and(|e| e.contains(r#"invalid address "10.0.0.300" in attribute addresses"#)), "{}", r.body);
-    let r = post_toxic(api, "dns", r#"{"type":"dns_drop","attributes":{"names":"a.*.test"}}"#).await;
-    assert!(r.json()["error"].as_str().is_some_and(|e| e.contains(r#"invalid name pattern "a.*.test" in attribute names"#)), "{}", r.body);
-    let r = post(api, "/proxies", r#"{"name":"y","upstream":"127.0.0.1:53","protocol":"sctp"}"#).await;
-    assert_answer(&r, 400, error_body(400, r#"invalid protocol "sctp": a proxy is "tcp" (the default), "udp" or "dns""#));
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("attribute addresses is required")),
+        "{}",
+        r.body
+    );
+    let r = post_toxic(
+        api,
+        "dns",
+        r#"{"type":"dns_address","attributes":{"addresses":"10.0.0.300"}}"#,
+    )
+    .await;
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(r#"invalid address "10.0.0.300" in attribute addresses"#)),
+        "{}",
+        r.body
+    );
+    let r = post_toxic(
+        api,
+        "dns",
+        r#"{"type":"dns_drop","attributes":{"names":"a.*.test"}}"#,
+    )
+    .await;
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(r#"invalid name pattern "a.*.test" in attribute names"#)),
+        "{}",
+        r.body
+    );
+    let r = post(
+        api,
+        "/proxies",
+        r#"{"name":"y","upstream":"127.0.0.1:53","protocol":"sctp"}"#,
+    )
+    .await;
+    assert_answer(
+        &r,
+        400,
+        error_body(
+            400,
+            r#"invalid protocol "sctp": a proxy is "tcp" (the default), "udp" or "dns""#,
+        ),
+    );
     // Nothing half-made remains.
     let r = get(api, "/proxies/dns/toxics").await;
     assert_eq!(r.json(), json!([]));

@@ -35,7 +35,11 @@ fn dig() -> Option<PathBuf> {
     if bin.exists() {
         return Some(bin);
     }
-    assert!(!required(), "{} is missing: run scripts/dns-peer", bin.display());
+    assert!(
+        !required(),
+        "{} is missing: run scripts/dns-peer",
+        bin.display()
+    );
     eprintln!(
         "**** SKIP: {} not installed (run scripts/dns-peer) ****",
         bin.display()
@@ -43,7 +47,12 @@ fn dig() -> Option<PathBuf> {
     None
 }
 
-async fn dns_proxy(api: SocketAddr, name: &str, listen: &str, upstream: SocketAddr) -> Result<SocketAddr, String> {
+async fn dns_proxy(
+    api: SocketAddr,
+    name: &str,
+    listen: &str,
+    upstream: SocketAddr,
+) -> Result<SocketAddr, String> {
     let body = json!({"name": name, "listen": listen, "upstream": upstream.to_string(), "protocol": "dns"});
     let r = post(api, "/proxies", &body.to_string()).await;
     if r.status != 201 {
@@ -110,24 +119,59 @@ async fn dig_sees_every_fault() {
     let srv = server().await;
     let api = srv.addr();
     let up = upstream().await;
-    let at = dns_proxy(api, "dns", "127.0.0.1:0", up.addr).await.expect("proxy");
+    let at = dns_proxy(api, "dns", "127.0.0.1:0", up.addr)
+        .await
+        .expect("proxy");
     let dig = Dig { bin, at };
 
     let (status, answers, _) = dig.ask("web.svc.test", "A", &[]).await;
-    assert_eq!((status.as_str(), answers), ("NOERROR", vec!["web.svc.test. 60 IN A 192.0.2.10".to_string()]));
+    assert_eq!(
+        (status.as_str(), answers),
+        (
+            "NOERROR",
+            vec!["web.svc.test. 60 IN A 192.0.2.10".to_string()]
+        )
+    );
 
-    add_toxic(api, "dns", r#"{"name":"nx","type":"dns_nxdomain","attributes":{"names":"*.svc.test"}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"nx","type":"dns_nxdomain","attributes":{"names":"*.svc.test"}}"#,
+    )
+    .await;
     add_toxic(api, "dns", r#"{"name":"to","type":"dns_address","attributes":{"names":"api.svc.test","addresses":"10.0.0.7,fd00::7","ttl":30}}"#).await;
-    add_toxic(api, "dns", r#"{"name":"sf","type":"dns_servfail","attributes":{"names":"db.example"}}"#).await;
-    add_toxic(api, "dns", r#"{"name":"gone","type":"dns_drop","attributes":{"names":"Lost.Example."}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"sf","type":"dns_servfail","attributes":{"names":"db.example"}}"#,
+    )
+    .await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"gone","type":"dns_drop","attributes":{"names":"Lost.Example."}}"#,
+    )
+    .await;
     add_toxic(api, "dns", r#"{"name":"slow","type":"dns_delay","attributes":{"names":"web.svc.test","latency":300,"jitter":0}}"#).await;
 
     let (status, answers, _) = dig.ask("WEB.svc.test.", "A", &[]).await;
     assert_eq!((status.as_str(), answers.len()), ("NXDOMAIN", 0));
     let (status, answers, _) = dig.ask("api.svc.test", "A", &[]).await;
-    assert_eq!((status.as_str(), answers), ("NOERROR", vec!["api.svc.test. 30 IN A 10.0.0.7".to_string()]));
+    assert_eq!(
+        (status.as_str(), answers),
+        (
+            "NOERROR",
+            vec!["api.svc.test. 30 IN A 10.0.0.7".to_string()]
+        )
+    );
     let (status, answers, _) = dig.ask("api.svc.test", "AAAA", &[]).await;
-    assert_eq!((status.as_str(), answers), ("NOERROR", vec!["api.svc.test. 30 IN AAAA fd00::7".to_string()]));
+    assert_eq!(
+        (status.as_str(), answers),
+        (
+            "NOERROR",
+            vec!["api.svc.test. 30 IN AAAA fd00::7".to_string()]
+        )
+    );
     let (status, _, _) = dig.ask("db.example", "A", &[]).await;
     assert_eq!(status, "SERVFAIL");
     // The dropped query: dig gives up after its one try (exit 9, "timed out").
@@ -140,11 +184,17 @@ async fn dig_sees_every_fault() {
     let (status, _, _) = dig.ask("other.svc.test", "A", &["+tcp"]).await;
     assert_eq!(status, "NXDOMAIN");
 
-    assert_eq!(toxic_stats(api, "dns", "nx").await, json!({"queries_seen": 7, "queries_matched": 5, "queries_faulted": 2}));
+    assert_eq!(
+        toxic_stats(api, "dns", "nx").await,
+        json!({"queries_seen": 7, "queries_matched": 5, "queries_faulted": 2})
+    );
     assert_eq!(toxic_stats(api, "dns", "to").await["queries_faulted"], 3);
     assert_eq!(toxic_stats(api, "dns", "sf").await["queries_faulted"], 1);
     assert_eq!(toxic_stats(api, "dns", "gone").await["queries_faulted"], 1);
-    assert_eq!(toxic_stats(api, "dns", "slow").await, json!({"queries_seen": 7, "queries_matched": 1, "queries_faulted": 1, "delay_injected_ms": 300}));
+    assert_eq!(
+        toxic_stats(api, "dns", "slow").await,
+        json!({"queries_seen": 7, "queries_matched": 1, "queries_faulted": 1, "delay_injected_ms": 300})
+    );
     // Only the first, unfaulted query reached the upstream.
     assert_eq!(up.seen.all().len(), 1);
 }
@@ -154,13 +204,21 @@ async fn dig_retries_a_truncated_answer_over_tcp_through_the_proxy() {
     let Some(bin) = dig() else { return };
     let srv = server().await;
     let up = upstream().await;
-    let at = dns_proxy(srv.addr(), "dns", "127.0.0.1:0", up.addr).await.expect("proxy");
+    let at = dns_proxy(srv.addr(), "dns", "127.0.0.1:0", up.addr)
+        .await
+        .expect("proxy");
     let dig = Dig { bin, at };
     let (status, answers, text) = dig.ask("big.svc.test", "TXT", &[]).await;
-    assert!(text.contains(";; Truncated, retrying in TCP mode."), "{text}");
+    assert!(
+        text.contains(";; Truncated, retrying in TCP mode."),
+        "{text}"
+    );
     assert_eq!(status, "NOERROR");
     assert_eq!(answers.len(), 1, "{text}");
-    assert_eq!(answers[0].matches("\"").count(), 2 * common::dns::BIG_TXT_STRINGS);
+    assert_eq!(
+        answers[0].matches("\"").count(),
+        2 * common::dns::BIG_TXT_STRINGS
+    );
     let transports: Vec<_> = up.seen.all().into_iter().map(|s| s.2).collect();
     assert_eq!(transports, vec!["udp", "tcp"]);
 }
@@ -222,32 +280,62 @@ async fn getaddrinfo_of_a_real_process_follows_the_faults() {
     let (code, out) = match getent(&udp, "web.svc.test").await {
         Ok(r) => r,
         Err(e) => {
-            assert!(!required(), "cannot make a mount namespace for getaddrinfo: {e}");
+            assert!(
+                !required(),
+                "cannot make a mount namespace for getaddrinfo: {e}"
+            );
             eprintln!("**** SKIP: no mount namespace here (needs root): {e} ****");
             return;
         }
     };
-    assert_eq!((code, addresses(&out)), (0, vec!["192.0.2.10".to_string(), "2001:db8::10".to_string()]), "{out}");
+    assert_eq!(
+        (code, addresses(&out)),
+        (
+            0,
+            vec!["192.0.2.10".to_string(), "2001:db8::10".to_string()]
+        ),
+        "{out}"
+    );
 
     add_toxic(api, "dns", r#"{"name":"to","type":"dns_address","attributes":{"names":"web.svc.test","addresses":"10.0.0.7"}}"#).await;
     let (code, out) = getent(&udp, "web.svc.test").await.expect("getent");
     // Only the chosen address: the AAAA query got an empty answer, not the real one.
-    assert_eq!((code, addresses(&out)), (0, vec!["10.0.0.7".to_string()]), "{out}");
+    assert_eq!(
+        (code, addresses(&out)),
+        (0, vec!["10.0.0.7".to_string()]),
+        "{out}"
+    );
 
-    add_toxic(api, "dns", r#"{"name":"nx","type":"dns_nxdomain","attributes":{"names":"*.svc.test"}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"nx","type":"dns_nxdomain","attributes":{"names":"*.svc.test"}}"#,
+    )
+    .await;
     let (code, out) = getent(&udp, "api.svc.test").await.expect("getent");
     // getent's "key not found".
     assert_eq!((code, out.as_str()), (2, ""));
     // The exact-name toxic still wins over the wildcard for web.svc.test, over TCP too.
     let (code, out) = getent(&tcp, "web.svc.test").await.expect("getent");
-    assert_eq!((code, addresses(&out)), (0, vec!["10.0.0.7".to_string()]), "{out}");
+    assert_eq!(
+        (code, addresses(&out)),
+        (0, vec!["10.0.0.7".to_string()]),
+        "{out}"
+    );
     let by_tcp = toxic_stats(api, "dns", "to").await["queries_faulted"].as_u64();
 
     remove_toxic(api, "dns", "nx").await;
     let (code, out) = getent(&tcp, "api.svc.test").await.expect("getent");
-    assert_eq!((code, addresses(&out)), (0, vec!["192.0.2.20".to_string()]), "{out}");
+    assert_eq!(
+        (code, addresses(&out)),
+        (0, vec!["192.0.2.20".to_string()]),
+        "{out}"
+    );
     assert!(
-        up.seen.all().iter().any(|(n, q, t)| n == "api.svc.test" && *q == 1 && *t == "tcp"),
+        up.seen
+            .all()
+            .iter()
+            .any(|(n, q, t)| n == "api.svc.test" && *q == 1 && *t == "tcp"),
         "{:?}",
         up.seen.all()
     );

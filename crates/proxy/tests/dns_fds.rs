@@ -80,11 +80,18 @@ async fn tcp_clients_are_capped_and_every_socket_is_returned() {
     }
     // Queries held by a long delay, over UDP and on the held TCP connections, when the
     // proxy is deleted.
-    add_toxic(api, "dns", r#"{"name":"hold","type":"dns_delay","attributes":{"latency":600000}}"#).await;
+    add_toxic(
+        api,
+        "dns",
+        r#"{"name":"hold","type":"dns_delay","attributes":{"latency":600000}}"#,
+    )
+    .await;
     let mut udp = Vec::new();
     for i in 0..50u16 {
         let c = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-        c.send_to(&query(i, "web.svc.test", TYPE_A), p).await.expect("send");
+        c.send_to(&query(i, "web.svc.test", TYPE_A), p)
+            .await
+            .expect("send");
         udp.push(c);
     }
     for (i, s) in held.iter_mut().enumerate() {
@@ -100,7 +107,10 @@ async fn tcp_clients_are_capped_and_every_socket_is_returned() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(toxic_stats(api, "dns", "hold").await["queries_faulted"], 50 + CAP as u64);
+    assert_eq!(
+        toxic_stats(api, "dns", "hold").await["queries_faulted"],
+        50 + CAP as u64
+    );
     assert_eq!(delete(api, "/proxies/dns").await.status, 204);
     // The held connections are closed by the proxy (EOF or reset, no answer).
     for s in held.iter_mut() {

@@ -22,11 +22,14 @@ pub const TYPE_TXT: u16 = 16;
 pub const TYPE_AAAA: u16 = 28;
 pub const BIG_TXT_STRINGS: usize = 16;
 
+/// One question the server received: name (lower case), type, `"udp"` or `"tcp"`.
+pub type Question = (String, u16, &'static str);
+
 #[derive(Clone, Default)]
-pub struct Seen(Arc<Mutex<Vec<(String, u16, &'static str)>>>);
+pub struct Seen(Arc<Mutex<Vec<Question>>>);
 
 impl Seen {
-    pub fn all(&self) -> Vec<(String, u16, &'static str)> {
+    pub fn all(&self) -> Vec<Question> {
         self.0.lock().expect("seen").clone()
     }
     /// How many questions for `name` (lower case) arrived.
@@ -111,7 +114,10 @@ fn respond(q: &[u8], seen: &Seen, transport: &'static str) -> Option<Vec<u8>> {
     let question = q.get(12..qend)?;
     let qtype = u16::from_be_bytes([q[i + 1], q[i + 2]]);
     let name = labels.join(".");
-    seen.0.lock().expect("seen").push((name.clone(), qtype, transport));
+    seen.0
+        .lock()
+        .expect("seen")
+        .push((name.clone(), qtype, transport));
     let mut records: Vec<Vec<u8>> = Vec::new();
     let mut rcode = 0u8;
     match (name.as_str(), qtype) {
