@@ -442,6 +442,24 @@ async fn an_unreachable_upstream_gets_the_client_servfail() {
 }
 
 #[tokio::test]
+async fn populate_makes_dns_proxies_too() {
+    let srv = server().await;
+    let api = srv.addr();
+    let up = upstream().await;
+    let body = json!([{"name": "resolver", "listen": "127.0.0.1:0", "upstream": up.addr.to_string(), "protocol": "dns"}]);
+    let r = post(api, "/populate", &body.to_string()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let made = &r.json()["proxies"][0];
+    assert_eq!(made["protocol"], "dns");
+    let p: SocketAddr = made["listen"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("listen");
+    let a = ask(p, 1, "api.svc.test", TYPE_A).await;
+    assert_eq!(rdatas(&a), vec![vec![192, 0, 2, 20]]);
+}
+
+#[tokio::test]
 async fn bad_requests_are_refused_with_clear_errors() {
     let srv = server().await;
     let api = srv.addr();
