@@ -57,7 +57,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Instant};
 
 use crate::link::ToxicEntry;
-use crate::proxy::{admit, dial_with, lock, Shared, CONNECT_TIMEOUT};
+use crate::proxy::{admit, dial_with, lock, ConnGuard, Shared, CONNECT_TIMEOUT};
 use crate::rng::Rng;
 use crate::stats::ToxicStats;
 use crate::toxics::dns_address::DnsAddress;
@@ -350,20 +350,6 @@ fn read_query(packet: &[u8], counters: &DnsCounters) -> Result<Query, Option<Vec
     }
 }
 
-async fn udp_dial(upstream: &str, shared: &Shared) -> std::io::Result<UdpSocket> {
-    dial_with(upstream, shared, |addr| async move {
-        let local: SocketAddr = if addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let s = UdpSocket::bind(local).await?;
-        s.connect(addr).await?;
-        Ok(s)
-    })
-    .await
-}
-
 struct Udp {
     listener: UdpSocket,
     upstream_name: Arc<str>,
@@ -397,7 +383,7 @@ impl Udp {
             Action::Reply(bytes) => self.reply(client, &bytes).await,
             Action::Forward => {
                 if self.upstream.is_none() {
-                    match udp_dial(&self.upstream_name, &self.shared).await {
+                    match crate::udp::dial(&self.upstream_name, &self.shared).await {
                         Ok(s) => self.upstream = Some(s),
                         Err(e) => {
                             log::warn!(
@@ -592,13 +578,6 @@ async fn write_frame(w: &mut OwnedWriteHalf, frame: &[u8]) -> std::io::Result<()
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(frame);
     w.write_all(&out).await
-}
-
-struct ConnGuard(Arc<Shared>);
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// What a TCP client's upstream connection reports, tagged with the connection's number

@@ -355,7 +355,8 @@ async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
     dial_with(upstream, shared, TcpStream::connect).await
 }
 
-struct ConnGuard(Arc<Shared>);
+/// Counts an open client connection (also a DNS proxy's TCP client) until dropped.
+pub(crate) struct ConnGuard(pub(crate) Arc<Shared>);
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::Relaxed);

@@ -466,29 +466,14 @@ async fn bad_requests_are_refused_with_clear_errors() {
     let up = upstream().await;
     // Port in use, by UDP or by TCP only: both are the proxy's address.
     let udp_taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let a = udp_taken.local_addr().expect("addr");
-    let body = json!({"name": "x", "listen": a.to_string(), "upstream": up.addr.to_string(), "protocol": "dns"});
-    let r = post(api, "/proxies", &body.to_string()).await;
-    assert_answer(
-        &r,
-        500,
-        error_body(
-            500,
-            &format!("listen dns {a}: bind: address already in use"),
-        ),
-    );
     let tcp_taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let a = tcp_taken.local_addr().expect("addr");
-    let body = json!({"name": "x", "listen": a.to_string(), "upstream": up.addr.to_string(), "protocol": "dns"});
-    let r = post(api, "/proxies", &body.to_string()).await;
-    assert_answer(
-        &r,
-        500,
-        error_body(
-            500,
-            &format!("listen dns {a}: bind: address already in use"),
-        ),
-    );
+    for a in [udp_taken.local_addr(), tcp_taken.local_addr()] {
+        let a = a.expect("addr");
+        let body = json!({"name": "x", "listen": a.to_string(), "upstream": up.addr.to_string(), "protocol": "dns"});
+        let r = post(api, "/proxies", &body.to_string()).await;
+        let error = format!("listen dns {a}: bind: address already in use");
+        assert_answer(&r, 500, error_body(500, &error));
+    }
 
     dns_proxy(api, "dns", up.addr).await;
     let tcp = create_proxy(api, "tcp", up.addr).await;
