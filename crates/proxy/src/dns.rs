@@ -480,7 +480,8 @@ async fn udp_loop(
                     if d.delay.is_zero() {
                         u.act(client, q, packet, d.action).await;
                     } else {
-                        delayed.spawn(later(d.delay, Delayed { client, query: q, packet, action: d.action }));
+                        let item = Delayed { client, query: q, packet, action: d.action };
+                        delayed.spawn(later(d.delay, item));
                     }
                 }
                 Err(e) => {
@@ -501,7 +502,8 @@ async fn udp_loop(
                     // ICMP port unreachable: nothing listens there, so nothing will
                     // answer what is waiting.
                     if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                        log::warn!("dns proxy {}: upstream {} refused", u.shared.name, u.upstream_name);
+                        let (name, up) = (&u.shared.name, &u.upstream_name);
+                        log::warn!("dns proxy {name}: upstream {up} refused");
                         for (client, q) in u.pending.drain() {
                             u.servfail(client, &q).await;
                         }
@@ -546,7 +548,8 @@ async fn tcp_accept(
                         continue;
                     };
                     let rng = lock(&shared.rng).fork();
-                    clients.spawn(tcp_client(client, upstream.clone(), shared.clone(), stop.clone(), rng, permits));
+                    let (up, sh, st) = (upstream.clone(), shared.clone(), stop.clone());
+                    clients.spawn(tcp_client(client, up, sh, st, rng, permits));
                 }
                 Err(e) => {
                     log::warn!("dns proxy {}: accept failed: {e}", shared.name);
@@ -723,7 +726,8 @@ async fn tcp_client(
                     Ok(q) => {
                         let set = shared.toxics_tx.borrow().clone();
                         let d = decide(&q, &set, &mut rng);
-                        let item = Delayed { client: (), query: q, packet: frame, action: d.action };
+                        let action = d.action;
+                        let item = Delayed { client: (), query: q, packet: frame, action };
                         if d.delay.is_zero() {
                             out = up.act(item).await;
                         } else {

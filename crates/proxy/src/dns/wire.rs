@@ -5,10 +5,10 @@
 //! records it forwards (answers are relayed byte for byte, only the id is rewritten), so
 //! a full message model would be parsed and thrown away on every query; and hickory-proto
 //! is only an optional dependency of the static build (`crates/dns`), so using it here
-//! would add it to every build. Everything is bounded: a name is at most 255 bytes
-//! of labels of at most 63 bytes, a compression pointer must point strictly backwards (so a chain
-//! of them ends) and at most [`MAX_POINTERS`] are followed; a packet shorter than it
-//! claims is an error, never an out-of-bounds read.
+//! would add it to every build. Everything is bounded: a name is at most 255 bytes of
+//! labels of at most 63 bytes, a compression pointer must point strictly backwards (so a
+//! chain of them ends) and at most [`MAX_POINTERS`] are followed; a packet shorter than
+//! it claims is an error, never an out-of-bounds read.
 
 use std::net::IpAddr;
 
