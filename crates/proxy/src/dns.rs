@@ -760,7 +760,8 @@ async fn tcp_client(
                 let expired = up.pending.expired(Instant::now());
                 out = expired.iter().map(|((), q)| up.servfail(q)).collect();
             }
-            _ = sleep_until(last + TCP_IDLE), if inflight == 0 => return,
+            // Idle, or gone (EOF) with queries still held: bounded either way.
+            _ = sleep_until(last + TCP_IDLE), if inflight == 0 || !client_open => return,
         }
         for a in out {
             if write_frame(&mut cw, &a).await.is_err() {
