@@ -237,7 +237,10 @@ async fn getent(resolv: &str, name: &str) -> Result<(i32, String), String> {
         .args(["sh", &file.to_string_lossy(), name])
         .output()
         .await
-        .map_err(|e| format!("unshare: {e}"))?;
+        .map_err(|e| format!("unshare: {e}"));
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_dir(&dir);
+    let out = out?;
     let code = out.status.code().unwrap_or(-1);
     if code == 100 || (code == 1 && !out.stderr.is_empty()) {
         return Err(String::from_utf8_lossy(&out.stderr).to_string());
