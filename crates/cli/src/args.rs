@@ -133,7 +133,8 @@ pub enum ProxyCommand {
         /// Upstream address, e.g. 127.0.0.1:6379.
         #[arg(short = 'u', long, alias = "u")]
         upstream: String,
-        /// tcp (the default) or udp: a UDP proxy, Shakedown's own (Toxiproxy has no UDP).
+        /// tcp (the default), udp (a UDP proxy) or dns (a DNS forwarder for the dns_*
+        /// toxics): Shakedown's own (Toxiproxy has only TCP).
         #[arg(long, value_enum)]
         protocol: Option<ProtocolArg>,
     },
@@ -790,6 +791,7 @@ mod tests {
 pub enum ProtocolArg {
     Tcp,
     Udp,
+    Dns,
 }
 
 impl ProtocolArg {
@@ -798,6 +800,7 @@ impl ProtocolArg {
         match self {
             ProtocolArg::Tcp => "tcp",
             ProtocolArg::Udp => "udp",
+            ProtocolArg::Dns => "dns",
         }
     }
 }

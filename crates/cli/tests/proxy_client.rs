@@ -168,3 +168,90 @@ fn protocol_takes_tcp_or_udp_only() {
     );
     run::assert_clean_exit(&out, 2, "invalid value 'sctp'");
 }
+
+/// A DNS query for `name` (type A, id 0x5157, RD set), built by hand.
+fn dns_query(name: &str) -> Vec<u8> {
+    let mut p = vec![0x51, 0x57, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.split('.') {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.extend_from_slice(&[0, 0, 1, 0, 1]);
+    p
+}
+
+#[test]
+fn create_with_protocol_dns_makes_a_dns_proxy_that_dns_toxics_act_on() {
+    let dir = run::scratch("proxy-client", "dns");
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    let server = proxy_server::Server::start(&dir, &[]);
+    // The upstream: a UDP server that must never be asked (the toxic answers first).
+    let upstream = UdpSocket::bind("127.0.0.1:0").expect("bind upstream");
+    let up = upstream.local_addr().expect("addr").to_string();
+    let (code, out, err) = client(
+        &dir,
+        server.api,
+        &[
+            "create",
+            "resolver",
+            "-l",
+            "127.0.0.1:0",
+            "-u",
+            &up,
+            "--protocol",
+            "dns",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (status, body) = proxy_server::request(server.api, "GET", "/proxies/resolver", "", "");
+    assert_eq!(status, 200, "{body}");
+    let proxy: serde_json::Value = serde_json::from_str(&body).expect("proxy JSON");
+    assert_eq!(proxy["protocol"], "dns", "{proxy}");
+    let listen = proxy["listen"].as_str().expect("listen").to_string();
+
+    let (code, out, err) = client(
+        &dir,
+        server.api,
+        &[
+            "toxic",
+            "add",
+            "resolver",
+            "-t",
+            "dns_nxdomain",
+            "-n",
+            "gone",
+            "-a",
+            "names=*.svc.test",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("client socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    socket
+        .send_to(&dns_query("web.svc.test"), &listen)
+        .expect("send");
+    let mut buf = [0u8; 512];
+    let (n, _) = socket.recv_from(&mut buf).expect("the toxic's answer");
+    // Same id, a response, NXDOMAIN.
+    assert!(n >= 12, "{:?}", &buf[..n]);
+    assert_eq!(
+        (buf[0], buf[1], buf[2] & 0x80, buf[3] & 0x0f),
+        (0x51, 0x57, 0x80, 3)
+    );
+    upstream
+        .set_nonblocking(true)
+        .expect("nonblocking upstream");
+    assert!(
+        upstream.recv_from(&mut buf).is_err(),
+        "the upstream was asked"
+    );
+
+    let (code, out, err) = client(&dir, server.api, &["inspect", "resolver", "--stats"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("queries_faulted=1") && out.contains("queries_matched=1"),
+        "{out}"
+    );
+}

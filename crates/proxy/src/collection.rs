@@ -130,6 +130,7 @@ pub fn proxy_json(p: &Proxy) -> model::Proxy {
         toxics: p.toxics().iter().map(toxic_json).collect(),
         protocol: (p.protocol != Protocol::Tcp).then(|| p.protocol.as_str().to_string()),
         tls: p.tls.as_ref().map(|t| t.json()),
+        dns_stats: (p.protocol == Protocol::Dns).then(|| p.shared.dns.snapshot()),
     }
 }
 
@@ -159,7 +160,10 @@ fn proxy_input(v: &Value, go_type: &str) -> Result<ProxyInput, ApiError> {
             None => Protocol::Tcp,
             Some(p) => Protocol::parse(&p).ok_or_else(|| {
                 ApiError::new(
-                    format!("invalid protocol {p:?}: a proxy is \"tcp\" (the default) or \"udp\""),
+                    format!(
+                        "invalid protocol {p:?}: a proxy is \"tcp\" (the default), \"udp\" \
+                         or \"dns\""
+                    ),
                     400,
                 )
             })?,

@@ -8,11 +8,13 @@
 //! `origin` refuses foreign `Host`/`Origin` headers on a loopback API (DNS rebinding), and
 //! `server` gives API clients a header-read timeout. `stats` counts what every toxic
 //! actually did (proof of injection). `udp` runs UDP proxies (per-client sessions,
-//! datagram-preserving toxics).
+//! datagram-preserving toxics). `dns` runs DNS proxies (a forwarder whose `dns_*` toxics
+//! answer NXDOMAIN/SERVFAIL, drop, delay or redirect queries by name).
 
 pub mod api;
 pub mod client;
 pub mod collection;
+pub mod dns;
 pub mod dropin;
 pub mod error;
 pub mod guard;

@@ -70,6 +70,7 @@ pub fn render(
             );
         }
         toxic_stats(&mut out, proxies);
+        dns_stats(&mut out, proxies);
     }
     if runtime_metrics {
         let (rss, fds) = process_stats();
@@ -161,6 +162,27 @@ fn toxic_stats(out: &mut String, proxies: &[std::sync::Arc<Proxy>]) {
         let _ = writeln!(out, "# TYPE {family} counter");
         for l in lines {
             let _ = writeln!(out, "{l}");
+        }
+    }
+}
+
+/// Each DNS proxy's own counters (`crate::dns::DnsCounters`), one family per counter.
+fn dns_stats(out: &mut String, proxies: &[std::sync::Arc<Proxy>]) {
+    let dns: Vec<_> = proxies
+        .iter()
+        .filter(|p| p.protocol == crate::toxics::Protocol::Dns)
+        .collect();
+    let Some(first) = dns.first() else { return };
+    for (i, (key, _)) in first.shared.dns.counters().into_iter().enumerate() {
+        let f = format!("shakedown_dns_{key}_total");
+        let _ = writeln!(
+            out,
+            "# HELP {f} What the DNS proxy did (see docs/proxy.md)."
+        );
+        let _ = writeln!(out, "# TYPE {f} counter");
+        for p in &dns {
+            let v = p.shared.dns.counters().get(i).map_or(0, |c| c.1);
+            let _ = writeln!(out, "{f}{{proxy=\"{}\"}} {v}", esc(&p.name));
         }
     }
 }

@@ -47,6 +47,10 @@ pub struct Proxy {
     /// PEM; never the key. Absent without TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Value>,
+    /// A DNS proxy's own counters (`crate::dns::DnsCounters`: queries, forwarded,
+    /// malformed…); absent for other proxies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_stats: Option<Map<String, Value>>,
 }
 
 fn one() -> f32 {

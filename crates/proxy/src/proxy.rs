@@ -62,6 +62,8 @@ pub struct Shared {
     slots: Arc<Semaphore>,
     /// Clients reset because a budget was spent.
     pub refused: AtomicU64,
+    /// What a DNS proxy did (`crate::dns`); zero for other protocols.
+    pub dns: crate::dns::DnsCounters,
 }
 
 pub struct Proxy {
@@ -112,6 +114,7 @@ impl Proxy {
                 guards,
                 slots,
                 refused: AtomicU64::new(0),
+                dns: Default::default(),
             }),
             tls: None,
         }
@@ -152,10 +155,12 @@ impl Proxy {
         let listener = match self.protocol {
             Protocol::Tcp => Listener::Tcp(dns::bind(&bind_to).await.map_err(bind_error)?),
             Protocol::Udp => Listener::Udp(udp::bind(&bind_to).await.map_err(bind_error)?),
+            Protocol::Dns => Listener::Dns(crate::dns::bind(&bind_to).await.map_err(bind_error)?),
         };
         let local = match &listener {
             Listener::Tcp(l) => l.local_addr(),
             Listener::Udp(s) => s.local_addr(),
+            Listener::Dns(l) => l.local_addr(),
         }
         .map_err(|e| ApiError::internal(format!("listen {net} {bind_to}: {e}")))?;
         // Refused before the first accept; dropping the listener closes it.
@@ -168,6 +173,7 @@ impl Proxy {
                 tokio::spawn(accept_loop(l, upstream, self.tls.clone(), shared, stop_rx))
             }
             Listener::Udp(s) => tokio::spawn(udp::listen_loop(s, upstream, shared, stop_rx)),
+            Listener::Dns(l) => tokio::spawn(crate::dns::serve(l, upstream, shared, stop_rx)),
         };
         {
             let mut c = lock(&self.config);
@@ -261,6 +267,7 @@ impl Proxy {
 enum Listener {
     Tcp(TcpListener),
     Udp(tokio::net::UdpSocket),
+    Dns(crate::dns::Listeners),
 }
 
 /// Resolve `host:port` the way Go's `net.ResolveTCPAddr` prints it.
@@ -362,7 +369,8 @@ async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<TcpStream> {
     dial_with(upstream, shared, TcpStream::connect).await
 }
 
-struct ConnGuard(Arc<Shared>);
+/// Counts an open client connection (also a DNS proxy's TCP client) until dropped.
+pub(crate) struct ConnGuard(pub(crate) Arc<Shared>);
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::Relaxed);

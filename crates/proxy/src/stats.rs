@@ -53,6 +53,11 @@ pub struct ToxicStats {
     pub requests_aborted: AtomicU64,
     /// UDP `loss`: whole datagrams dropped.
     pub datagrams_dropped: AtomicU64,
+    /// DNS toxics: queries that reached the toxic, whose name (and type) matched it, and
+    /// that it acted on (answered, dropped or delayed) after its toxicity draw.
+    pub queries_seen: AtomicU64,
+    pub queries_matched: AtomicU64,
+    pub queries_faulted: AtomicU64,
     aborted_by_status: Mutex<BTreeMap<i64, u64>>,
 }
 
@@ -118,6 +123,17 @@ impl ToxicStats {
                     Counter::Count("connections_delayed", conns),
                     Counter::Millis("delay_injected_ms", get(&self.delay_us)),
                 ]
+            }
+            k if k.is_dns() => {
+                let mut v = vec![
+                    Counter::Count("queries_seen", get(&self.queries_seen)),
+                    Counter::Count("queries_matched", get(&self.queries_matched)),
+                    Counter::Count("queries_faulted", get(&self.queries_faulted)),
+                ];
+                if matches!(k, ToxicKind::DnsDelay(_)) {
+                    v.push(Counter::Millis("delay_injected_ms", get(&self.delay_us)));
+                }
+                return v;
             }
             _ => {}
         }

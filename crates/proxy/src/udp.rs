@@ -132,8 +132,9 @@ struct Session {
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
-/// A socket connected to the first upstream address that is not a proxy of this server.
-async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<UdpSocket> {
+/// A socket connected to the first upstream address that is not a proxy of this server
+/// (also the DNS proxy's upstream socket).
+pub(crate) async fn dial(upstream: &str, shared: &Shared) -> std::io::Result<UdpSocket> {
     dial_with(upstream, shared, |addr| async move {
         let local: SocketAddr = if addr.is_ipv4() {
             ([0, 0, 0, 0], 0).into()

@@ -245,7 +245,7 @@ async fn bad_input_is_refused_clearly() {
         400,
         error_body(
             400,
-            "invalid protocol \"sctp\": a proxy is \"tcp\" (the default) or \"udp\"",
+            "invalid protocol \"sctp\": a proxy is \"tcp\" (the default), \"udp\" or \"dns\"",
         ),
     );
 

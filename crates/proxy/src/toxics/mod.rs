@@ -17,6 +17,12 @@ pub mod bandwidth;
 pub mod blackhole;
 pub mod connect_delay;
 pub mod connect_refuse;
+pub mod dns_address;
+pub mod dns_delay;
+pub mod dns_drop;
+pub mod dns_match;
+pub mod dns_nxdomain;
+pub mod dns_servfail;
 pub mod http;
 pub mod http_abort;
 pub mod http_delay;
@@ -86,6 +92,8 @@ pub enum Protocol {
     #[default]
     Tcp,
     Udp,
+    /// A DNS forwarder with name-based faults (`crate::dns`).
+    Dns,
 }
 
 impl Protocol {
@@ -93,6 +101,7 @@ impl Protocol {
         match s.to_ascii_lowercase().as_str() {
             "" | "tcp" => Some(Protocol::Tcp),
             "udp" => Some(Protocol::Udp),
+            "dns" => Some(Protocol::Dns),
             _ => None,
         }
     }
@@ -100,6 +109,7 @@ impl Protocol {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
+            Protocol::Dns => "dns",
         }
     }
 }
@@ -145,6 +155,11 @@ pub enum ToxicKind {
     ConnectDelay(connect_delay::ConnectDelay),
     Loss(loss::Loss),
     Blackhole(blackhole::Blackhole),
+    DnsNxdomain(dns_nxdomain::DnsNxdomain),
+    DnsServfail(dns_servfail::DnsServfail),
+    DnsDrop(dns_drop::DnsDrop),
+    DnsDelay(dns_delay::DnsDelay),
+    DnsAddress(dns_address::DnsAddress),
 }
 
 /// Every registered type name, Toxiproxy's first.
@@ -163,6 +178,11 @@ pub const TYPES: &[&str] = &[
     "connect_delay",
     "loss",
     "blackhole",
+    "dns_nxdomain",
+    "dns_servfail",
+    "dns_drop",
+    "dns_delay",
+    "dns_address",
 ];
 
 impl ToxicKind {
@@ -183,6 +203,11 @@ impl ToxicKind {
             "connect_delay" => ToxicKind::ConnectDelay(Default::default()),
             "loss" => ToxicKind::Loss(Default::default()),
             "blackhole" => ToxicKind::Blackhole(blackhole::Blackhole),
+            "dns_nxdomain" => ToxicKind::DnsNxdomain(Default::default()),
+            "dns_servfail" => ToxicKind::DnsServfail(Default::default()),
+            "dns_drop" => ToxicKind::DnsDrop(Default::default()),
+            "dns_delay" => ToxicKind::DnsDelay(Default::default()),
+            "dns_address" => ToxicKind::DnsAddress(Default::default()),
             _ => return None,
         })
     }
@@ -203,6 +228,11 @@ impl ToxicKind {
             ToxicKind::ConnectDelay(_) => "connect_delay",
             ToxicKind::Loss(_) => "loss",
             ToxicKind::Blackhole(_) => "blackhole",
+            ToxicKind::DnsNxdomain(_) => "dns_nxdomain",
+            ToxicKind::DnsServfail(_) => "dns_servfail",
+            ToxicKind::DnsDrop(_) => "dns_drop",
+            ToxicKind::DnsDelay(_) => "dns_delay",
+            ToxicKind::DnsAddress(_) => "dns_address",
         }
     }
 
@@ -210,8 +240,10 @@ impl ToxicKind {
     /// unknown keys are ignored, missing keys and nulls keep their value, wrong JSON
     /// types are an error.
     pub fn merge_attributes(&mut self, value: &Value) -> Result<(), String> {
+        let empty = Map::new();
         let obj = match value {
-            Value::Null => return Ok(()),
+            // Merged as `{}`, so a type with a required attribute (dns_address) says so.
+            Value::Null => &empty,
             Value::Object(o) => o,
             other => {
                 return Err(format!(
@@ -235,6 +267,11 @@ impl ToxicKind {
             ToxicKind::ConnectRefuse(_) | ToxicKind::Blackhole(_) => Ok(()),
             ToxicKind::ConnectDelay(t) => t.merge(&a),
             ToxicKind::Loss(t) => t.merge(&a),
+            ToxicKind::DnsNxdomain(t) => t.merge(&a),
+            ToxicKind::DnsServfail(t) => t.merge(&a),
+            ToxicKind::DnsDrop(t) => t.merge(&a),
+            ToxicKind::DnsDelay(t) => t.merge(&a),
+            ToxicKind::DnsAddress(t) => t.merge(&a),
         }
     }
 
@@ -254,6 +291,11 @@ impl ToxicKind {
             ToxicKind::HttpAbort(t) => t.write(&mut m),
             ToxicKind::HttpDelay(t) => t.write(&mut m),
             ToxicKind::ConnectDelay(t) => t.write(&mut m),
+            ToxicKind::DnsNxdomain(t) => t.write(&mut m),
+            ToxicKind::DnsServfail(t) => t.write(&mut m),
+            ToxicKind::DnsDrop(t) => t.write(&mut m),
+            ToxicKind::DnsDelay(t) => t.write(&mut m),
+            ToxicKind::DnsAddress(t) => t.write(&mut m),
         }
         m
     }
@@ -271,6 +313,18 @@ impl ToxicKind {
         )
     }
 
+    /// DNS toxics act on whole queries of a DNS proxy (`crate::dns`), never on a link.
+    pub fn is_dns(&self) -> bool {
+        matches!(
+            self,
+            ToxicKind::DnsNxdomain(_)
+                | ToxicKind::DnsServfail(_)
+                | ToxicKind::DnsDrop(_)
+                | ToxicKind::DnsDelay(_)
+                | ToxicKind::DnsAddress(_)
+        )
+    }
+
     /// Whether this toxic can run on a proxy of `protocol`: UDP has no stream to slice,
     /// limit, time out, reset or close, no HTTP and no connect; TCP has no datagram to
     /// lose. The error names the toxic and what the protocol takes.
@@ -283,6 +337,21 @@ impl ToxicKind {
                 | ToxicKind::Loss(_)
                 | ToxicKind::Blackhole(_)
         );
+        if self.is_dns() != (protocol == Protocol::Dns) {
+            return Err(if protocol == Protocol::Dns {
+                format!(
+                    "toxic type {} does not apply to dns proxies (they take dns_nxdomain, \
+                     dns_servfail, dns_drop, dns_delay and dns_address)",
+                    self.type_name()
+                )
+            } else {
+                format!(
+                    "toxic type {} applies to dns proxies only (create the proxy with \
+                     \"protocol\": \"dns\")",
+                    self.type_name()
+                )
+            });
+        }
         match protocol {
             Protocol::Udp if !udp_ok => Err(format!(
                 "toxic type {} does not apply to udp proxies (they take latency, bandwidth, \
@@ -302,11 +371,17 @@ impl ToxicKind {
     /// stages that count more than the link can see (HTTP requests).
     pub fn stage(&self, now: Instant, stats: &Arc<ToxicStats>) -> Box<dyn Stage> {
         match self {
-            // `loss` is refused on TCP proxies (`allowed_on`); never reached there.
+            // `loss` and the DNS toxics are refused on TCP proxies (`allowed_on`); never
+            // reached there.
             ToxicKind::Noop(_)
             | ToxicKind::ConnectRefuse(_)
             | ToxicKind::ConnectDelay(_)
-            | ToxicKind::Loss(_) => Box::new(noop::NoopStage(self.clone())),
+            | ToxicKind::Loss(_)
+            | ToxicKind::DnsNxdomain(_)
+            | ToxicKind::DnsServfail(_)
+            | ToxicKind::DnsDrop(_)
+            | ToxicKind::DnsDelay(_)
+            | ToxicKind::DnsAddress(_) => Box::new(noop::NoopStage(self.clone())),
             ToxicKind::Blackhole(_) => Box::new(blackhole::BlackholeStage),
             ToxicKind::Latency(t) => Box::new(latency::LatencyStage(t.clone())),
             ToxicKind::Bandwidth(t) => Box::new(bandwidth::BandwidthStage::new(t.clone())),

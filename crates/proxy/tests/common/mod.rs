@@ -2,6 +2,8 @@
 //! Helpers for the integration tests: a server on port 0, echo/sink upstreams on
 //! loopback, and a raw HTTP/1.1 call that returns status, headers and body verbatim.
 
+pub mod dns;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
