@@ -16,7 +16,7 @@
 //! all-in-one included) and every OpenTelemetry Collector receives, with one exporter for
 //! both generations; the `OTEL_EXPORTER_OTLP_*` variables, when set, win.
 
-use crate::config::Config;
+use crate::config::{grpc_url, Config, Transport};
 use crate::export::Exporter;
 use crate::oltp::{caller_context, w3c_headers};
 use crate::span::{AttrValue, Context, Kind, Span};
@@ -51,6 +51,9 @@ pub struct Settings {
     pub propagation: Propagation,
     /// Where the spans go; `None` with the `noop` provider.
     pub endpoint: Option<String>,
+    /// How: OTLP/HTTP, or OTLP/gRPC (the `oltp-grpc` exporter, or `grpc` in the
+    /// environment when its endpoint is the one used).
+    pub transport: Transport,
 }
 
 impl Settings {
@@ -84,7 +87,7 @@ impl Settings {
             },
         };
         let env_set = env.endpoint_from_env;
-        let same_host = || {
+        let same_host = |port: u16| {
             let host = if host.contains(':') && !host.starts_with('[') {
                 format!("[{host}]")
             } else {
@@ -92,18 +95,33 @@ impl Settings {
             };
             format!("http://{host}:{port}/v1/traces")
         };
-        let endpoint = match provider.as_str() {
-            "jaeger" if !env_set => Some(same_host()),
-            "opentelemetry" if exporter.as_deref() != Some("oltp-http") && !env_set => {
-                Some(same_host())
+        let collector = pick(
+            "collector_endpoint",
+            "tracing_opentelemetry_collector_endpoint",
+        );
+        let (endpoint, transport) = match provider.as_str() {
+            // Upstream's `oltp-grpc` exporter: its collector endpoint (upstream's default
+            // is localhost:4317; here the tracing host's 4317), or the environment's.
+            "opentelemetry" if exporter.as_deref() == Some("oltp-grpc") => {
+                let endpoint = match collector {
+                    Some(c) => grpc_url(&c),
+                    None if env_set && env.transport == Transport::Grpc => env.endpoint.clone(),
+                    None => grpc_url(&same_host(4317)),
+                };
+                (Some(endpoint), Transport::Grpc)
             }
-            "jaeger" | "opentelemetry" => Some(env.endpoint.clone()),
-            _ => None,
+            "jaeger" if !env_set => (Some(same_host(port)), Transport::Http),
+            "opentelemetry" if exporter.as_deref() != Some("oltp-http") && !env_set => {
+                (Some(same_host(port)), Transport::Http)
+            }
+            "jaeger" | "opentelemetry" => (Some(env.endpoint.clone()), env.transport),
+            _ => (None, Transport::Http),
         };
         Settings {
             provider,
             propagation,
             endpoint,
+            transport,
         }
     }
 
@@ -170,6 +188,7 @@ impl Control for Legacy {
                 return Ok(());
             };
             config.endpoint = endpoint;
+            config.transport = settings.transport;
             let exporter = Exporter::new(call.name, MODULE, config);
             let tracer = Tracer::new(exporter, call.secrets, caller_context(call.name, MODULE));
             self.runs
@@ -349,5 +368,63 @@ fn end_activity(span: &mut Span, run: Option<&Value>, tracer: &Tracer) {
         if !met {
             set_error(span, "the probe's tolerance was not met");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GRPC_PATH;
+    use serde_json::json;
+
+    fn resolve(configuration: Value, env: &[(&str, &str)]) -> Settings {
+        let env = Config::from_lookup(|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        });
+        let Value::Object(configuration) = configuration else {
+            panic!("an object")
+        };
+        Settings::resolve(&Map::new(), &configuration, &env)
+    }
+
+    #[test]
+    fn jaeger_goes_to_the_same_hosts_otlp_http_port_unless_the_environment_says() {
+        let s = resolve(
+            json!({"tracing_provider": "jaeger", "tracing_host": "j", "tracing_port": 6831}),
+            &[],
+        );
+        assert_eq!(s.endpoint.as_deref(), Some("http://j:4318/v1/traces"));
+        assert_eq!(s.transport, Transport::Http);
+        let s = resolve(
+            json!({"tracing_provider": "jaeger", "tracing_host": "j"}),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ],
+        );
+        assert_eq!(s.endpoint, Some(format!("http://c:4317{GRPC_PATH}")));
+        assert_eq!(s.transport, Transport::Grpc);
+    }
+
+    #[test]
+    fn the_oltp_grpc_exporter_speaks_grpc() {
+        let declared = json!({"tracing_provider": "opentelemetry",
+            "tracing_opentelemetry_exporter": "oltp-grpc", "tracing_host": "h"});
+        let s = resolve(declared.clone(), &[]);
+        assert_eq!(s.endpoint, Some(format!("http://h:4317{GRPC_PATH}")));
+        assert_eq!(s.transport, Transport::Grpc);
+        let mut with_collector = declared;
+        with_collector["tracing_opentelemetry_collector_endpoint"] = json!("otel:5317");
+        let s = resolve(with_collector, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")]);
+        assert_eq!(s.endpoint, Some(format!("http://otel:5317{GRPC_PATH}")));
+        assert_eq!(s.propagation, Propagation::W3c);
+    }
+
+    #[test]
+    fn noop_sends_nothing() {
+        let s = resolve(json!({}), &[]);
+        assert_eq!((s.provider.as_str(), s.endpoint), ("noop", None));
     }
 }
