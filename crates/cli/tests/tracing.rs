@@ -231,6 +231,11 @@ fn oltp_case(name: &str, protocol: &str) {
     let Some(jaeger) = jaeger::jaeger(name) else {
         return;
     };
+    let endpoint = if protocol == "grpc" {
+        &jaeger.otlp_grpc
+    } else {
+        &jaeger.otlp_http
+    };
     let server = http_server::TestServer::start(None);
     let dir = run::scratch("tracing", name);
     let service = format!("shakedown-{name}-{}", std::process::id());
@@ -238,7 +243,7 @@ fn oltp_case(name: &str, protocol: &str) {
         &dir,
         &experiment(&server.base_url(), oltp_control()),
         &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_SERVICE_NAME", &service),
         ],
@@ -266,6 +271,46 @@ fn oltp_spans_reach_jaeger_over_http_protobuf() {
 #[test]
 fn oltp_spans_reach_jaeger_over_http_json() {
     oltp_case("oltp-json", "http/json");
+}
+
+/// OTLP/gRPC to Jaeger's gRPC receiver (its 4317), read back from the query API.
+#[test]
+fn oltp_spans_reach_jaeger_over_grpc() {
+    oltp_case("oltp-grpc", "grpc");
+}
+
+/// A real gRPC server that serves no trace service (Jaeger's query API) answers the
+/// export with a non-zero gRPC status: one WARNING naming the control, the endpoint and
+/// the status, and the run is untouched.
+#[test]
+fn a_grpc_error_status_is_one_warning() {
+    let Some(jaeger) = jaeger::jaeger("grpc-status") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "grpc-status");
+    let (out, journal) = run_chaos(
+        &dir,
+        &experiment(&server.base_url(), oltp_control()),
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &jaeger.query_grpc),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
+        ],
+    );
+    let err = run::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(journal["status"], "completed");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("WARNING") && l.contains("could not export"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one WARNING for six batches: {err}");
+    let expected = format!(
+        "Control 'opentelemetry' (chaostracing.oltp) could not export spans: {}/opentelemetry.proto.collector.trace.v1.TraceService/Export answered gRPC status 12 (UNIMPLEMENTED): unknown service opentelemetry.proto.collector.trace.v1.TraceService",
+        jaeger.query_grpc
+    );
+    assert!(warnings[0].ends_with(&expected), "{}", warnings[0]);
 }
 
 #[test]

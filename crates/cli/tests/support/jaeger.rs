@@ -28,6 +28,9 @@ pub struct Jaeger {
     pub otlp_grpc: String,
     /// `http://127.0.0.1:<port>`: the query API (`/api/traces`).
     pub query: String,
+    /// `http://127.0.0.1:<port>`: the query service's gRPC API (a real gRPC server
+    /// that does not serve OTLP: its answer to an export is a non-zero gRPC status).
+    pub query_grpc: String,
 }
 
 fn free_port() -> u16 {
@@ -106,6 +109,7 @@ fn start(bin: PathBuf) -> Jaeger {
         otlp_http_port: http,
         otlp_grpc: format!("http://127.0.0.1:{grpc}"),
         query: format!("http://127.0.0.1:{query}"),
+        query_grpc: format!("http://127.0.0.1:{query_grpc}"),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
