@@ -313,6 +313,139 @@ fn a_grpc_error_status_is_one_warning() {
     assert!(warnings[0].ends_with(&expected), "{}", warnings[0]);
 }
 
+/// Two native drivers' own HTTP calls (a chaosprometheus query, a chaostoxi API call),
+/// both to the test server, which records their trace-context headers.
+fn driver_experiment(server: &str, controls: Value) -> Value {
+    json!({
+        "title": "Drivers carry the context",
+        "description": "d",
+        "configuration": {
+            "prometheus_base_url": format!("{server}/echo"),
+            "toxiproxy_url": format!("{server}/toxi"),
+        },
+        "controls": controls,
+        "method": [
+            {"name": "prom-query", "type": "probe",
+             "provider": {"type": "python", "module": "chaosprometheus.probes",
+                          "func": "query", "arguments": {"query": "up"}}},
+            {"name": "toxi-exists", "type": "probe",
+             "provider": {"type": "python", "module": "chaostoxi.proxy.probes",
+                          "func": "proxy_exist", "arguments": {"proxy_name": "db"}}}
+        ]
+    })
+}
+
+/// The trace-context headers of the server's requests whose target starts with `prefix`.
+fn received(server: &http_server::TestServer, prefix: &str) -> Vec<Vec<(String, String)>> {
+    server
+        .trace_headers()
+        .into_iter()
+        .filter(|(target, _)| target.starts_with(prefix))
+        .map(|(_, headers)| headers)
+        .collect()
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// While an activity span is current, the native drivers' own HTTP calls carry it: the
+/// `traceparent` the server received names the activity span Jaeger stored. Without a
+/// tracing control they carry nothing; with the legacy control, its B3 headers.
+#[test]
+fn the_drivers_own_http_calls_carry_the_activity_span() {
+    let Some(jaeger) = jaeger::jaeger("driver-traceparent") else {
+        return;
+    };
+    let calls = [
+        ("/echo/api/v1/query", "activity: prom-query", "prom-query"),
+        ("/toxi/proxies/db", "activity: toxi-exists", "toxi-exists"),
+    ];
+
+    // chaostracing.oltp: W3C traceparent.
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "driver-traceparent");
+    let service = format!("shakedown-drivers-{}", std::process::id());
+    let (out, journal) = run_chaos(
+        &dir,
+        &driver_experiment(&server.base_url(), oltp_control()),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_SERVICE_NAME", &service),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    assert_eq!(journal["status"], "completed", "{}", run::stderr(&out));
+    // experiment, method, two activities.
+    let traces = jaeger.traces(&service, 4);
+    let spans = jaeger::spans(&traces[0]);
+    let root = one(&spans, "experiment");
+    for (prefix, span_name, _) in calls {
+        let got = received(&server, prefix);
+        assert_eq!(
+            got.len(),
+            1,
+            "one call to {prefix}: {:?}",
+            server.trace_headers()
+        );
+        let traceparent = header(&got[0], "traceparent")
+            .unwrap_or_else(|| panic!("no traceparent on {prefix}: {got:?}"));
+        let span = one(&spans, span_name);
+        assert_eq!(
+            traceparent,
+            format!("00-{}-{}-01", root.trace_id, span.span_id),
+            "{prefix}"
+        );
+    }
+
+    // No tracing control: no trace context at all.
+    let bare = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "driver-no-control");
+    let (out, _) = run_chaos(&dir, &driver_experiment(&bare.base_url(), json!([])), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    for (prefix, _, _) in calls {
+        assert_eq!(received(&bare, prefix), [vec![]], "{prefix}");
+    }
+
+    // The legacy control with the talk's propagation: B3 headers naming its spans.
+    let legacy = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "driver-legacy-b3");
+    let mut exp = driver_experiment(
+        &legacy.base_url(),
+        json!([{"name": "opentracing", "provider": {"type": "python",
+            "module": "chaostracing.control",
+            "arguments": {"provider": "jaeger", "host": "127.0.0.1", "propagation": "b3",
+                          "otlp_port": jaeger.otlp_http_port}}}]),
+    );
+    exp["title"] = json!("Drivers carry the legacy context");
+    let (out, _) = run_chaos(&dir, &exp, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let traces = jaeger.traces("chaostoolkit", 4);
+    let trace = traces
+        .iter()
+        .find(|t| {
+            jaeger::spans(t)
+                .iter()
+                .any(|s| s.name == "Drivers carry the legacy context")
+        })
+        .expect("the legacy run's trace");
+    let spans = jaeger::spans(trace);
+    for (prefix, _, span_name) in calls {
+        let got = received(&legacy, prefix);
+        let span = one(&spans, span_name);
+        assert_eq!(
+            header(&got[0], "x-b3-traceid"),
+            Some(span.trace_id.as_str())
+        );
+        assert_eq!(header(&got[0], "x-b3-spanid"), Some(span.span_id.as_str()));
+        assert_eq!(header(&got[0], "x-b3-parentspanid"), span.parent.as_deref());
+        assert_eq!(header(&got[0], "traceparent"), None);
+    }
+}
+
 #[test]
 fn traceparent_in_the_environment_makes_the_run_a_child_of_the_callers_trace() {
     let Some(jaeger) = jaeger::jaeger("traceparent-env") else {

@@ -258,7 +258,10 @@ mod tests {
         assert_eq!(c.endpoint, format!("http://collector:4317{GRPC_PATH}"));
         assert!(c.notes.is_empty(), "{:?}", c.notes);
         let default = config(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")]);
-        assert_eq!(default.endpoint, format!("http://localhost:4317{GRPC_PATH}"));
+        assert_eq!(
+            default.endpoint,
+            format!("http://localhost:4317{GRPC_PATH}")
+        );
         let base = config(&[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otel.example:443/"),

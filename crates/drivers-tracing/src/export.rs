@@ -224,13 +224,19 @@ impl Exporter {
             .post(&self.config.endpoint)
             .header(reqwest::header::CONTENT_TYPE, "application/grpc")
             .header(reqwest::header::TE, "trailers")
-            .header("grpc-timeout", format!("{}m", self.config.timeout.as_millis().max(1)))
+            .header(
+                "grpc-timeout",
+                format!("{}m", self.config.timeout.as_millis().max(1)),
+            )
             .body(grpc_frame(&message));
         for (k, v) in &self.config.headers {
             // gRPC metadata keys are lower case; HTTP/2 requires it.
             request = request.header(k.to_ascii_lowercase().as_str(), v.as_str());
         }
-        let answer = request.send().await.map_err(|e| transport_error(e, &endpoint, &self.config))?;
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &endpoint, &self.config))?;
         let status = answer.status();
         let headers = answer.headers().clone();
         if !status.is_success() {
@@ -332,10 +338,12 @@ pub fn grpc_status(headers: &reqwest::header::HeaderMap) -> Option<(u32, String)
     let message = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
-        .map(|m| url::form_urlencoded::parse(format!("m={}", m.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.chars().take(200).collect())
-            .unwrap_or_default())
+        .map(|m| {
+            url::form_urlencoded::parse(format!("m={}", m.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.chars().take(200).collect())
+                .unwrap_or_default()
+        })
         .unwrap_or_default();
     Some((code, message))
 }

@@ -7,7 +7,8 @@
 //! and the logs as span events. The span context travels in the headers of `http`
 //! providers as upstream's `inject` puts it there: `uber-trace-id` (Jaeger's format;
 //! `tracing_id_name` renames it), the B3 headers with `tracing_propagation: b3`, or W3C
-//! `traceparent` for the `opentelemetry` provider.
+//! `traceparent` for the `opentelemetry` provider; the same headers go with the native
+//! drivers' own HTTP calls (`providers::outbound`; upstream: none).
 //!
 //! Where the spans go (docs/tracing.md): upstream's Jaeger client sends them to the
 //! agent over UDP (Thrift compact, port 6831). Jaeger deprecated the agent and
@@ -310,13 +311,18 @@ impl Control for Legacy {
                             span.kind = Kind::Client;
                         }
                     });
-                    if http {
-                        let headers = run.extra.headers(&context, parent_id.as_deref());
-                        return Ok(Changes {
-                            context: with_headers(activity, &headers),
-                            ..Changes::default()
-                        });
-                    }
+                    let headers = run.extra.headers(&context, parent_id.as_deref());
+                    // An `http` provider gets them in its declaration (upstream's
+                    // `inject`), a driver's own calls through `providers::outbound`.
+                    return Ok(Changes {
+                        context: if http {
+                            with_headers(activity, &headers)
+                        } else {
+                            None
+                        },
+                        outbound_headers: headers,
+                        ..Changes::default()
+                    });
                 }
                 (Level::Activity, When::After) => {
                     let name = call.context.get("name").map(py_str).unwrap_or_default();
@@ -417,7 +423,10 @@ mod tests {
         assert_eq!(s.transport, Transport::Grpc);
         let mut with_collector = declared;
         with_collector["tracing_opentelemetry_collector_endpoint"] = json!("otel:5317");
-        let s = resolve(with_collector, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")]);
+        let s = resolve(
+            with_collector,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")],
+        );
         assert_eq!(s.endpoint, Some(format!("http://otel:5317{GRPC_PATH}")));
         assert_eq!(s.propagation, Propagation::W3c);
     }

@@ -72,47 +72,52 @@ async fn server(answer: Answer) -> (String, Arc<Mutex<Vec<Seen>>>) {
             };
             let record = record.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let record = record.clone();
-                    async move {
-                        let path = req.uri().path().to_string();
-                        let headers = req.headers().clone();
-                        let body = req.into_body().collect().await?.to_bytes().to_vec();
-                        record.lock().unwrap().push(Seen {
-                            path,
-                            headers,
-                            body,
-                        });
-                        let status = |code: u32, message: &str| {
-                            let mut h = HeaderMap::new();
-                            h.insert("grpc-status", code.to_string().parse().unwrap());
-                            if !message.is_empty() {
-                                h.insert("grpc-message", message.parse().unwrap());
-                            }
-                            h
-                        };
-                        let response = match answer {
-                            Answer::Trailers(code, message) => {
-                                let trailers = status(code, message);
-                                let body = Full::new(Bytes::from(grpc_frame(&[])))
-                                    .with_trailers(async move { Some(Ok(trailers)) })
-                                    .boxed();
-                                let mut r = Response::new(body);
-                                r.headers_mut()
-                                    .insert("content-type", "application/grpc".parse().unwrap());
-                                r
-                            }
-                            Answer::TrailersOnly(code, message) => {
-                                let mut r = Response::new(Full::new(Bytes::new()).boxed());
-                                r.headers_mut().extend(status(code, message));
-                                r.headers_mut()
-                                    .insert("content-type", "application/grpc".parse().unwrap());
-                                r
-                            }
-                        };
-                        Ok::<_, hyper::Error>(response)
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let record = record.clone();
+                        async move {
+                            let path = req.uri().path().to_string();
+                            let headers = req.headers().clone();
+                            let body = req.into_body().collect().await?.to_bytes().to_vec();
+                            record.lock().unwrap().push(Seen {
+                                path,
+                                headers,
+                                body,
+                            });
+                            let status = |code: u32, message: &str| {
+                                let mut h = HeaderMap::new();
+                                h.insert("grpc-status", code.to_string().parse().unwrap());
+                                if !message.is_empty() {
+                                    h.insert("grpc-message", message.parse().unwrap());
+                                }
+                                h
+                            };
+                            let response = match answer {
+                                Answer::Trailers(code, message) => {
+                                    let trailers = status(code, message);
+                                    let body = Full::new(Bytes::from(grpc_frame(&[])))
+                                        .with_trailers(async move { Some(Ok(trailers)) })
+                                        .boxed();
+                                    let mut r = Response::new(body);
+                                    r.headers_mut().insert(
+                                        "content-type",
+                                        "application/grpc".parse().unwrap(),
+                                    );
+                                    r
+                                }
+                                Answer::TrailersOnly(code, message) => {
+                                    let mut r = Response::new(Full::new(Bytes::new()).boxed());
+                                    r.headers_mut().extend(status(code, message));
+                                    r.headers_mut().insert(
+                                        "content-type",
+                                        "application/grpc".parse().unwrap(),
+                                    );
+                                    r
+                                }
+                            };
+                            Ok::<_, hyper::Error>(response)
+                        }
+                    });
                 let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -203,7 +208,7 @@ async fn a_trailers_only_answer_is_read_from_the_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http1_server_is_not_a_grpc_receiver() {
     warnings_about(""); // the logger, before anything logs
-    // An OTLP/HTTP port named by mistake: HTTP/1.1 only, it cannot speak h2c.
+                        // An OTLP/HTTP port named by mistake: HTTP/1.1 only, it cannot speak h2c.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -212,7 +217,9 @@ async fn an_http1_server_is_not_a_grpc_receiver() {
             let Ok(mut s) = stream else { continue };
             let mut buf = [0u8; 1024];
             let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = s.write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
         }
     });
     let exporter = Exporter::new("grpc-http1", "chaostracing.oltp", grpc_config(&url, &[]));
@@ -220,7 +227,10 @@ async fn an_http1_server_is_not_a_grpc_receiver() {
     exporter.flush().await;
     let warnings = warnings_about("grpc-http1");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains(&format!("{url}{GRPC_PATH}")), "{warnings:?}");
+    assert!(
+        warnings[0].contains(&format!("{url}{GRPC_PATH}")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
