@@ -139,14 +139,15 @@ impl Settings {
                 ),
             )],
             Propagation::B3 => {
+                // jaeger_client's B3 codec order.
                 let mut h = vec![
                     ("X-B3-TraceId".to_string(), span.trace_id.hex()),
                     ("X-B3-SpanId".to_string(), span.span_id.hex()),
-                    ("X-B3-Sampled".to_string(), "1".to_string()),
                 ];
                 if let Some(p) = parent {
                     h.push(("X-B3-ParentSpanId".to_string(), p.to_string()));
                 }
+                h.push(("X-B3-Sampled".to_string(), "1".to_string()));
                 h
             }
             Propagation::W3c => w3c_headers(span),
@@ -211,6 +212,9 @@ impl Control for Legacy {
                 return Ok(Changes::default());
             };
             let tracer = &run.tracer;
+            // jaeger_client writes a non-scalar log value with `str()`, the OpenTelemetry
+            // shim with `json.dumps`.
+            let python_str = run.extra.provider != "opentelemetry";
             match (call.level, call.when) {
                 (Level::Experiment, When::Before) => {
                     let experiment = call.context;
@@ -258,17 +262,20 @@ impl Control for Legacy {
                             .and_then(|p| p.last());
                         if let Some(probe) = last {
                             let activity = probe.get("activity").unwrap_or(&Value::Null);
-                            let field = |v: Option<&Value>| {
-                                tracer.mask(&dumps(v.unwrap_or(&Value::Null), Style::PYTHON))
-                            };
-                            span.event(
-                                "log",
-                                vec![
-                                    ("probe".into(), field(activity.get("name")).into()),
-                                    ("expected".into(), field(activity.get("tolerance")).into()),
-                                    ("computed".into(), field(probe.get("output")).into()),
-                                ],
-                            );
+                            // Upstream's `log_kv` of these three keys: no `event` field.
+                            let fields = [
+                                ("probe", activity.get("name")),
+                                ("expected", activity.get("tolerance")),
+                                ("computed", probe.get("output")),
+                            ];
+                            let fields = fields
+                                .into_iter()
+                                .map(|(k, v)| {
+                                    let v = v.unwrap_or(&Value::Null);
+                                    (k.to_string(), log_value(v, python_str, tracer))
+                                })
+                                .collect();
+                            span.event("", fields);
                         }
                     }
                 }),
@@ -291,13 +298,14 @@ impl Control for Legacy {
                         if let Some(kind) = activity.get("type") {
                             span.set("activity", py_str(kind));
                         }
-                        span.event(
-                            "log",
-                            vec![(
-                                "provider".into(),
-                                tracer.mask(&dumps(provider, Style::PYTHON)).into(),
-                            )],
-                        );
+                        // Upstream's `log_kv(provider)`: one field per provider key.
+                        if let Some(provider) = provider.as_object() {
+                            let fields = provider
+                                .iter()
+                                .map(|(k, v)| (k.clone(), log_value(v, python_str, tracer)))
+                                .collect();
+                            span.event("", fields);
+                        }
                         if http {
                             let method = provider
                                 .get("method")
@@ -326,7 +334,9 @@ impl Control for Legacy {
                 }
                 (Level::Activity, When::After) => {
                     let name = call.context.get("name").map(py_str).unwrap_or_default();
-                    tracer.end_activity(&name, |span| end_activity(span, call.state, tracer));
+                    tracer.end_activity(&name, |span| {
+                        end_activity(span, call.context, call.state, tracer)
+                    });
                 }
                 _ => {}
             }
@@ -339,15 +349,36 @@ impl Control for Legacy {
     }
 }
 
-/// `after_activity_control`: the run's status, HTTP status and tolerance as tags.
-fn end_activity(span: &mut Span, run: Option<&Value>, tracer: &Tracer) {
+/// One `log_kv` value as upstream's tracer writes it: scalars as they are, anything else
+/// as Python's `str()` (jaeger_client) or `json.dumps` (the OpenTelemetry shim); strings
+/// masked.
+fn log_value(v: &Value, python_str: bool, tracer: &Tracer) -> AttrValue {
+    match v {
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::Number(n) if n.is_i64() => AttrValue::Int(n.as_i64().unwrap_or_default()),
+        Value::Number(n) => AttrValue::Double(n.as_f64().unwrap_or_default()),
+        Value::String(s) => tracer.mask(s).into(),
+        other if python_str => tracer.mask(&py_str(other)).into(),
+        other => tracer.mask(&dumps(other, Style::PYTHON)).into(),
+    }
+}
+
+/// `after_activity_control`: the run's status, HTTP status (`http` providers only) and
+/// tolerance as tags.
+fn end_activity(span: &mut Span, activity: &Value, run: Option<&Value>, tracer: &Tracer) {
     let Some(run) = run.filter(|r| r.is_object()) else {
         return;
     };
+    let http = activity
+        .get("provider")
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str)
+        == Some("http");
     if let Some(code) = run
         .get("output")
         .and_then(|o| o.get("status"))
         .and_then(Value::as_i64)
+        .filter(|_| http)
     {
         span.set("http.status_code", code);
     }
@@ -355,8 +386,9 @@ fn end_activity(span: &mut Span, run: Option<&Value>, tracer: &Tracer) {
         span.set("status", status);
     }
     if run.get("status").and_then(Value::as_str) == Some("failed") {
+        // Upstream logs `state["exception"]`, the list of traceback lines, as
+        // jaeger_client writes any non-scalar: its Python `str()`.
         let stack = match run.get("exception") {
-            Some(Value::Array(lines)) => lines.iter().map(py_str).collect::<String>(),
             Some(other) if !other.is_null() => py_str(other),
             _ => String::new(),
         };
