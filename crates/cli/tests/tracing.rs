@@ -686,6 +686,33 @@ fn reference_chaos(test: &str) -> Option<std::path::PathBuf> {
     None
 }
 
+/// The reference's `chaos run` of `experiment` (written into `dir`), as `run_chaos` runs
+/// ours: rollbacks always, a journal, no tracing variables from the test's environment.
+fn reference_run(reference: &Path, dir: &Path, experiment: &Value) -> std::process::Command {
+    std::fs::write(dir.join("experiment.json"), experiment.to_string()).unwrap();
+    let mut cmd = std::process::Command::new(reference);
+    cmd.args([
+        "--no-version-check",
+        "--settings",
+        "settings.yaml",
+        "run",
+        "--rollback-strategy",
+        "always",
+        "--journal-path",
+        "journal.json",
+        "experiment.json",
+    ])
+    .current_dir(dir)
+    .stdin(std::process::Stdio::null());
+    reference::remove_proxy_env(&mut cmd);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTEL_") || k.starts_with("JAEGER_") || k == "TRACEPARENT" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// The attribute keys of each span name.
 type KeysByName = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
 
@@ -731,28 +758,8 @@ fn the_span_tree_and_attribute_keys_are_the_references() {
 
     // The reference, exporting to the same Jaeger under a service name of its own.
     let ref_dir = run::scratch("tracing", "differential-reference");
-    std::fs::write(ref_dir.join("experiment.json"), exp.to_string()).unwrap();
     let ref_service = format!("reference-{pid}");
-    let mut cmd = std::process::Command::new(&reference);
-    cmd.args([
-        "--no-version-check",
-        "--settings",
-        "settings.yaml",
-        "run",
-        "--rollback-strategy",
-        "always",
-        "--journal-path",
-        "journal.json",
-        "experiment.json",
-    ])
-    .current_dir(&ref_dir)
-    .stdin(std::process::Stdio::null());
-    reference::remove_proxy_env(&mut cmd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OTEL_") || k == "TRACEPARENT" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = reference_run(&reference, &ref_dir, &exp);
     cmd.env(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         format!("{}/v1/traces", jaeger.otlp_http),
@@ -851,28 +858,7 @@ fn the_legacy_controls_spans_are_the_references() {
     let ref_title = format!("Legacy differential, reference {pid}");
     exp["title"] = json!(ref_title);
     let ref_dir = run::scratch("tracing", "legacy-differential-reference");
-    std::fs::write(ref_dir.join("experiment.json"), exp.to_string()).unwrap();
-    let mut cmd = std::process::Command::new(&reference);
-    cmd.args([
-        "--no-version-check",
-        "--settings",
-        "settings.yaml",
-        "run",
-        "--rollback-strategy",
-        "always",
-        "--journal-path",
-        "journal.json",
-        "experiment.json",
-    ])
-    .current_dir(&ref_dir)
-    .stdin(std::process::Stdio::null())
-    .env("JAEGER_HOST", "127.0.0.1");
-    reference::remove_proxy_env(&mut cmd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OTEL_") || k.starts_with("JAEGER_") || k == "TRACEPARENT" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = reference_run(&reference, &ref_dir, &exp);
     cmd.env("JAEGER_HOST", "127.0.0.1");
     let ref_out = cmd.output().expect("run the reference");
     let ref_journal = run::read_json(&ref_dir.join("journal.json"));
@@ -953,8 +939,8 @@ fn legacy_shape(spans: &[Seen]) -> Vec<String> {
                 .tags
                 .iter()
                 .filter(|(k, v)| {
-                    !transport_only.contains(&k.as_str())
-                        && !(k.as_str() == "span.kind" && *v == "internal")
+                    let internal = k.as_str() == "span.kind" && *v == "internal";
+                    !(internal || transport_only.contains(&k.as_str()))
                 })
                 .collect();
             let mut logs: Vec<String> = s

@@ -7,43 +7,11 @@ use drivers_tracing::export::Exporter;
 use drivers_tracing::span::Span;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-/// Every WARNING logged by the process, for the tests to read.
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= log::Level::Warn
-    }
-    fn log(&self, r: &log::Record) {
-        if self.enabled(r.metadata()) {
-            self.0.lock().unwrap().push(r.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-fn warnings() -> &'static Capture {
-    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let c: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
-        log::set_logger(c).unwrap();
-        log::set_max_level(log::LevelFilter::Warn);
-        c
-    })
-}
-
-fn warnings_about(control: &str) -> Vec<String> {
-    warnings()
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|w| w.contains(&format!("'{control}'")))
-        .cloned()
-        .collect()
-}
+#[path = "support/warnings.rs"]
+mod warnings;
+use warnings::{warnings, warnings_about};
 
 /// A collector stand-in: answers every request with `status` (or never, with `None`),
 /// recording each request's head and body.

@@ -12,37 +12,11 @@ use hyper::body::Bytes;
 use hyper::header::HeaderMap;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= log::Level::Warn
-    }
-    fn log(&self, r: &log::Record) {
-        if self.enabled(r.metadata()) {
-            self.0.lock().unwrap().push(r.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-fn warnings_about(control: &str) -> Vec<String> {
-    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
-    let c = CAPTURE.get_or_init(|| {
-        let c: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
-        log::set_logger(c).unwrap();
-        log::set_max_level(log::LevelFilter::Warn);
-        c
-    });
-    c.0.lock()
-        .unwrap()
-        .iter()
-        .filter(|w| w.contains(&format!("'{control}'")))
-        .cloned()
-        .collect()
-}
+#[path = "support/warnings.rs"]
+mod warnings;
+use warnings::{warnings, warnings_about};
 
 /// How the stand-in answers.
 #[derive(Clone, Copy)]
@@ -144,7 +118,7 @@ fn ended(name: &str) -> Span {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_is_a_unary_grpc_call() {
-    warnings_about(""); // the logger, before anything logs
+    warnings(); // the capture, before anything logs
     let (url, seen) = server(Answer::Trailers(0, "")).await;
     let cfg = grpc_config(&url, &[("OTEL_EXPORTER_OTLP_HEADERS", "X-Api-Key=k3y")]);
     assert_eq!(cfg.transport, Transport::Grpc);
@@ -171,7 +145,7 @@ async fn an_export_is_a_unary_grpc_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_zero_status_in_the_trailers_is_one_warning() {
-    warnings_about(""); // the logger, before anything logs
+    warnings(); // the capture, before anything logs
     let (url, seen) = server(Answer::Trailers(3, "bad%20spans%3A 2")).await;
     let cfg = grpc_config(&url, &[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1")]);
     let exporter = Exporter::new("grpc-refused", "chaostracing.oltp", cfg);
@@ -192,7 +166,7 @@ async fn a_non_zero_status_in_the_trailers_is_one_warning() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trailers_only_answer_is_read_from_the_headers() {
-    warnings_about(""); // the logger, before anything logs
+    warnings(); // the capture, before anything logs
     let (url, _) = server(Answer::TrailersOnly(14, "collector%20overloaded")).await;
     let exporter = Exporter::new("grpc-only", "chaostracing.oltp", grpc_config(&url, &[]));
     exporter.push(ended("s"));
@@ -207,8 +181,8 @@ async fn a_trailers_only_answer_is_read_from_the_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http1_server_is_not_a_grpc_receiver() {
-    warnings_about(""); // the logger, before anything logs
-                        // An OTLP/HTTP port named by mistake: HTTP/1.1 only, it cannot speak h2c.
+    warnings(); // the capture, before anything logs
+                // An OTLP/HTTP port named by mistake: HTTP/1.1 only, it cannot speak h2c.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
