@@ -240,18 +240,27 @@ impl Exporter {
         let status = answer.status();
         let headers = answer.headers().clone();
         if !status.is_success() {
+            // Not a gRPC answer (a proxy's error page, say): its start tells why.
+            let body = answer.text().await.unwrap_or_default();
             return Err(ExportError::Refused {
                 endpoint,
                 status: status.as_u16(),
-                body: String::new(),
+                body: body.trim().chars().take(200).collect(),
             });
         }
         // A trailers-only answer (an error, usually) carries the status in its headers.
         let from_headers = grpc_status(&headers);
-        let trailers = match reqwest::Body::from(answer).collect().await {
-            Ok(collected) => collected.trailers().cloned(),
-            Err(e) => return Err(transport_error(e, &endpoint, &self.config)),
-        };
+        // The response message (a partial-success count at most) is not needed: data
+        // frames are dropped as they come, so a server sending without end costs no
+        // memory, and the client's timeout bounds the time.
+        let mut body = reqwest::Body::from(answer);
+        let mut trailers = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| transport_error(e, &endpoint, &self.config))?;
+            if let Ok(t) = frame.into_trailers() {
+                trailers = Some(t);
+            }
+        }
         match from_headers.or_else(|| trailers.as_ref().and_then(grpc_status)) {
             Some((0, _)) => Ok(()),
             Some((code, message)) => Err(ExportError::GrpcStatus {
