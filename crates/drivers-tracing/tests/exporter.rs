@@ -4,13 +4,15 @@
 
 use drivers_tracing::config::Config;
 use drivers_tracing::export::Exporter;
-use drivers_tracing::span::Span;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
+#[path = "support/settings.rs"]
+mod settings;
 #[path = "support/warnings.rs"]
 mod warnings;
+use settings::{config_from, ended};
 use warnings::{warnings, warnings_about};
 
 /// A collector stand-in: answers every request with `status` (or never, with `None`),
@@ -73,18 +75,11 @@ fn collector(status: Option<u16>) -> (String, Received) {
 }
 
 fn config(url: &str, extra: &[(&str, &str)]) -> Config {
-    let mut vars: Vec<(String, String)> = vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.into()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/json".into()),
+    let base = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
     ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-}
-
-fn ended(name: &str) -> Span {
-    let mut s = Span::start(name, None);
-    s.end();
-    s
+    config_from(&base, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

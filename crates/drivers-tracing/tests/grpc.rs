@@ -6,7 +6,6 @@
 
 use drivers_tracing::config::{Config, Transport, GRPC_PATH};
 use drivers_tracing::export::{grpc_frame, grpc_status, Exporter};
-use drivers_tracing::span::Span;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::HeaderMap;
@@ -14,8 +13,11 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::sync::{Arc, Mutex};
 
+#[path = "support/settings.rs"]
+mod settings;
 #[path = "support/warnings.rs"]
 mod warnings;
+use settings::{config_from, ended};
 use warnings::{warnings, warnings_about};
 
 /// How the stand-in answers.
@@ -102,18 +104,11 @@ async fn server(answer: Answer) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 fn grpc_config(endpoint: &str, extra: &[(&str, &str)]) -> Config {
-    let mut vars: Vec<(String, String)> = vec![
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".into(), endpoint.into()),
-        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL".into(), "grpc".into()),
+    let base = [
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
     ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-}
-
-fn ended(name: &str) -> Span {
-    let mut s = Span::start(name, None);
-    s.end();
-    s
+    config_from(&base, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
