@@ -32,7 +32,7 @@ CONFIG = os.path.join(ROOT, "crates", "cli", "tests", "support", "jaeger.yaml")
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     work = tempfile.mkdtemp(prefix="shakedown-bench-tracing-")
-    ports = {k: free_port() for k in ("query", "query_grpc", "grpc", "http")}
+    ports = {k: free_port() for k in ("query", "query_grpc", "grpc", "http", "thrift_compact")}
     config = os.path.join(work, "jaeger.yaml")
     with open(CONFIG) as template, open(config, "w") as f:
         text = template.read()

@@ -231,6 +231,11 @@ fn oltp_case(name: &str, protocol: &str) {
     let Some(jaeger) = jaeger::jaeger(name) else {
         return;
     };
+    let endpoint = if protocol == "grpc" {
+        &jaeger.otlp_grpc
+    } else {
+        &jaeger.otlp_http
+    };
     let server = http_server::TestServer::start(None);
     let dir = run::scratch("tracing", name);
     let service = format!("shakedown-{name}-{}", std::process::id());
@@ -238,7 +243,7 @@ fn oltp_case(name: &str, protocol: &str) {
         &dir,
         &experiment(&server.base_url(), oltp_control()),
         &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_SERVICE_NAME", &service),
         ],
@@ -266,6 +271,182 @@ fn oltp_spans_reach_jaeger_over_http_protobuf() {
 #[test]
 fn oltp_spans_reach_jaeger_over_http_json() {
     oltp_case("oltp-json", "http/json");
+}
+
+/// OTLP/gRPC to Jaeger's gRPC receiver (its 4317), read back from the query API.
+#[test]
+fn oltp_spans_reach_jaeger_over_grpc() {
+    oltp_case("oltp-grpc", "grpc");
+}
+
+/// A real gRPC server that serves no trace service (Jaeger's query API) answers the
+/// export with a non-zero gRPC status: one WARNING naming the control, the endpoint and
+/// the status, and the run is untouched.
+#[test]
+fn a_grpc_error_status_is_one_warning() {
+    let Some(jaeger) = jaeger::jaeger("grpc-status") else {
+        return;
+    };
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "grpc-status");
+    let (out, journal) = run_chaos(
+        &dir,
+        &experiment(&server.base_url(), oltp_control()),
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &jaeger.query_grpc),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
+        ],
+    );
+    let warning = the_one_export_warning(&out, &journal);
+    let expected = format!(
+        "Control 'opentelemetry' (chaostracing.oltp) could not export spans: {}/opentelemetry.proto.collector.trace.v1.TraceService/Export answered gRPC status 12 (UNIMPLEMENTED): unknown service opentelemetry.proto.collector.trace.v1.TraceService",
+        jaeger.query_grpc
+    );
+    assert!(warning.ends_with(&expected), "{warning}");
+}
+
+/// A run that completed as if no control were there, but for exactly one WARNING that
+/// it could not export its spans (whatever the number of failed batches): that line.
+fn the_one_export_warning(out: &Output, journal: &Value) -> String {
+    let err = run::stderr(out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(journal["status"], "completed");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("WARNING") && l.contains("could not export"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    warnings[0].to_string()
+}
+
+/// Two native drivers' own HTTP calls (a chaosprometheus query, a chaostoxi API call),
+/// both to the test server, which records their trace-context headers.
+fn driver_experiment(server: &str, controls: Value) -> Value {
+    json!({
+        "title": "Drivers carry the context",
+        "description": "d",
+        "configuration": {
+            "prometheus_base_url": format!("{server}/echo"),
+            "toxiproxy_url": format!("{server}/toxi"),
+        },
+        "controls": controls,
+        "method": [
+            {"name": "prom-query", "type": "probe",
+             "provider": {"type": "python", "module": "chaosprometheus.probes",
+                          "func": "query", "arguments": {"query": "up"}}},
+            {"name": "toxi-exists", "type": "probe",
+             "provider": {"type": "python", "module": "chaostoxi.proxy.probes",
+                          "func": "proxy_exist", "arguments": {"proxy_name": "db"}}}
+        ]
+    })
+}
+
+/// The trace-context headers of the server's requests whose target starts with `prefix`.
+fn received(server: &http_server::TestServer, prefix: &str) -> Vec<Vec<(String, String)>> {
+    server
+        .trace_headers()
+        .into_iter()
+        .filter(|(target, _)| target.starts_with(prefix))
+        .map(|(_, headers)| headers)
+        .collect()
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// While an activity span is current, the native drivers' own HTTP calls carry it: the
+/// `traceparent` the server received names the activity span Jaeger stored. Without a
+/// tracing control they carry nothing; with the legacy control, its B3 headers.
+#[test]
+fn the_drivers_own_http_calls_carry_the_activity_span() {
+    let Some(jaeger) = jaeger::jaeger("driver-traceparent") else {
+        return;
+    };
+    let calls = [
+        ("/echo/api/v1/query", "activity: prom-query", "prom-query"),
+        ("/toxi/proxies/db", "activity: toxi-exists", "toxi-exists"),
+    ];
+
+    // chaostracing.oltp: W3C traceparent.
+    let server = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "driver-traceparent");
+    let service = format!("shakedown-drivers-{}", std::process::id());
+    let (out, journal) = run_chaos(
+        &dir,
+        &driver_experiment(&server.base_url(), oltp_control()),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
+            ("OTEL_SERVICE_NAME", &service),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    assert_eq!(journal["status"], "completed", "{}", run::stderr(&out));
+    // experiment, method, two activities.
+    let traces = jaeger.traces(&service, 4);
+    let spans = jaeger::spans(&traces[0]);
+    let root = one(&spans, "experiment");
+    for (prefix, span_name, _) in calls {
+        let got = received(&server, prefix);
+        assert_eq!(
+            got.len(),
+            1,
+            "one call to {prefix}: {:?}",
+            server.trace_headers()
+        );
+        let traceparent = header(&got[0], "traceparent")
+            .unwrap_or_else(|| panic!("no traceparent on {prefix}: {got:?}"));
+        let span = one(&spans, span_name);
+        assert_eq!(
+            traceparent,
+            format!("00-{}-{}-01", root.trace_id, span.span_id),
+            "{prefix}"
+        );
+    }
+
+    // No tracing control: no trace context at all.
+    let bare = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "driver-no-control");
+    let (out, _) = run_chaos(&dir, &driver_experiment(&bare.base_url(), json!([])), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    for (prefix, _, _) in calls {
+        assert_eq!(received(&bare, prefix), [vec![]], "{prefix}");
+    }
+
+    // The legacy control with the talk's propagation: B3 headers naming its spans.
+    let legacy = http_server::TestServer::start(None);
+    let dir = run::scratch("tracing", "driver-legacy-b3");
+    let mut exp = driver_experiment(
+        &legacy.base_url(),
+        json!([{"name": "opentracing", "provider": {"type": "python",
+            "module": "chaostracing.control",
+            "arguments": {"provider": "jaeger", "host": "127.0.0.1", "propagation": "b3",
+                          "otlp_port": jaeger.otlp_http_port}}}]),
+    );
+    exp["title"] = json!("Drivers carry the legacy context");
+    let (out, _) = run_chaos(&dir, &exp, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let spans = trace_titled(
+        jaeger,
+        "chaostoolkit",
+        "Drivers carry the legacy context",
+        4,
+    );
+    for (prefix, _, span_name) in calls {
+        let got = received(&legacy, prefix);
+        let span = one(&spans, span_name);
+        assert_eq!(
+            header(&got[0], "x-b3-traceid"),
+            Some(span.trace_id.as_str())
+        );
+        assert_eq!(header(&got[0], "x-b3-spanid"), Some(span.span_id.as_str()));
+        assert_eq!(header(&got[0], "x-b3-parentspanid"), span.parent.as_deref());
+        assert_eq!(header(&got[0], "traceparent"), None);
+    }
 }
 
 #[test]
@@ -432,19 +613,11 @@ fn a_collector_that_is_down_costs_one_warning_and_nothing_else() {
         &experiment(&server.base_url(), oltp_control()),
         &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
     );
-    let err = run::stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(journal["status"], "completed");
-    let warnings: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("WARNING") && l.contains("could not export"))
-        .collect();
-    assert_eq!(warnings.len(), 1, "{err}");
+    let warning = the_one_export_warning(&out, &journal);
     assert!(
-        warnings[0].contains("Control 'opentelemetry' (chaostracing.oltp)")
-            && warnings[0].contains(&format!("{endpoint}/v1/traces")),
-        "{}",
-        warnings[0]
+        warning.contains("Control 'opentelemetry' (chaostracing.oltp)")
+            && warning.contains(&format!("{endpoint}/v1/traces")),
+        "{warning}"
     );
     // The HTTP calls still carried a traceparent.
     assert_eq!(
@@ -508,6 +681,33 @@ fn reference_chaos(test: &str) -> Option<std::path::PathBuf> {
     None
 }
 
+/// The reference's `chaos run` of `experiment` (written into `dir`), as `run_chaos` runs
+/// ours: rollbacks always, a journal, no tracing variables from the test's environment.
+fn reference_run(reference: &Path, dir: &Path, experiment: &Value) -> std::process::Command {
+    std::fs::write(dir.join("experiment.json"), experiment.to_string()).unwrap();
+    let mut cmd = std::process::Command::new(reference);
+    cmd.args([
+        "--no-version-check",
+        "--settings",
+        "settings.yaml",
+        "run",
+        "--rollback-strategy",
+        "always",
+        "--journal-path",
+        "journal.json",
+        "experiment.json",
+    ])
+    .current_dir(dir)
+    .stdin(std::process::Stdio::null());
+    reference::remove_proxy_env(&mut cmd);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTEL_") || k.starts_with("JAEGER_") || k == "TRACEPARENT" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// The attribute keys of each span name.
 type KeysByName = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
 
@@ -553,28 +753,8 @@ fn the_span_tree_and_attribute_keys_are_the_references() {
 
     // The reference, exporting to the same Jaeger under a service name of its own.
     let ref_dir = run::scratch("tracing", "differential-reference");
-    std::fs::write(ref_dir.join("experiment.json"), exp.to_string()).unwrap();
     let ref_service = format!("reference-{pid}");
-    let mut cmd = std::process::Command::new(&reference);
-    cmd.args([
-        "--no-version-check",
-        "--settings",
-        "settings.yaml",
-        "run",
-        "--rollback-strategy",
-        "always",
-        "--journal-path",
-        "journal.json",
-        "experiment.json",
-    ])
-    .current_dir(&ref_dir)
-    .stdin(std::process::Stdio::null());
-    reference::remove_proxy_env(&mut cmd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OTEL_") || k == "TRACEPARENT" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = reference_run(&reference, &ref_dir, &exp);
     cmd.env(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         format!("{}/v1/traces", jaeger.otlp_http),
@@ -609,4 +789,194 @@ fn the_span_tree_and_attribute_keys_are_the_references() {
     let ours = shape(&jaeger::spans(&traces[0]));
     assert_eq!(ours.0, theirs.0, "span names and parents");
     assert_eq!(ours.1, theirs.1, "attribute keys per span");
+}
+
+/// The trace whose root span is named `title`, once it holds at least `spans` spans
+/// (Jaeger stores what it receives a moment later); other runs share the service name.
+fn trace_titled(jaeger: &jaeger::Jaeger, service: &str, title: &str, spans: usize) -> Vec<Seen> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let traces = jaeger.traces(service, 1);
+        if let Some(found) = traces
+            .iter()
+            .map(jaeger::spans)
+            .find(|s| s.iter().any(|s| s.name == title && s.parent.is_none()))
+        {
+            if found.len() >= spans {
+                return found;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no trace {title:?} of {spans} spans in Jaeger after 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The legacy control, differentially: the talk's declaration run by the reference
+/// (chaostoolkit-opentracing's `chaostracing.control` with the archived `jaeger_client`,
+/// which sends Thrift compact over UDP to the agent port) and by Shakedown (OTLP/HTTP to
+/// the same host), into the same Jaeger: the same exit code and status, span names,
+/// parent links, tag keys and values, and log fields.
+#[test]
+fn the_legacy_controls_spans_are_the_references() {
+    let Some(jaeger) = jaeger::jaeger("legacy-differential") else {
+        return;
+    };
+    let Some(reference) = reference_chaos("legacy-differential") else {
+        return;
+    };
+    // A venv made before the script installed jaeger-client has no legacy tracer.
+    let python = reference.with_file_name("python");
+    let has_client = std::process::Command::new(&python)
+        .args(["-c", "import jaeger_client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_client {
+        reference::skip_or_fail(
+            "legacy-differential",
+            &format!(
+                "{} cannot import jaeger_client: run scripts/reference-venv-tracing",
+                python.display()
+            ),
+        );
+        return;
+    }
+    let server = http_server::TestServer::start(None);
+    let pid = std::process::id();
+    let mut exp = experiment(
+        &server.base_url(),
+        json!([{"name": "opentracing", "automatic": true,
+                "provider": {"type": "python", "module": "chaostracing.control"}}]),
+    );
+    // Upstream's legacy control cannot trace a background activity: jaeger_client's
+    // thread-local scope manager has no active span in the activity's thread
+    // (`AttributeError: 'NoneType' object has no attribute 'span'`), and the spans after
+    // it land in a second trace. The differential leaves it out (docs/tracing.md).
+    exp["method"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|a| a["name"] != "in-background");
+    exp["configuration"] = json!({
+        "tracing_provider": "jaeger",
+        "tracing_host": {"type": "env", "key": "JAEGER_HOST"},
+        "tracing_port": jaeger.thrift_compact_port,
+        "tracing_propagation": "b3",
+        "tracing_otlp_port": jaeger.otlp_http_port,
+    });
+
+    let ref_title = format!("Legacy differential, reference {pid}");
+    exp["title"] = json!(ref_title);
+    let ref_dir = run::scratch("tracing", "legacy-differential-reference");
+    let mut cmd = reference_run(&reference, &ref_dir, &exp);
+    cmd.env("JAEGER_HOST", "127.0.0.1");
+    let ref_out = cmd.output().expect("run the reference");
+    let ref_journal = run::read_json(&ref_dir.join("journal.json"));
+
+    let title = format!("Legacy differential, ours {pid}");
+    exp["title"] = json!(title);
+    let dir = run::scratch("tracing", "legacy-differential-ours");
+    let (out, journal) = run_chaos(&dir, &exp, &[("JAEGER_HOST", "127.0.0.1")]);
+    assert_eq!(
+        out.status.code(),
+        ref_out.status.code(),
+        "ours:\n{}\nreference:\n{}",
+        run::stderr(&out),
+        String::from_utf8_lossy(&ref_out.stderr)
+    );
+    assert_eq!(journal["status"], ref_journal["status"]);
+
+    let theirs = trace_titled(jaeger, "chaostoolkit", &ref_title, 10);
+    let ours = trace_titled(jaeger, "chaostoolkit", &title, 10);
+    let (theirs, ours) = (legacy_shape(&theirs), legacy_shape(&ours));
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(o, t, "ours (left) and the reference's (right) span");
+    }
+}
+
+/// Every hex run of a span or trace id's length (16 or 32 digits), as `<id>`.
+fn without_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() == 16 || run.len() == 32 {
+            out.push_str("<id>");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+/// Each span of a legacy trace as text, sorted: its name, its parent's name, its tags
+/// and its logs' fields, ids masked; the titles made equal; the tags only one transport
+/// adds left out (jaeger_client's `sampler.*`; OTLP's `otel.scope.*`, its status
+/// description and `span.kind=internal`); the traceback in an error log reduced to its
+/// form (a Python list of lines, as both write it; the lines are each tool's own).
+fn legacy_shape(spans: &[Seen]) -> Vec<String> {
+    let transport_only = [
+        "sampler.type",
+        "sampler.param",
+        "otel.scope.name",
+        "otel.scope.version",
+        "otel.status_description",
+    ];
+    let name_of = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| spans.iter().find(|s| &s.span_id == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    };
+    let title = |name: &str| {
+        if name.starts_with("Legacy differential") {
+            "<title>".to_string()
+        } else {
+            name.to_string()
+        }
+    };
+    let mut shapes: Vec<String> = spans
+        .iter()
+        .map(|s| {
+            let tags: std::collections::BTreeMap<&String, &Value> = s
+                .tags
+                .iter()
+                .filter(|(k, v)| {
+                    let internal = k.as_str() == "span.kind" && *v == "internal";
+                    !(internal || transport_only.contains(&k.as_str()))
+                })
+                .collect();
+            let mut logs: Vec<String> = s
+                .logs
+                .iter()
+                .map(|l| {
+                    let mut fields: std::collections::BTreeMap<&String, Value> =
+                        l.iter().map(|(k, v)| (k, v.clone())).collect();
+                    for (k, v) in fields.iter_mut() {
+                        if k.as_str() == "stack" {
+                            let list = v.as_str().is_some_and(|t| t.starts_with("['"));
+                            *v = json!(if list { "['…']" } else { "not a list" });
+                        }
+                    }
+                    format!("{fields:?}")
+                })
+                .collect();
+            logs.sort();
+            without_ids(&format!(
+                "{} <- {}: {tags:?} {logs:?}",
+                title(&s.name),
+                title(&name_of(&s.parent))
+            ))
+        })
+        .collect();
+    shapes.sort();
+    shapes
 }

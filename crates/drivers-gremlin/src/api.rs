@@ -169,7 +169,8 @@ impl Client {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let mut request = self.http.request(method, url);
+        // The activity's trace context, when a tracing control opened a span around it.
+        let mut request = providers::outbound::apply(self.http.request(method, url));
         if let Some(credential) = authorization {
             let mut value =
                 reqwest::header::HeaderValue::from_str(credential.expose()).map_err(|_| {

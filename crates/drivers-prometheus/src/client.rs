@@ -189,8 +189,8 @@ pub async fn send(request: Request<'_>) -> Result<Answer, HttpError> {
         },
     )
     .map_err(HttpError::Client)?;
-    let mut builder = client
-        .request(request.method, parsed)
+    // The activity's trace context, when a tracing control opened a span around it.
+    let mut builder = providers::outbound::apply(client.request(request.method, parsed))
         .header(ACCEPT, "application/json");
     if !request.query.is_empty() {
         builder = builder.query(request.query);

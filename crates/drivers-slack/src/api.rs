@@ -164,9 +164,7 @@ impl Client {
     /// The middle step of a file upload: the content, to the URL Slack handed out, without
     /// the token (slack_sdk posts it with urllib's default form content type).
     pub async fn upload(&self, url: &str, content: Vec<u8>) -> Result<(), SlackError> {
-        let request = self
-            .http
-            .post(url)
+        let request = providers::outbound::apply(self.http.post(url))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(content);
         let response = request.send().await.map_err(|e| transport(url, e))?;
@@ -181,8 +179,9 @@ impl Client {
     }
 
     fn authorized(&self, url: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(url)
+        // The activity's trace context when an action posts (none from controls and
+        // notifications, which run outside activities).
+        providers::outbound::apply(self.http.post(url))
             .header("Authorization", format!("Bearer {}", self.token.0))
     }
 }

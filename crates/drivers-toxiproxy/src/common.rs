@@ -40,6 +40,8 @@ impl Ctx<'_> {
                 format!("requests.exceptions.InvalidURL: bad Toxiproxy URL {url:?}: {e}"),
             )
         })?;
+        // The activity's trace context, when a tracing control opened a span around it.
+        let client = client.with_headers(providers::outbound::current());
         Ok(Api { client, url })
     }
 }

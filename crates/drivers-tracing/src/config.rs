@@ -7,7 +7,7 @@
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | the full URL spans are POSTed to, as is |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | a base URL; `/v1/traces` is appended (default `http://localhost:4318`) |
 //! | `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` | `k=v,k2=v2`, URL-decoded, sent with every export (never logged) |
-//! | `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` | `http/protobuf` (default), `http/json`; `grpc` is not supported: WARNING, http/protobuf to port 4318 instead |
+//! | `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` | `http/protobuf` (default), `http/json`, `grpc` (OTLP/gRPC: the endpoint is used as is, default `http://localhost:4317`) |
 //! | `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT` | milliseconds one export may take (default 10000) |
 //! | `OTEL_SERVICE_NAME` | the resource's `service.name` (default `chaostoolkit`) |
 //! | `OTEL_SDK_DISABLED` | `true`: nothing is exported (spans are still made, so `traceparent` still flows) |
@@ -17,14 +17,28 @@ use crate::otlp::Encoding;
 use std::time::Duration;
 
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
+/// The specification's default for `grpc`.
+pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
+/// The gRPC method every OTLP trace receiver serves.
+pub const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// How an export request travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// OTLP/HTTP: a POST to `…/v1/traces` in the [`Encoding`].
+    Http,
+    /// OTLP/gRPC: the protobuf request in gRPC framing over HTTP/2 (`h2c` for `http://`).
+    Grpc,
+}
 pub const DEFAULT_SERVICE_NAME: &str = "chaostoolkit";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The exporter's settings for one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// The URL spans are POSTed to (`…/v1/traces`).
+    /// The URL spans are POSTed to (`…/v1/traces`, or the gRPC method's URL).
     pub endpoint: String,
+    pub transport: Transport,
     /// Whether `endpoint` came from `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` (non-empty)
     /// rather than the default; the legacy control's own host yields to it only then.
     pub endpoint_from_env: bool,
@@ -35,7 +49,7 @@ pub struct Config {
     pub disabled: bool,
     pub max_queue: usize,
     pub max_batch: usize,
-    /// Things worth a WARNING found while reading the variables (a bad value, `grpc`).
+    /// Things worth a WARNING found while reading the variables (a bad value).
     pub notes: Vec<String>,
 }
 
@@ -57,33 +71,31 @@ impl Config {
                 .or_else(|| var(&format!("OTEL_EXPORTER_OTLP_{k}")))
         };
         let mut notes = Vec::new();
-        let (encoding, grpc) = match traces_or("PROTOCOL").as_deref() {
-            None | Some("http/protobuf") => (Encoding::Protobuf, false),
-            Some("http/json") => (Encoding::Json, false),
-            Some("grpc") => (Encoding::Protobuf, true),
+        let (encoding, transport) = match traces_or("PROTOCOL").as_deref() {
+            None | Some("http/protobuf") => (Encoding::Protobuf, Transport::Http),
+            Some("http/json") => (Encoding::Json, Transport::Http),
+            Some("grpc") => (Encoding::Protobuf, Transport::Grpc),
             Some(other) => {
                 notes.push(format!(
                     "OTEL_EXPORTER_OTLP_PROTOCOL={other} is not one of http/protobuf, http/json, grpc: using http/protobuf"
                 ));
-                (Encoding::Protobuf, false)
+                (Encoding::Protobuf, Transport::Http)
             }
         };
         let endpoint_from_env = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
-        let mut endpoint = match var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-            Some(full) => full,
-            None => signal_url(
+        let endpoint = match (transport, var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+            (Transport::Http, Some(full)) => full,
+            (Transport::Http, None) => signal_url(
                 &var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| DEFAULT_ENDPOINT.into()),
             ),
+            // gRPC has no per-signal path: both variables name the receiver itself.
+            (Transport::Grpc, traces) => grpc_url(
+                &traces
+                    .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+                    .unwrap_or_else(|| DEFAULT_GRPC_ENDPOINT.into()),
+            ),
         };
-        if grpc {
-            let http = grpc_to_http(&endpoint);
-            notes.push(format!(
-                "OTLP over gRPC is not supported: sending http/protobuf to {} instead",
-                crate::shown(&http)
-            ));
-            endpoint = http;
-        }
         let headers = traces_or("HEADERS")
             .map(|h| parse_headers(&h))
             .unwrap_or_default();
@@ -100,6 +112,7 @@ impl Config {
         let max_queue = number("OTEL_BSP_MAX_QUEUE_SIZE", 2048);
         Config {
             endpoint,
+            transport,
             endpoint_from_env,
             headers,
             encoding,
@@ -123,19 +136,22 @@ pub fn signal_url(base: &str) -> String {
     format!("{}/v1/traces", base.trim_end_matches('/'))
 }
 
-/// A gRPC endpoint (`http://host:4317`) turned into the same host's OTLP/HTTP traces URL.
-fn grpc_to_http(endpoint: &str) -> String {
-    match url::Url::parse(endpoint) {
-        Ok(mut u) => {
-            if u.port() == Some(4317) {
-                let _ = u.set_port(Some(4318));
-            }
-            if u.path() == "/" || u.path().is_empty() {
-                u.set_path("/v1/traces");
-            }
+/// A gRPC receiver (`http://host:4317`, or `host:4317` as the Python exporter also
+/// takes it) turned into the URL of the trace service's `Export` method. A path in the
+/// endpoint is ignored, as the OpenTelemetry SDKs do: a gRPC method has its own.
+pub fn grpc_url(endpoint: &str) -> String {
+    let parsed = url::Url::parse(endpoint)
+        .ok()
+        .filter(|u| u.has_host())
+        .or_else(|| url::Url::parse(&format!("http://{endpoint}")).ok());
+    match parsed {
+        Some(mut u) => {
+            u.set_path(GRPC_PATH);
+            u.set_query(None);
+            u.set_fragment(None);
             u.to_string()
         }
-        Err(_) => endpoint.to_string(),
+        None => endpoint.to_string(),
     }
 }
 
@@ -191,6 +207,7 @@ mod tests {
         assert!(!c.disabled);
         assert_eq!((c.max_queue, c.max_batch), (2048, 512));
         assert!(c.notes.is_empty());
+        assert_eq!(c.transport, Transport::Http);
     }
 
     #[test]
@@ -228,20 +245,36 @@ mod tests {
     }
 
     #[test]
-    fn grpc_and_unknown_protocols_fall_back_with_a_note() {
+    fn grpc_names_the_receiver_itself() {
         let c = config(&[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             (
                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                "http://collector:4317",
+                "http://collector:4317/ignored?x=1",
             ),
         ]);
-        assert_eq!(c.endpoint, "http://collector:4318/v1/traces");
-        assert!(
-            c.notes[0].contains("gRPC is not supported"),
-            "{:?}",
-            c.notes
+        assert_eq!(c.transport, Transport::Grpc);
+        assert_eq!(c.encoding, Encoding::Protobuf);
+        assert_eq!(c.endpoint, format!("http://collector:4317{GRPC_PATH}"));
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        let default = config(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")]);
+        assert_eq!(
+            default.endpoint,
+            format!("http://localhost:4317{GRPC_PATH}")
         );
+        let base = config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otel.example:443/"),
+        ]);
+        assert_eq!(base.endpoint, format!("https://otel.example{GRPC_PATH}"));
+        assert_eq!(
+            grpc_url("collector:4317"),
+            format!("http://collector:4317{GRPC_PATH}")
+        );
+    }
+
+    #[test]
+    fn unknown_protocols_fall_back_with_a_note() {
         let odd = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")]);
         assert_eq!(odd.encoding, Encoding::Protobuf);
         assert!(odd.notes[0].contains("carrier-pigeon"));

@@ -1,5 +1,5 @@
-//! The exporter: spans are queued as they end and sent over OTLP/HTTP in batches, and
-//! whatever is left is flushed when the run ends, within a bounded time.
+//! The exporter: spans are queued as they end and sent over OTLP (HTTP, or gRPC) in
+//! batches, and whatever is left is flushed when the run ends, within a bounded time.
 //!
 //! Why this shape: a chaos run must never wait on its observability. A span that ends
 //! only joins a bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048 by default; beyond it spans
@@ -7,8 +7,14 @@
 //! by a task of its own; the end of the run waits for the last sends at most
 //! `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (10 s). A collector that is down, refuses or never
 //! answers costs one WARNING per run naming the control and the endpoint, never the run.
+//!
+//! OTLP/gRPC is written by hand over reqwest's HTTP/2 (already in the tree) rather than
+//! with tonic: one unary call is a POST of the protobuf request behind gRPC's 5-byte
+//! length prefix, `content-type: application/grpc` and `te: trailers`, and its outcome is
+//! the `grpc-status` (and `grpc-message`) of the trailers, or of the headers when the
+//! server answers with trailers only. A non-zero status is refused as an HTTP error is.
 
-use crate::config::Config;
+use crate::config::{Config, Transport};
 use crate::otlp::{self, Origin};
 use crate::span::Span;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,8 +39,40 @@ pub enum ExportError {
         status: u16,
         body: String,
     },
+    #[error("{endpoint} answered gRPC status {code} ({}): {message}", grpc_code_name(*.code))]
+    GrpcStatus {
+        endpoint: String,
+        code: u32,
+        message: String,
+    },
+    #[error("{endpoint} did not answer as a gRPC server: {why}")]
+    NotGrpc { endpoint: String, why: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+}
+
+/// The name of a gRPC status code, as the specification lists them.
+pub fn grpc_code_name(code: u32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    NAMES.get(code as usize).copied().unwrap_or("unknown code")
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,10 +95,14 @@ pub struct Exporter {
 
 impl Exporter {
     pub fn new(control: &str, module: &'static str, config: Config) -> Arc<Self> {
-        let client = providers::http::client_builder()
+        let mut builder = providers::http::client_builder()
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
-            .timeout(config.timeout)
-            .build();
+            .timeout(config.timeout);
+        if config.transport == Transport::Grpc {
+            // gRPC is HTTP/2 only; `http://` receivers speak it without TLS (h2c).
+            builder = builder.http2_prior_knowledge();
+        }
+        let client = builder.build();
         let warned = Arc::new(AtomicBool::new(false));
         let client = match client {
             Ok(c) => Some(c),
@@ -163,6 +205,84 @@ impl Exporter {
 
     async fn send(&self, spans: &[Span]) {
         let Some(client) = &self.client else { return };
+        let outcome = match self.config.transport {
+            Transport::Http => self.send_http(client, spans).await,
+            Transport::Grpc => self.send_grpc(client, spans).await,
+        };
+        if let Err(e) = outcome {
+            warn_once(&self.warned, &self.control, self.module, &e);
+        }
+    }
+
+    /// One OTLP/gRPC `Export` call: the request framed, the status read from the
+    /// trailers (or from the headers of a trailers-only answer).
+    async fn send_grpc(&self, client: &reqwest::Client, spans: &[Span]) -> Result<(), ExportError> {
+        use http_body_util::BodyExt;
+        let message = otlp::encode(otlp::Encoding::Protobuf, &self.origin, spans);
+        let endpoint = self.config.shown_endpoint();
+        let mut request = client
+            .post(&self.config.endpoint)
+            .header(reqwest::header::CONTENT_TYPE, "application/grpc")
+            .header(reqwest::header::TE, "trailers")
+            .header(
+                "grpc-timeout",
+                format!("{}m", self.config.timeout.as_millis().max(1)),
+            )
+            .body(grpc_frame(&message));
+        for (k, v) in &self.config.headers {
+            // gRPC metadata keys are lower case; HTTP/2 requires it.
+            request = request.header(k.to_ascii_lowercase().as_str(), v.as_str());
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| transport_error(e, &endpoint, &self.config))?;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        if !status.is_success() {
+            // Not a gRPC answer (a proxy's error page, say): its start tells why.
+            let body = answer.text().await.unwrap_or_default();
+            return Err(ExportError::Refused {
+                endpoint,
+                status: status.as_u16(),
+                body: body.trim().chars().take(200).collect(),
+            });
+        }
+        // A trailers-only answer (an error, usually) carries the status in its headers.
+        let from_headers = grpc_status(&headers);
+        // The response message (a partial-success count at most) is not needed: data
+        // frames are dropped as they come, so a server sending without end costs no
+        // memory, and the client's timeout bounds the time.
+        let mut body = reqwest::Body::from(answer);
+        let mut trailers = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| transport_error(e, &endpoint, &self.config))?;
+            if let Ok(t) = frame.into_trailers() {
+                trailers = Some(t);
+            }
+        }
+        match from_headers.or_else(|| trailers.as_ref().and_then(grpc_status)) {
+            Some((0, _)) => Ok(()),
+            Some((code, message)) => Err(ExportError::GrpcStatus {
+                endpoint,
+                code,
+                message,
+            }),
+            None => Err(ExportError::NotGrpc {
+                endpoint,
+                why: format!(
+                    "HTTP {} with no grpc-status (content-type {:?})",
+                    status.as_u16(),
+                    headers
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                ),
+            }),
+        }
+    }
+
+    async fn send_http(&self, client: &reqwest::Client, spans: &[Span]) -> Result<(), ExportError> {
         let body = otlp::encode(self.config.encoding, &self.origin, spans);
         let endpoint = self.config.shown_endpoint();
         let mut request = client
@@ -175,29 +295,66 @@ impl Exporter {
         for (k, v) in &self.config.headers {
             request = request.header(k.as_str(), v.as_str());
         }
-        let outcome = match request.send().await {
-            Ok(answer) if answer.status().is_success() => return,
+        match request.send().await {
+            Ok(answer) if answer.status().is_success() => Ok(()),
             Ok(answer) => {
                 let status = answer.status().as_u16();
                 let body = answer.text().await.unwrap_or_default();
                 let body: String = body.trim().chars().take(200).collect();
-                ExportError::Refused {
+                Err(ExportError::Refused {
                     endpoint,
                     status,
                     body,
-                }
+                })
             }
-            Err(e) if e.is_timeout() => ExportError::Timeout {
-                endpoint,
-                timeout: self.config.timeout,
-            },
-            Err(e) => ExportError::Unreachable {
-                endpoint,
-                source: e.without_url(),
-            },
-        };
-        warn_once(&self.warned, &self.control, self.module, &outcome);
+            Err(e) => Err(transport_error(e, &endpoint, &self.config)),
+        }
     }
+}
+
+fn transport_error(e: reqwest::Error, endpoint: &str, config: &Config) -> ExportError {
+    if e.is_timeout() {
+        ExportError::Timeout {
+            endpoint: endpoint.to_string(),
+            timeout: config.timeout,
+        }
+    } else {
+        ExportError::Unreachable {
+            endpoint: endpoint.to_string(),
+            source: e.without_url(),
+        }
+    }
+}
+
+/// A gRPC length-prefixed message: not compressed (0), the length (big-endian), the bytes.
+pub fn grpc_frame(message: &[u8]) -> Vec<u8> {
+    let mut framed = Vec::with_capacity(message.len() + 5);
+    framed.push(0);
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    framed
+}
+
+/// `grpc-status` and its percent-encoded `grpc-message`, when `headers` carry a status.
+pub fn grpc_status(headers: &reqwest::header::HeaderMap) -> Option<(u32, String)> {
+    let code = headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u32>()
+        .ok()?;
+    let message = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| {
+            url::form_urlencoded::parse(format!("m={}", m.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.chars().take(200).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    Some((code, message))
 }
 
 fn warn_once(warned: &AtomicBool, control: &str, module: &str, e: &ExportError) {

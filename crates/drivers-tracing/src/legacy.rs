@@ -7,7 +7,8 @@
 //! and the logs as span events. The span context travels in the headers of `http`
 //! providers as upstream's `inject` puts it there: `uber-trace-id` (Jaeger's format;
 //! `tracing_id_name` renames it), the B3 headers with `tracing_propagation: b3`, or W3C
-//! `traceparent` for the `opentelemetry` provider.
+//! `traceparent` for the `opentelemetry` provider; the same headers go with the native
+//! drivers' own HTTP calls (`providers::outbound`; upstream: none).
 //!
 //! Where the spans go (docs/tracing.md): upstream's Jaeger client sends them to the
 //! agent over UDP (Thrift compact, port 6831). Jaeger deprecated the agent and
@@ -16,7 +17,7 @@
 //! all-in-one included) and every OpenTelemetry Collector receives, with one exporter for
 //! both generations; the `OTEL_EXPORTER_OTLP_*` variables, when set, win.
 
-use crate::config::Config;
+use crate::config::{grpc_url, Config, Transport};
 use crate::export::Exporter;
 use crate::oltp::{caller_context, w3c_headers};
 use crate::span::{AttrValue, Context, Kind, Span};
@@ -51,6 +52,9 @@ pub struct Settings {
     pub propagation: Propagation,
     /// Where the spans go; `None` with the `noop` provider.
     pub endpoint: Option<String>,
+    /// How: OTLP/HTTP, or OTLP/gRPC (the `oltp-grpc` exporter, or `grpc` in the
+    /// environment when its endpoint is the one used).
+    pub transport: Transport,
 }
 
 impl Settings {
@@ -84,7 +88,7 @@ impl Settings {
             },
         };
         let env_set = env.endpoint_from_env;
-        let same_host = || {
+        let same_host = |port: u16| {
             let host = if host.contains(':') && !host.starts_with('[') {
                 format!("[{host}]")
             } else {
@@ -92,18 +96,33 @@ impl Settings {
             };
             format!("http://{host}:{port}/v1/traces")
         };
-        let endpoint = match provider.as_str() {
-            "jaeger" if !env_set => Some(same_host()),
-            "opentelemetry" if exporter.as_deref() != Some("oltp-http") && !env_set => {
-                Some(same_host())
+        let collector = pick(
+            "collector_endpoint",
+            "tracing_opentelemetry_collector_endpoint",
+        );
+        let (endpoint, transport) = match provider.as_str() {
+            // Upstream's `oltp-grpc` exporter: its collector endpoint (upstream's default
+            // is localhost:4317; here the tracing host's 4317), or the environment's.
+            "opentelemetry" if exporter.as_deref() == Some("oltp-grpc") => {
+                let endpoint = match collector {
+                    Some(c) => grpc_url(&c),
+                    None if env_set && env.transport == Transport::Grpc => env.endpoint.clone(),
+                    None => grpc_url(&same_host(4317)),
+                };
+                (Some(endpoint), Transport::Grpc)
             }
-            "jaeger" | "opentelemetry" => Some(env.endpoint.clone()),
-            _ => None,
+            "jaeger" if !env_set => (Some(same_host(port)), Transport::Http),
+            "opentelemetry" if exporter.as_deref() != Some("oltp-http") && !env_set => {
+                (Some(same_host(port)), Transport::Http)
+            }
+            "jaeger" | "opentelemetry" => (Some(env.endpoint.clone()), env.transport),
+            _ => (None, Transport::Http),
         };
         Settings {
             provider,
             propagation,
             endpoint,
+            transport,
         }
     }
 
@@ -120,14 +139,15 @@ impl Settings {
                 ),
             )],
             Propagation::B3 => {
+                // jaeger_client's B3 codec order.
                 let mut h = vec![
                     ("X-B3-TraceId".to_string(), span.trace_id.hex()),
                     ("X-B3-SpanId".to_string(), span.span_id.hex()),
-                    ("X-B3-Sampled".to_string(), "1".to_string()),
                 ];
                 if let Some(p) = parent {
                     h.push(("X-B3-ParentSpanId".to_string(), p.to_string()));
                 }
+                h.push(("X-B3-Sampled".to_string(), "1".to_string()));
                 h
             }
             Propagation::W3c => w3c_headers(span),
@@ -170,6 +190,7 @@ impl Control for Legacy {
                 return Ok(());
             };
             config.endpoint = endpoint;
+            config.transport = settings.transport;
             let exporter = Exporter::new(call.name, MODULE, config);
             let tracer = Tracer::new(exporter, call.secrets, caller_context(call.name, MODULE));
             self.runs
@@ -191,6 +212,9 @@ impl Control for Legacy {
                 return Ok(Changes::default());
             };
             let tracer = &run.tracer;
+            // jaeger_client writes a non-scalar log value with `str()`, the OpenTelemetry
+            // shim with `json.dumps`.
+            let python_str = run.extra.provider != "opentelemetry";
             match (call.level, call.when) {
                 (Level::Experiment, When::Before) => {
                     let experiment = call.context;
@@ -238,17 +262,20 @@ impl Control for Legacy {
                             .and_then(|p| p.last());
                         if let Some(probe) = last {
                             let activity = probe.get("activity").unwrap_or(&Value::Null);
-                            let field = |v: Option<&Value>| {
-                                tracer.mask(&dumps(v.unwrap_or(&Value::Null), Style::PYTHON))
-                            };
-                            span.event(
-                                "log",
-                                vec![
-                                    ("probe".into(), field(activity.get("name")).into()),
-                                    ("expected".into(), field(activity.get("tolerance")).into()),
-                                    ("computed".into(), field(probe.get("output")).into()),
-                                ],
-                            );
+                            // Upstream's `log_kv` of these three keys: no `event` field.
+                            let fields = [
+                                ("probe", activity.get("name")),
+                                ("expected", activity.get("tolerance")),
+                                ("computed", probe.get("output")),
+                            ];
+                            let fields = fields
+                                .into_iter()
+                                .map(|(k, v)| {
+                                    let v = v.unwrap_or(&Value::Null);
+                                    (k.to_string(), log_value(v, python_str, tracer))
+                                })
+                                .collect();
+                            span.event("", fields);
                         }
                     }
                 }),
@@ -271,13 +298,14 @@ impl Control for Legacy {
                         if let Some(kind) = activity.get("type") {
                             span.set("activity", py_str(kind));
                         }
-                        span.event(
-                            "log",
-                            vec![(
-                                "provider".into(),
-                                tracer.mask(&dumps(provider, Style::PYTHON)).into(),
-                            )],
-                        );
+                        // Upstream's `log_kv(provider)`: one field per provider key.
+                        if let Some(provider) = provider.as_object() {
+                            let fields = provider
+                                .iter()
+                                .map(|(k, v)| (k.clone(), log_value(v, python_str, tracer)))
+                                .collect();
+                            span.event("", fields);
+                        }
                         if http {
                             let method = provider
                                 .get("method")
@@ -291,17 +319,24 @@ impl Control for Legacy {
                             span.kind = Kind::Client;
                         }
                     });
-                    if http {
-                        let headers = run.extra.headers(&context, parent_id.as_deref());
-                        return Ok(Changes {
-                            context: with_headers(activity, &headers),
-                            ..Changes::default()
-                        });
-                    }
+                    let headers = run.extra.headers(&context, parent_id.as_deref());
+                    // An `http` provider gets them in its declaration (upstream's
+                    // `inject`), a driver's own calls through `providers::outbound`.
+                    return Ok(Changes {
+                        context: if http {
+                            with_headers(activity, &headers)
+                        } else {
+                            None
+                        },
+                        outbound_headers: headers,
+                        ..Changes::default()
+                    });
                 }
                 (Level::Activity, When::After) => {
                     let name = call.context.get("name").map(py_str).unwrap_or_default();
-                    tracer.end_activity(&name, |span| end_activity(span, call.state, tracer));
+                    tracer.end_activity(&name, |span| {
+                        end_activity(span, call.context, call.state, tracer)
+                    });
                 }
                 _ => {}
             }
@@ -314,15 +349,36 @@ impl Control for Legacy {
     }
 }
 
-/// `after_activity_control`: the run's status, HTTP status and tolerance as tags.
-fn end_activity(span: &mut Span, run: Option<&Value>, tracer: &Tracer) {
+/// One `log_kv` value as upstream's tracer writes it: scalars as they are, anything else
+/// as Python's `str()` (jaeger_client) or `json.dumps` (the OpenTelemetry shim); strings
+/// masked.
+fn log_value(v: &Value, python_str: bool, tracer: &Tracer) -> AttrValue {
+    match v {
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::Number(n) if n.is_i64() => AttrValue::Int(n.as_i64().unwrap_or_default()),
+        Value::Number(n) => AttrValue::Double(n.as_f64().unwrap_or_default()),
+        Value::String(s) => tracer.mask(s).into(),
+        other if python_str => tracer.mask(&py_str(other)).into(),
+        other => tracer.mask(&dumps(other, Style::PYTHON)).into(),
+    }
+}
+
+/// `after_activity_control`: the run's status, HTTP status (`http` providers only) and
+/// tolerance as tags.
+fn end_activity(span: &mut Span, activity: &Value, run: Option<&Value>, tracer: &Tracer) {
     let Some(run) = run.filter(|r| r.is_object()) else {
         return;
     };
+    let http = activity
+        .get("provider")
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str)
+        == Some("http");
     if let Some(code) = run
         .get("output")
         .and_then(|o| o.get("status"))
         .and_then(Value::as_i64)
+        .filter(|_| http)
     {
         span.set("http.status_code", code);
     }
@@ -330,8 +386,9 @@ fn end_activity(span: &mut Span, run: Option<&Value>, tracer: &Tracer) {
         span.set("status", status);
     }
     if run.get("status").and_then(Value::as_str) == Some("failed") {
+        // Upstream logs `state["exception"]`, the list of traceback lines, as
+        // jaeger_client writes any non-scalar: its Python `str()`.
         let stack = match run.get("exception") {
-            Some(Value::Array(lines)) => lines.iter().map(py_str).collect::<String>(),
             Some(other) if !other.is_null() => py_str(other),
             _ => String::new(),
         };
@@ -349,5 +406,66 @@ fn end_activity(span: &mut Span, run: Option<&Value>, tracer: &Tracer) {
         if !met {
             set_error(span, "the probe's tolerance was not met");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GRPC_PATH;
+    use serde_json::json;
+
+    fn resolve(configuration: Value, env: &[(&str, &str)]) -> Settings {
+        let env = Config::from_lookup(|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        });
+        let Value::Object(configuration) = configuration else {
+            panic!("an object")
+        };
+        Settings::resolve(&Map::new(), &configuration, &env)
+    }
+
+    #[test]
+    fn jaeger_goes_to_the_same_hosts_otlp_http_port_unless_the_environment_says() {
+        let s = resolve(
+            json!({"tracing_provider": "jaeger", "tracing_host": "j", "tracing_port": 6831}),
+            &[],
+        );
+        assert_eq!(s.endpoint.as_deref(), Some("http://j:4318/v1/traces"));
+        assert_eq!(s.transport, Transport::Http);
+        let s = resolve(
+            json!({"tracing_provider": "jaeger", "tracing_host": "j"}),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ],
+        );
+        assert_eq!(s.endpoint, Some(format!("http://c:4317{GRPC_PATH}")));
+        assert_eq!(s.transport, Transport::Grpc);
+    }
+
+    #[test]
+    fn the_oltp_grpc_exporter_speaks_grpc() {
+        let declared = json!({"tracing_provider": "opentelemetry",
+            "tracing_opentelemetry_exporter": "oltp-grpc", "tracing_host": "h"});
+        let s = resolve(declared.clone(), &[]);
+        assert_eq!(s.endpoint, Some(format!("http://h:4317{GRPC_PATH}")));
+        assert_eq!(s.transport, Transport::Grpc);
+        let mut with_collector = declared;
+        with_collector["tracing_opentelemetry_collector_endpoint"] = json!("otel:5317");
+        let s = resolve(
+            with_collector,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://x:1")],
+        );
+        assert_eq!(s.endpoint, Some(format!("http://otel:5317{GRPC_PATH}")));
+        assert_eq!(s.propagation, Propagation::W3c);
+    }
+
+    #[test]
+    fn noop_sends_nothing() {
+        let s = resolve(json!({}), &[]);
+        assert_eq!((s.provider.as_str(), s.endpoint), ("noop", None));
     }
 }

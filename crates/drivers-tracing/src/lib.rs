@@ -1,5 +1,6 @@
 //! Native `chaostracing` (chaostoolkit-opentracing): both generations of its tracing
-//! control, exporting spans over OTLP/HTTP to an OpenTelemetry Collector or a Jaeger.
+//! control, exporting spans over OTLP (HTTP or gRPC) to an OpenTelemetry Collector or a
+//! Jaeger.
 //!
 //! | upstream module | here | what |
 //! |---|---|---|
@@ -14,7 +15,8 @@
 //! what the seeds' talk shows, and upstream needs a Python interpreter with the
 //! OpenTelemetry SDK (or the abandoned `jaeger_client`) installed. Natively the spans cost
 //! nothing the run waits for, a caller's `TRACEPARENT` joins the run to a CI job's trace,
-//! and `http` providers carry the activity's context to the services they call.
+//! and `http` providers and the native drivers' own HTTP calls carry the activity's
+//! context to the services they call (`providers::outbound`).
 //! `CHAOS_PYTHON_MODULES=chaostracing.` still runs the Python package through the bridge.
 //! docs/tracing.md says what is emitted and how it differs from upstream.
 

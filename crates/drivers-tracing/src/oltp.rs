@@ -11,7 +11,8 @@
 //!   child of the caller's trace (a CI job's);
 //! - `trace_request` (on by default here, off upstream, where it turns on `requests`'
 //!   instrumentation) injects `traceparent`/`tracestate` into the headers of `http`
-//!   providers while their activity span is current;
+//!   providers and of the native drivers' own HTTP calls (`providers::outbound`) while
+//!   their activity span is current;
 //! - resolved secret values never reach a span (`***`);
 //! - an unreachable collector is one WARNING naming the control and the endpoint
 //!   (upstream's batch processor logs at ERROR per batch and retries).
@@ -231,9 +232,11 @@ impl Control for Oltp {
                             span.set("chaostoolkit.activity.background", background);
                         });
                     if run.extra {
-                        let changed = with_headers(call.context, &w3c_headers(&context));
+                        let headers = w3c_headers(&context);
+                        // An `http` provider's declaration, and a driver's own calls.
                         return Ok(Changes {
-                            context: changed,
+                            context: with_headers(call.context, &headers),
+                            outbound_headers: headers,
                             ..Changes::default()
                         });
                     }

@@ -4,46 +4,16 @@
 
 use drivers_tracing::config::Config;
 use drivers_tracing::export::Exporter;
-use drivers_tracing::span::Span;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-/// Every WARNING logged by the process, for the tests to read.
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, m: &log::Metadata) -> bool {
-        m.level() <= log::Level::Warn
-    }
-    fn log(&self, r: &log::Record) {
-        if self.enabled(r.metadata()) {
-            self.0.lock().unwrap().push(r.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-fn warnings() -> &'static Capture {
-    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let c: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
-        log::set_logger(c).unwrap();
-        log::set_max_level(log::LevelFilter::Warn);
-        c
-    })
-}
-
-fn warnings_about(control: &str) -> Vec<String> {
-    warnings()
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|w| w.contains(&format!("'{control}'")))
-        .cloned()
-        .collect()
-}
+#[path = "support/settings.rs"]
+mod settings;
+#[path = "support/warnings.rs"]
+mod warnings;
+use settings::{config_from, ended};
+use warnings::{warnings, warnings_about};
 
 /// A collector stand-in: answers every request with `status` (or never, with `None`),
 /// recording each request's head and body.
@@ -105,18 +75,11 @@ fn collector(status: Option<u16>) -> (String, Received) {
 }
 
 fn config(url: &str, extra: &[(&str, &str)]) -> Config {
-    let mut vars: Vec<(String, String)> = vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), url.into()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/json".into()),
+    let base = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
     ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-}
-
-fn ended(name: &str) -> Span {
-    let mut s = Span::start(name, None);
-    s.end();
-    s
+    config_from(&base, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -292,7 +292,7 @@ pub async fn execute_reporting_start(
             if let Some(changed) = &changes.context {
                 ctx.activity_changed(declared, changed);
             }
-            changes.context
+            (changes.context, changes.outbound_headers)
         }
         Err(stop) => {
             // chaoslib's `with controls(...)` still calls the after hooks, without a state.
@@ -308,6 +308,7 @@ pub async fn execute_reporting_start(
             return Err(stop);
         }
     };
+    let (changed, outbound) = changed;
     let activity = changed.as_ref().unwrap_or(declared);
     let view = ActivityView::new(activity);
     let pauses = view
@@ -362,12 +363,14 @@ pub async fn execute_reporting_start(
             registry: &ctx.registry,
             background: mode == Mode::Background,
         };
+        // The drivers' own HTTP calls carry what the controls asked for (trace context).
+        let provided = providers::outbound::scope(outbound, providers::run(&call));
         let result = match mode {
             Mode::Foreground => tokio::select! {
-                out = providers::run(&call) => Some(out),
+                out = provided => Some(out),
                 _ = ctx.interrupter.wait() => None,
             },
-            Mode::Background => Some(providers::run(&call).await),
+            Mode::Background => Some(provided.await),
         };
         match result {
             Some(Ok(output)) => Outcome::Output(output),

@@ -396,6 +396,7 @@ impl Controls {
                         experiment = Cow::Owned(e.clone());
                         changes.experiment = Some(e);
                     }
+                    changes.outbound_headers.extend(changed.outbound_headers);
                 }
                 Err(ControlError::Failed(e)) => log::debug!(
                     "Control '{}' failed in {}-{}: {e}",

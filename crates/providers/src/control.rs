@@ -142,6 +142,9 @@ pub struct Changes {
     pub context: Option<Value>,
     pub state: Option<Value>,
     pub experiment: Option<Value>,
+    /// Before-activity hooks only: headers the activity's own outbound HTTP calls carry
+    /// while it runs (a tracing control's span context), see [`crate::outbound`].
+    pub outbound_headers: Vec<(String, String)>,
 }
 
 /// How a hook can end badly.

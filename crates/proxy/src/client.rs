@@ -67,6 +67,8 @@ pub struct Client {
     authority: String,
     /// Path prefix of the base URL (usually empty).
     prefix: String,
+    /// Sent with every request (a caller's trace context: chaostoxi's activity span).
+    extra_headers: Vec<(String, String)>,
 }
 
 /// Percent-encode one path segment (proxy and toxic names).
@@ -109,7 +111,15 @@ impl Client {
         Ok(Client {
             authority,
             prefix: prefix.to_string(),
+            extra_headers: Vec::new(),
         })
+    }
+
+    /// The same client, sending `headers` with every request too (a name that is not a
+    /// valid header name, or a value that is not a valid value, is left out).
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Client {
+        self.extra_headers = headers;
+        self
     }
 
     /// One HTTP/1.1 request; returns status and body.
@@ -176,7 +186,17 @@ impl Client {
             Some(v) => serde_json::to_vec(v).map_err(|e| http(&e))?,
             None => Vec::new(),
         };
-        let req = Request::builder()
+        let mut req = Request::builder();
+        for (name, value) in &self.extra_headers {
+            req = match (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                hyper::header::HeaderValue::from_str(value),
+            ) {
+                (Ok(n), Ok(v)) => req.header(n, v),
+                _ => req,
+            };
+        }
+        let req = req
             .method(method)
             .uri(format!("{}{path}", self.prefix))
             .header("host", &self.authority)

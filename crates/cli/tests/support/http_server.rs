@@ -3,7 +3,8 @@
 //! One thread accepts on `127.0.0.1:0`; every connection is served by its own
 //! thread and closed after one response (`Connection: close`). Every request
 //! target (path + `?query`) is recorded, so a test can wait until a given path
-//! was requested (a deterministic "marker" for sending signals).
+//! was requested (a deterministic "marker" for sending signals), with its
+//! trace-context headers ([`TestServer::trace_headers`]).
 //!
 //! Endpoints (all answer `Connection: close`, never a `Date` header):
 //!
@@ -42,6 +43,8 @@ pub const JSON_DOC: &str = r#"{"message": "hello", "value": 42, "ratio": 0.5, "i
 struct State {
     requests: Vec<String>,
     bodies: Vec<String>,
+    /// Per request, in arrival order: its target and its trace-context headers.
+    trace_headers: Vec<(String, Vec<(String, String)>)>,
     counters: HashMap<String, u64>,
 }
 
@@ -97,6 +100,12 @@ impl TestServer {
     /// The body of every request received so far, in arrival order.
     pub fn bodies(&self) -> Vec<String> {
         self.shared.state.lock().unwrap().bodies.clone()
+    }
+
+    /// Every request's target with the trace-context headers it carried (`traceparent`,
+    /// `tracestate`, `uber-trace-id`, `x-b3-*`; lower-cased names), in arrival order.
+    pub fn trace_headers(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.shared.state.lock().unwrap().trace_headers.clone()
     }
 
     /// Waits until a request whose target starts with `prefix` was received.
@@ -294,6 +303,16 @@ fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     };
     {
         let mut st = shared.state.lock().unwrap();
+        let trace: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .filter(|(k, _)| {
+                ["traceparent", "tracestate", "uber-trace-id"].contains(&k.as_str())
+                    || k.starts_with("x-b3-")
+            })
+            .collect();
+        st.trace_headers.push((target.clone(), trace));
         st.requests.push(target);
         st.bodies
             .push(String::from_utf8_lossy(&req.body).into_owned());

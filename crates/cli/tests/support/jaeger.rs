@@ -28,6 +28,12 @@ pub struct Jaeger {
     pub otlp_grpc: String,
     /// `http://127.0.0.1:<port>`: the query API (`/api/traces`).
     pub query: String,
+    /// The UDP port of the Jaeger agent protocol (Thrift compact: what `jaeger_client`,
+    /// the legacy control's tracer upstream, sends to `tracing_port`).
+    pub thrift_compact_port: u16,
+    /// `http://127.0.0.1:<port>`: the query service's gRPC API (a real gRPC server
+    /// that does not serve OTLP: its answer to an export is a non-zero gRPC status).
+    pub query_grpc: String,
 }
 
 fn free_port() -> u16 {
@@ -61,6 +67,10 @@ pub fn jaeger(test: &str) -> Option<&'static Jaeger> {
 
 fn start(bin: PathBuf) -> Jaeger {
     let (http, grpc, query, query_grpc) = (free_port(), free_port(), free_port(), free_port());
+    let thrift_compact = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port");
     let dir = std::env::temp_dir().join(format!("shakedown-jaeger-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("jaeger config dir");
     let config = dir.join("config.yaml");
@@ -69,7 +79,8 @@ fn start(bin: PathBuf) -> Jaeger {
         .replace("{query}", &query.to_string())
         .replace("{query_grpc}", &query_grpc.to_string())
         .replace("{grpc}", &grpc.to_string())
-        .replace("{http}", &http.to_string());
+        .replace("{http}", &http.to_string())
+        .replace("{thrift_compact}", &thrift_compact.to_string());
     std::fs::write(&config, text).expect("write the jaeger config");
     let mut command = Command::new(&bin);
     command
@@ -106,6 +117,8 @@ fn start(bin: PathBuf) -> Jaeger {
         otlp_http_port: http,
         otlp_grpc: format!("http://127.0.0.1:{grpc}"),
         query: format!("http://127.0.0.1:{query}"),
+        query_grpc: format!("http://127.0.0.1:{query_grpc}"),
+        thrift_compact_port: thrift_compact,
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -74,6 +74,7 @@ impl Control for PythonControl {
                 context: changed.and_then(|c| c.get("context")).cloned(),
                 state: changed.and_then(|c| c.get("state")).cloned(),
                 experiment: changed.and_then(|c| c.get("experiment")).cloned(),
+                ..Changes::default()
             })
         })
     }
