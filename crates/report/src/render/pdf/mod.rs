@@ -14,7 +14,8 @@
 //!   next page under a repeated header. Outputs, JSON and tracebacks are set in the
 //!   monospace font and *always* wrapped at the right margin (a PDF cannot scroll); a
 //!   wrapped line is marked by a bar in the margin, and nothing is ever cut off. A
-//!   typesetting engine (typst) would do all of this, for some 10 MB of binary.
+//!   typesetting engine (typst) would do all of this, for a far larger dependency tree;
+//!   these documents are simple enough (docs/report.md, "Dependencies and cost").
 //! - **Charts as vectors** ([`chart`]): the SVG the HTML report embeds, converted to PDF
 //!   paths; a chart taller than a page (a timeline of 400 activities) continues on the
 //!   next pages, cut between rows, never through a label.
@@ -138,8 +139,9 @@ impl Painter<'_> {
         self.content.restore_state();
     }
 
-    fn text(&mut self, font: FontId, size: f32, bold: bool, c: Rgb, x: f32, y: f32, t: &str) {
-        self.text_matrix(font, size, bold, c, [1.0, 0.0, 0.0, 1.0, x, y], 0.0, t);
+    fn text(&mut self, s: Style, x: f32, y: f32, t: &str) {
+        let m = [1.0, 0.0, 0.0, 1.0, x, y];
+        self.text_matrix(s.font, s.size, s.bold, s.colour, m, 0.0, t);
     }
 
     fn fill_rect(&mut self, c: Rgb, x: f32, y: f32, w: f32, h: f32) {
@@ -196,6 +198,18 @@ struct Piece {
 }
 
 type Line = Vec<Piece>;
+
+impl Style {
+    fn new(font: FontId, size: f32, bold: bool, colour: Rgb) -> Self {
+        Style {
+            font,
+            size,
+            bold,
+            colour,
+            bg: None,
+        }
+    }
+}
 
 /// An outline (bookmark) entry.
 struct Mark {
@@ -288,7 +302,7 @@ impl Layout {
                     continue;
                 }
                 if x > 0.0 && w <= width {
-                    trim_line(lines.last_mut());
+                    trim_line(&self.fonts, lines.last_mut());
                     lines.push(Vec::new());
                     push_piece(&mut lines, word, *style, link, 0.0, w);
                     x = w;
@@ -304,7 +318,7 @@ impl Layout {
                         if !chunk.is_empty() {
                             push_piece(&mut lines, &chunk, *style, link, x, cw);
                         }
-                        trim_line(lines.last_mut());
+                        trim_line(&self.fonts, lines.last_mut());
                         lines.push(Vec::new());
                         x = 0.0;
                         chunk.clear();
@@ -319,7 +333,7 @@ impl Layout {
                 }
             }
         }
-        trim_line(lines.last_mut());
+        trim_line(&self.fonts, lines.last_mut());
         lines
     }
 
@@ -342,10 +356,7 @@ impl Layout {
                     }
                 }
                 p.text(
-                    s.font,
-                    s.size,
-                    s.bold,
-                    s.colour,
+                    Style::new(s.font, s.size, s.bold, s.colour),
                     left + piece.x,
                     baseline,
                     &piece.text,
@@ -557,10 +568,7 @@ impl Layout {
                     self.ensure(BODY_LEAD);
                     let baseline = self.y - BODY_LEAD + (BODY_LEAD - BODY) / 2.0 + BODY * 0.22;
                     self.painter().text(
-                        FontId::Sans,
-                        BODY,
-                        false,
-                        MUTED,
+                        Style::new(FontId::Sans, BODY, false, MUTED),
                         LEFT + 3.0,
                         baseline,
                         "•",
@@ -773,10 +781,7 @@ impl Layout {
                 }
                 if !piece.is_empty() {
                     p.text(
-                        style.font,
-                        style.size,
-                        false,
-                        style.colour,
+                        Style::new(style.font, style.size, false, style.colour),
                         LEFT + pad,
                         top - MONO_LEAD + 2.6,
                         &piece,
@@ -805,8 +810,13 @@ impl Layout {
         let k = (WIDTH / svg.width).min(0.85);
         let left = LEFT + (WIDTH - svg.width * k) / 2.0;
         let full = (TOP - BOTTOM - 20.0) / k;
-        // Start on a fresh page unless the chart fits, or at least 200 points of it do.
-        let need = (svg.height * k).min(200.0);
+        // A chart that fits on a page is never split: it starts on a fresh page when it
+        // does not fit here. A taller one starts here if 200 points of it fit.
+        let need = if svg.height <= full {
+            svg.height * k
+        } else {
+            200.0
+        };
         self.ensure(need + 20.0);
         let room = (self.y - BOTTOM - 20.0) / k;
         let cuts = chart::cuts(&svg, room, full);
@@ -859,7 +869,9 @@ fn push_piece(
     }
 }
 
-fn trim_line(line: Option<&mut Line>) {
+/// Drops the spaces a line ends with (they were put there before the break), with their
+/// width.
+fn trim_line(fonts: &Fonts, line: Option<&mut Line>) {
     let Some(line) = line else { return };
     while let Some(last) = line.last_mut() {
         let trimmed = last.text.trim_end_matches(' ').len();
@@ -867,7 +879,7 @@ fn trim_line(line: Option<&mut Line>) {
             break;
         }
         let spaces = last.text.len() - trimmed;
-        let space_w = last.width / last.text.chars().count().max(1) as f32;
+        let space_w = fonts.get(last.style.font).char_width(' ', last.style.size);
         last.text.truncate(trimmed);
         last.width -= space_w * spaces as f32;
         if last.text.is_empty() {
@@ -1013,10 +1025,7 @@ impl Layout {
             {
                 let mut p = self.painter();
                 p.text(
-                    style.font,
-                    style.size,
-                    style.bold,
-                    INK,
+                    Style::new(style.font, style.size, style.bold, INK),
                     LEFT + indent,
                     baseline,
                     &title,
@@ -1027,7 +1036,12 @@ impl Layout {
                     if let Some(bg) = s.bg {
                         p.fill_rect(bg, x - 1.5, baseline - 2.0, w + 3.0, 9.0);
                     }
-                    p.text(s.font, s.size, true, s.colour, x, baseline, word);
+                    p.text(
+                        Style::new(s.font, s.size, true, s.colour),
+                        x,
+                        baseline,
+                        word,
+                    );
                 }
                 // Dot leaders up to the page number.
                 let dots_from = LEFT + indent + tw + bw + 8.0;
@@ -1041,20 +1055,14 @@ impl Layout {
                 }
                 if !dots.is_empty() {
                     p.text(
-                        FontId::Sans,
-                        8.0,
-                        false,
-                        LINE_DOTS,
+                        Style::new(FontId::Sans, 8.0, false, LINE_DOTS),
                         dots_from,
                         baseline,
                         &dots,
                     );
                 }
                 p.text(
-                    style.font,
-                    style.size,
-                    style.bold,
-                    INK,
+                    Style::new(style.font, style.size, style.bold, INK),
                     RIGHT - nw,
                     baseline,
                     &number,
@@ -1125,16 +1133,13 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
         let label = format!("Page {} of {total}", i + 1);
         let w = p.fonts.get(FontId::Sans).width(&label, footer.size);
         p.text(
-            FontId::Sans,
-            footer.size,
-            false,
-            MUTED,
+            Style::new(FontId::Sans, footer.size, false, MUTED),
             RIGHT - w,
             28.0,
             &label,
         );
         let title: String = doc.title.chars().take(90).collect();
-        p.text(FontId::Sans, footer.size, false, MUTED, LEFT, 28.0, &title);
+        p.text(footer, LEFT, 28.0, &title);
     }
 
     write(doc, pages, &dests, &marks, offset, &l.fonts, &l.alphas)
@@ -1394,4 +1399,112 @@ fn write_font(pdf: &mut Pdf, refs: &mut Refs, type0: Ref, f: &font::Font, data: 
         cmap.pair(*gid, *c);
     }
     pdf.cmap(cmap_id, &cmap.finish());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{code, text};
+
+    fn layout() -> Layout {
+        Layout {
+            fonts: Fonts::load().unwrap(),
+            alphas: BTreeSet::new(),
+            pages: Vec::new(),
+            y: TOP,
+            dests: HashMap::new(),
+        }
+    }
+
+    fn style() -> Style {
+        Style {
+            font: FontId::Sans,
+            size: BODY,
+            bold: false,
+            colour: INK,
+            bg: None,
+        }
+    }
+
+    fn line_text(l: &Line) -> String {
+        l.iter().map(|p| p.text.as_str()).collect()
+    }
+
+    #[test]
+    fn wrapping_stays_inside_the_width_and_loses_no_character() {
+        let l = layout();
+        let long_word = "x".repeat(400);
+        let input = format!("a few words then {long_word} and the rest of the sentence");
+        let lines = l.wrap(&[(input.clone(), style(), None)], 200.0);
+        assert!(lines.len() > 5, "{}", lines.len());
+        for line in &lines {
+            let end = line.last().map(|p| p.x + p.width).unwrap_or(0.0);
+            assert!(end <= 200.01, "{end}: {:?}", line_text(line));
+            // Measured widths agree with the font.
+            let w = l.width(&style(), &line_text(line));
+            assert!((w - end).abs() < 0.5, "{w} vs {end}");
+        }
+        let joined: String = lines.iter().map(line_text).collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            joined.split_whitespace().collect::<String>(),
+            input.split_whitespace().collect::<String>()
+        );
+    }
+
+    #[test]
+    fn columns_share_the_page_width() {
+        let l = layout();
+        let h = style();
+        let narrow = Table {
+            headers: vec!["a".into(), "b".into()],
+            rows: vec![vec![text("x"), text("y")]],
+        };
+        let w = l.column_widths(&narrow, 2, 4.0, &h);
+        assert!((w.iter().sum::<f32>() - WIDTH).abs() < 0.1, "{w:?}");
+        let wide = Table {
+            headers: vec!["Status".into(), "Tolerance".into(), "Output".into()],
+            rows: vec![vec![
+                text("ok"),
+                code("{\"type\":\"regex\",\"pattern\":\"^200\"}".repeat(5)),
+                text("word ".repeat(200)),
+            ]],
+        };
+        let w = l.column_widths(&wide, 3, 4.0, &h);
+        assert!((w.iter().sum::<f32>() - WIDTH).abs() < 0.1, "{w:?}");
+        // The short column keeps what it needs; the long ones share the rest.
+        assert!(w[0] < 60.0 && w[1] > 100.0 && w[2] > 100.0, "{w:?}");
+    }
+
+    #[test]
+    fn a_document_becomes_a_pdf_with_outline_destinations_and_links() {
+        let mut s = Section::new("first", "First");
+        s.push(Block::Paragraph(vec![Span::Link {
+            target: "second".into(),
+            text: "to the second".into(),
+        }]));
+        s.push(Block::Code(CodeBlock {
+            language: "text",
+            text: "y".repeat(50_000),
+            wrap: false,
+            note: Some("a note".into()),
+        }));
+        let mut second = Section::new("second", "Second");
+        second.in_toc = false;
+        s.push(Block::Section(second));
+        let doc = Document {
+            title: "T".into(),
+            subtitle: None,
+            sections: vec![s],
+        };
+        let pdf = render(&doc).unwrap();
+        let raw = String::from_utf8_lossy(&pdf);
+        assert!(raw.starts_with("%PDF-"));
+        assert!(raw.contains("/Outlines") && raw.contains("/UseOutlines"));
+        assert!(raw.contains("/first") && raw.contains("/second"));
+        assert!(raw.contains("/Subtype /Link") && raw.contains("/D /second"));
+        assert!(raw.contains("/FontFile2") && raw.contains("/ToUnicode"));
+        // 50,000 characters at about 107 a line, 77 lines a page: 7 pages and the cover.
+        let pages = raw.matches("/MediaBox").count();
+        assert!(pages >= 7, "{pages} pages");
+    }
 }
