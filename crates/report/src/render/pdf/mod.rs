@@ -3,7 +3,7 @@
 //!
 //! What it does, and why:
 //!
-//! - **Fonts embedded and subset** ([`font`]): DejaVu Sans and Sans Mono are compiled in,
+//! - **Fonts embedded and subset** (`font.rs`): DejaVu Sans and Sans Mono are compiled in,
 //!   and each PDF carries only the glyphs it uses, with a `ToUnicode` map so the text can
 //!   be searched, copied and read back by `pdftotext`.
 //! - **Our own small layout**, a single pass over the [`Document`] tree: text is measured
@@ -16,7 +16,7 @@
 //!   wrapped line is marked by a bar in the margin, and nothing is ever cut off. A
 //!   typesetting engine (typst) would do all of this, for a far larger dependency tree;
 //!   these documents are simple enough (docs/report.md, "Dependencies and cost").
-//! - **Charts as vectors** ([`chart`]): the SVG the HTML report embeds, converted to PDF
+//! - **Charts as vectors** (`chart.rs`): the SVG the HTML report embeds, converted to PDF
 //!   paths; a chart taller than a page (a timeline of 400 activities) continues on the
 //!   next pages, cut between rows, never through a label.
 //! - **Navigation**: a table of contents on the first pages with page numbers and link
@@ -890,7 +890,18 @@ fn trim_line(fonts: &Fonts, line: Option<&mut Line>) {
     }
 }
 
-fn collect_toc(sections: &[Section], depth: usize, out: &mut Vec<TocEntry>) {
+/// The sections directly inside `s` (by reference: a section holds the whole subtree).
+fn subsections(s: &Section) -> Vec<&Section> {
+    s.blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Section(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn collect_toc(sections: &[&Section], depth: usize, out: &mut Vec<TocEntry>) {
     for s in sections.iter().filter(|s| s.in_toc) {
         out.push(TocEntry {
             depth,
@@ -898,37 +909,21 @@ fn collect_toc(sections: &[Section], depth: usize, out: &mut Vec<TocEntry>) {
             badge: s.badge.clone(),
             id: s.id.clone(),
         });
-        let children: Vec<Section> = s
-            .blocks
-            .iter()
-            .filter_map(|b| match b {
-                Block::Section(c) => Some(c.clone()),
-                _ => None,
-            })
-            .collect();
-        collect_toc(&children, depth + 1, out);
+        collect_toc(&subsections(s), depth + 1, out);
     }
 }
 
-fn collect_marks(sections: &[Section], dests: &HashMap<String, (usize, f32)>) -> Vec<Mark> {
+fn collect_marks(sections: &[&Section], dests: &HashMap<String, (usize, f32)>) -> Vec<Mark> {
     sections
         .iter()
         .filter(|s| s.in_toc)
         .filter_map(|s| {
             let (page, y) = dests.get(&s.id)?;
-            let children: Vec<Section> = s
-                .blocks
-                .iter()
-                .filter_map(|b| match b {
-                    Block::Section(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .collect();
             Some(Mark {
                 title: s.title.clone(),
                 page: *page,
                 y: *y,
-                children: collect_marks(&children, dests),
+                children: collect_marks(&subsections(s), dests),
             })
         })
         .collect()
@@ -1097,7 +1092,8 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
         l.section(s, 1, "", i);
     }
     let mut toc = Vec::new();
-    collect_toc(&doc.sections, 1, &mut toc);
+    let top: Vec<&Section> = doc.sections.iter().collect();
+    collect_toc(&top, 1, &mut toc);
     // Lay the front matter out once to count its pages, then with the page numbers.
     let count = l.front(doc, &toc, 0).len();
     let mut front = l.front(doc, &toc, count);
@@ -1105,7 +1101,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
         front = l.front(doc, &toc, front.len());
     }
     let offset = front.len();
-    let marks = collect_marks(&doc.sections, &l.dests);
+    let marks = collect_marks(&top, &l.dests);
     let mut pages = front;
     pages.append(&mut l.pages);
     let dests: HashMap<String, (usize, f32)> = l
