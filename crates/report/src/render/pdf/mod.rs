@@ -466,8 +466,9 @@ impl Layout {
             _ => 10.0,
         };
         let before = if self.at_top() { 0.0 } else { size * 0.9 };
-        // Keep the heading with a few lines of what follows.
-        self.ensure(before + size * 1.6 + BODY_LEAD * 3.0);
+        // Keep the heading with what follows: its introduction and, when a chart comes
+        // next, the chart (if they fit on one page); else a few lines.
+        self.ensure(before + size * 1.6 + self.lead_height(s));
         if !self.at_top() {
             self.y -= before;
         }
@@ -523,6 +524,31 @@ impl Layout {
                 other => self.block(other),
             }
         }
+    }
+
+    /// The height of a section's opening: its first paragraphs and the chart after them
+    /// when they fit on a page together, else three lines.
+    fn lead_height(&self, s: &Section) -> f32 {
+        let mut h = 0.0;
+        for b in &s.blocks {
+            match b {
+                Block::Paragraph(t) => {
+                    let lines = self.wrap(&self.spans(t, BODY, INK), WIDTH);
+                    h += lines.len() as f32 * BODY_LEAD + 5.0;
+                }
+                Block::Chart(c) => {
+                    let svg = chart::parse(&crate::svg::chart(c));
+                    let k = (WIDTH / svg.width.max(1.0)).min(0.85);
+                    let with_chart = h + svg.height * k + 40.0;
+                    if with_chart <= TOP - BOTTOM - 60.0 {
+                        return with_chart;
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+        BODY_LEAD * 3.0
     }
 
     fn block(&mut self, b: &Block) {
