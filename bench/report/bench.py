@@ -1,12 +1,17 @@
-"""`chaos report` against chaostoolkit-reporting: 1 and 100 journals to HTML.
+"""`chaos report` against chaostoolkit-reporting: 1 and 100 journals to HTML and to PDF.
 
 The journals are the fixture crates/report/tests/journals/ref.json (written by the
 reference), copied with shifted start times. Each case runs `repetitions` times per tool,
 alternating; the median wall time and the median peak RSS (GNU time's %M) are printed,
 with ours / theirs.
+
+PDF: the reference's PDF is pandoc + LaTeX (pdflatex, from Debian's texlive packages,
+`scripts/reporting-reference --latex`); without pdflatex on PATH the PDF rows compare
+our PDF with the reference's HTML, and say so.
 """
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,20 +47,26 @@ def main():
     ours = os.path.abspath(ours)
     theirs = os.path.abspath(theirs)
     print("%-22s %12s %12s %9s %12s %12s" % ("case", "ours", "reference", "ratio", "ours RSS", "ref RSS"))
-    for n in (1, 100):
-        with tempfile.TemporaryDirectory() as root:
-            paths = journals(root, n)
-            args = ["--no-log-file", "report", "--export-format", "html"]
-            runs = {"ours": ([], []), "theirs": ([], [])}
-            for _ in range(reps):
-                for name, exe in (("ours", ours), ("theirs", theirs)):
-                    t, rss = measure([exe] + args + paths + [os.path.join(root, name + ".html")], root)
-                    runs[name][0].append(t)
-                    runs[name][1].append(rss)
-            o, r = statistics.median(runs["ours"][0]), statistics.median(runs["theirs"][0])
-            print("%-22s %10.3f s %10.3f s %8.3fx %9d KB %9d KB" % (
-                "%d journal%s to HTML" % (n, "" if n == 1 else "s"), o, r, o / r,
-                statistics.median(runs["ours"][1]), statistics.median(runs["theirs"][1])))
+    latex = shutil.which("pdflatex") is not None
+    for fmt in ("html", "pdf"):
+        their_fmt = fmt if fmt == "html" or latex else "html"
+        for n in (1, 100):
+            with tempfile.TemporaryDirectory() as root:
+                paths = journals(root, n)
+                runs = {"ours": ([], []), "theirs": ([], [])}
+                for _ in range(reps):
+                    for name, exe, f in (("ours", ours, fmt), ("theirs", theirs, their_fmt)):
+                        args = ["--no-log-file", "report", "--export-format", f]
+                        t, rss = measure([exe] + args + paths + [os.path.join(root, name + "." + f)], root)
+                        runs[name][0].append(t)
+                        runs[name][1].append(rss)
+                o, r = statistics.median(runs["ours"][0]), statistics.median(runs["theirs"][0])
+                case = "%d journal%s to %s" % (n, "" if n == 1 else "s", fmt.upper())
+                if their_fmt != fmt:
+                    case += " (reference: HTML, no LaTeX)"
+                print("%-22s %10.3f s %10.3f s %8.3fx %9d KB %9d KB" % (
+                    case, o, r, o / r,
+                    statistics.median(runs["ours"][1]), statistics.median(runs["theirs"][1])))
 
 
 if __name__ == "__main__":

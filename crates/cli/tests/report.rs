@@ -2,12 +2,13 @@
 //! with chaostoolkit-lib 1.44.0, by the newest reference (lib 1.45.1), by Shakedown, and
 //! an older 0.x shape, all in `crates/report/tests/journals/`) rendered to every format
 //! and read back with real tools: the JUnit XML validated by `xmllint --schema` against
-//! the Windy Road schema, the HTML loaded by headless Chromium and its DOM text read
-//! (both from `scripts/report-peers`). Bad input (empty, truncated, not a journal, a
+//! the Windy Road schema, the HTML loaded by headless Chromium and its DOM text read,
+//! the PDF read back with poppler (`pdftotext`, `pdfinfo`, `pdffonts`) and qpdf (all
+//! from `scripts/report-peers`). Bad input (empty, truncated, not a journal, a
 //! journal of 100,000 activities, a 100 MB output, a binary output) gives a clear error
 //! or a report, never a panic.
 //!
-//! A test that needs Chromium or xmllint fails when `CI` is set or
+//! A test that needs Chromium, xmllint, poppler or qpdf fails when `CI` is set or
 //! `scripts/report-peers` was run (target/peers/report.requested), and says so otherwise.
 
 #[allow(dead_code)]
@@ -310,13 +311,217 @@ fn html_is_self_contained_and_chromium_shows_experiments_statuses_rollbacks_and_
     assert!(!text.contains("s3cr3t"));
 }
 
+/// Runs a poppler/qpdf program on `args` in `dir`: its standard output, after checking
+/// it succeeded and printed no error (poppler prints "Syntax Error" for a broken file).
+fn read_back(program: &str, dir: &Path, args: &[&str]) -> Option<String> {
+    let path = peer(program)?;
+    let out = Command::new(path)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !stderr.contains("rror"),
+        "{program} {args:?}: {stderr}"
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whitespace runs as one space: how wrapped text compares with the one-line original.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of a PDF as one string with the wrapping undone: lines joined, without the
+/// page footers (the title and "Page N of M") that interrupt text broken across pages.
+fn unwrapped(text: &str, title: &str) -> String {
+    text.split(['\n', '\u{c}'])
+        .filter(|l| {
+            let page_no = l
+                .strip_prefix("Page ")
+                .and_then(|r| r.split_once(" of "))
+                .is_some_and(|(a, b)| {
+                    a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+                });
+            *l != title && !page_no
+        })
+        .collect()
+}
+
+/// A journal whose first activity's output holds one 12,000-character line (no spaces; longer than a page)
+/// and a secret-looking argument: what the PDF must wrap, never cut, and mask.
+fn long_line_journal(dir: &Path) -> String {
+    let mut j = run::read_json(&fixtures().join("ref.json"));
+    let line: String = (0..12_000)
+        .map(|i| char::from(b"0123456789abcdefghijklmnopqrstuvwxyz{}[]:,"[i * 7 % 42]))
+        .collect();
+    j["run"][0]["output"] = json!({"status": 0, "stdout": line.clone(), "stderr": ""});
+    std::fs::write(
+        dir.join("journals/long.json"),
+        serde_json::to_vec_pretty(&j).unwrap(),
+    )
+    .unwrap();
+    line
+}
+
 #[test]
-fn pdf_is_refused_clearly_with_exit_code_2() {
+fn pdf_reads_back_with_poppler_headings_verdicts_whole_lines_fonts_links_and_outline() {
     let dir = setup("pdf");
-    let out = report(&dir, "pdf", &["journals/ref.json"], "report.pdf");
-    run::assert_clean_exit(&out, 2, "the `pdf` export format is not available yet");
-    run::assert_stderr_has(&out, "markdown, html, html5, json, junit");
-    assert!(!dir.join("report.pdf").exists());
+    let long = long_line_journal(&dir);
+    let mut journals = JOURNALS.to_vec();
+    journals.push("journals/long.json");
+    let mut args = vec![
+        "--no-log-file",
+        "report",
+        "--export-format",
+        "pdf",
+        "--title",
+        TITLE,
+    ];
+    args.extend_from_slice(&journals);
+    args.push("report.pdf");
+    let out = run::chaos(&dir, &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let pdf = std::fs::read(dir.join("report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    // The same journals to Markdown: the headings the PDF must show, in order.
+    let mut md_args = vec!["--no-log-file", "report"];
+    md_args.extend_from_slice(&journals);
+    md_args.push("report.md");
+    let out = run::chaos(&dir, &md_args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
+    let headings = headings(&read(&dir.join("report.md")));
+    assert!(headings.len() > 100, "{}", headings.len());
+
+    let Some(info) = read_back("pdfinfo", &dir, &["report.pdf"]) else {
+        return;
+    };
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}:")))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{k} in {info}"))
+            .to_string()
+    };
+    assert_eq!(field("Title"), TITLE);
+    assert_eq!(field("Creator"), "Shakedown chaos report");
+    assert_eq!(field("Page size"), "595.28 x 841.89 pts (A4)");
+    let pages: usize = field("Pages").parse().unwrap();
+    assert!((20..200).contains(&pages), "{pages} pages");
+
+    // Every font embedded, subset, with a Unicode map (text extractable).
+    let fonts = read_back("pdffonts", &dir, &["report.pdf"]).unwrap();
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert_eq!(rows.len(), 2, "{fonts}");
+    for row in rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert!(cols[0].contains('+'), "a subset tag: {row}");
+        assert_eq!(
+            cols[cols.len() - 5..cols.len() - 2],
+            ["yes", "yes", "yes"],
+            "{row}"
+        );
+    }
+
+    // The text: after the contents, every heading of the Markdown in its order; the
+    // verdicts; the 3,000-character line whole once the wrapping is undone; no secret.
+    let text = read_back("pdftotext", &dir, &["-enc", "UTF-8", "report.pdf", "-"]).unwrap();
+    let body_from = text
+        .find("Summary\nThis report aggregates")
+        .expect("the summary");
+    let body = squash(&text[body_from..]);
+    let mut at = 0;
+    for (_, h) in &headings {
+        let h = squash(h);
+        let found = body[at..]
+            .find(&h)
+            .unwrap_or_else(|| panic!("heading {h:?} after byte {at} of the PDF text"));
+        at += found + h.len();
+    }
+    for needle in [
+        "Weaknesses found: 5 experiments, 5 deviated.",
+        "Deviated: the steady state was not met after the method.",
+        "Rollback - scale-ledger-back",
+        "Timeline of the run",
+        "Query - query-error-rate",
+    ] {
+        assert!(body.contains(needle), "{needle:?} in the PDF text");
+    }
+    assert!(
+        unwrapped(&text, TITLE).contains(&long),
+        "the long line, unwrapped"
+    );
+    assert!(
+        text.lines().all(|l| l.chars().count() < 140),
+        "a line of the PDF text is longer than a page line"
+    );
+    assert!(!text.contains("s3cr3t"));
+    // Nothing is drawn past the right margin: every word's box ends inside the text area.
+    let boxes = read_back("pdftotext", &dir, &["-bbox", "report.pdf", "-"]).unwrap();
+    let mut words = 0;
+    for l in boxes
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<word "))
+    {
+        let x_max: f64 = l
+            .split("xMax=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{l}"));
+        assert!(x_max <= 595.28 - 50.0 + 0.5, "past the margin: {l}");
+        words += 1;
+    }
+    assert!(words > 1000, "{words} words");
+
+    // Named destinations for every section; the contents and in-text links point at
+    // them; the outline has the contents' entries.
+    let dests = read_back("pdfinfo", &dir, &["-dests", "report.pdf"]).unwrap();
+    let names: Vec<&str> = dests
+        .lines()
+        .filter_map(|l| {
+            l.rsplit_once('"')
+                .and_then(|(a, _)| a.rsplit_once('"'))
+                .map(|(_, n)| n)
+        })
+        .collect();
+    for id in ["summary", "contributions", "experiments"] {
+        assert!(names.contains(&id), "{id} in {dests}");
+    }
+    assert!(names.len() > 50, "{} destinations", names.len());
+    let Some(json_text) = read_back("qpdf", &dir, &["--json", "report.pdf"]) else {
+        return;
+    };
+    let j: Value = serde_json::from_str(&json_text).unwrap();
+    let objects = j["qpdf"][1].as_object().unwrap();
+    let links: Vec<&str> = objects
+        .values()
+        .filter_map(|o| {
+            let v = &o["value"];
+            (v["/Subtype"] == "/Link").then(|| v["/A"]["/D"].as_str().unwrap())
+        })
+        .collect();
+    assert!(links.len() > 30, "{} links", links.len());
+    for l in &links {
+        assert!(names.contains(&l.trim_start_matches('/')), "link to {l}");
+    }
+    fn titles(items: &Value, out: &mut Vec<String>) {
+        for i in items.as_array().unwrap() {
+            out.push(i["title"].as_str().unwrap().to_string());
+            titles(&i["kids"], out);
+        }
+    }
+    let mut outline = Vec::new();
+    titles(&j["outlines"], &mut outline);
+    assert_eq!(outline[0], "Summary");
+    assert!(outline.contains(&"Experiments".to_string()));
+    assert_eq!(outline.iter().filter(|t| *t == "Appendix").count(), 5);
+    let check = read_back("qpdf", &dir, &["--check", "report.pdf"]).unwrap();
+    assert!(
+        check.contains("No syntax or stream encoding errors"),
+        "{check}"
+    );
 }
 
 #[test]
@@ -433,6 +638,7 @@ fn a_journal_of_100000_activities_renders_in_bounded_size() {
         ("markdown", "r.md"),
         ("json", "r.json"),
         ("junit", "r.xml"),
+        ("pdf", "r.pdf"),
     ] {
         let out = report(&dir, format, &["j.json"], file);
         assert_eq!(
@@ -458,6 +664,10 @@ fn a_journal_of_100000_activities_renders_in_bounded_size() {
     assert_eq!(v["experiments"][0]["counts"]["activities"], 100_000);
     assert_eq!(v["experiments"][0]["activities"][99_999]["name"], "a99999");
     assert_eq!(v["verdict"], "held");
+    if let Some(text) = read_back("pdftotext", &dir, &["r.pdf", "-"]) {
+        assert!(text.contains("99000 more activities are not detailed here"));
+        assert!(text.contains("The first 400 of 100000 activities are drawn."));
+    }
 }
 
 #[test]
@@ -499,6 +709,22 @@ fn a_100_mb_output_is_cut_and_a_binary_output_is_described() {
             text.contains("returned 6144 bytes of binary data, not shown"),
             "{format}"
         );
+    }
+    let out = report(&dir, "pdf", &["j.json"], "r.pdf");
+    assert_eq!(out.status.code(), Some(0), "pdf: {}", run::stderr(&out));
+    let size = std::fs::metadata(dir.join("r.pdf")).unwrap().len();
+    assert!(size < 8_000_000, "pdf: {size} bytes");
+    if let Some(text) = read_back("pdftotext", &dir, &["-enc", "UTF-8", "r.pdf", "-"]) {
+        assert_eq!(
+            squash(&text)
+                .matches("Truncated: the report keeps the first 64 KiB")
+                .count(),
+            2
+        );
+        assert!(squash(&text).contains("returned 6144 bytes of binary data, not shown"));
+        // The 64 KiB kept of the 100 MB line, whole once unwrapped.
+        let kept = unwrapped(&text, "Chaos Engineering Report");
+        assert!(kept.contains(&"x".repeat(60_000)));
     }
 }
 

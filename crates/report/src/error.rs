@@ -59,6 +59,14 @@ pub enum ReportError {
         format: String,
     },
 
+    /// The PDF could not be made (an embedded font could not be used).
+    #[error("cannot make the PDF report: {source}")]
+    Pdf {
+        /// What the PDF writer says.
+        #[from]
+        source: crate::render::pdf::PdfError,
+    },
+
     /// The report could not be written.
     #[error("{}: cannot write the report: {source}", .file.display())]
     Write {

@@ -9,8 +9,8 @@
 //! # Pipeline
 //!
 //! ```text
-//! journal files ──load──▶ [analysis] ──build──▶ [document] ──▶ markdown / html renderers
-//!                              │                                      (html draws charts with [svg])
+//! journal files ──load──▶ [analysis] ──build──▶ [document] ──▶ markdown / html / pdf renderers
+//!                              │                                      (html and pdf draw charts with [svg])
 //!                              └──────────────▶ json / junit renderers
 //! ```
 //!
@@ -23,11 +23,13 @@
 //!   structure (Summary, Contributions, Experiments → Summary, Definition, Result,
 //!   Appendix) and adds what the reference leaves out.
 //! - Renderers walk the document: [`render::markdown`], [`render::html`] (one
-//!   self-contained file: inline CSS and SVG, no script, no network, print CSS).
+//!   self-contained file: inline CSS and SVG, no script, no network, print CSS),
+//!   [`render::pdf`] (A4, fonts embedded and subset, charts as vectors from the same SVG,
+//!   a table of contents with links, an outline).
 //!   [`render::json`] and [`render::junit`] are machine formats and read the analysis
 //!   directly.
 //!
-//! # Adding a renderer (PDF)
+//! # Adding a renderer
 //!
 //! A renderer is a function `fn(&Document) -> Vec<u8>` (or `String`) in `render/`: walk
 //! [`document::Document::sections`] recursively (a section's level is its depth), lay out
@@ -93,7 +95,7 @@ pub enum Format {
     Markdown,
     /// One self-contained HTML file (`html` and `html5` are the same here).
     Html,
-    /// PDF: not built yet ([`ReportError::NotBuilt`]).
+    /// PDF, made in-process ([`render::pdf`]): fonts embedded, a table of contents.
     Pdf,
     /// A machine-readable JSON summary.
     Json,
@@ -175,11 +177,6 @@ pub fn render_to(
     format: Format,
     options: &Options,
 ) -> Result<Vec<u8>, ReportError> {
-    if format == Format::Pdf {
-        return Err(ReportError::NotBuilt {
-            format: "pdf".into(),
-        });
-    }
     let analysis = analyse(journals, options);
     Ok(match format {
         Format::Json => render::json::render(&analysis).into_bytes(),
@@ -187,9 +184,8 @@ pub fn render_to(
         Format::Markdown => {
             render::markdown::render(&build::document(&analysis, options)).into_bytes()
         }
-        Format::Html | Format::Pdf => {
-            render::html::render(&build::document(&analysis, options)).into_bytes()
-        }
+        Format::Html => render::html::render(&build::document(&analysis, options)).into_bytes(),
+        Format::Pdf => render::pdf::render(&build::document(&analysis, options))?,
     })
 }
 
@@ -200,11 +196,6 @@ pub fn report(
     format: Format,
     options: &Options,
 ) -> Result<usize, ReportError> {
-    if format == Format::Pdf {
-        return Err(ReportError::NotBuilt {
-            format: "pdf".into(),
-        });
-    }
     let paths = expand_journals(journal_args)?;
     let journals = paths
         .iter()
