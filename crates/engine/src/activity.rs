@@ -361,6 +361,7 @@ pub async fn execute_reporting_start(
             secrets: &ctx.secrets,
             registry: &ctx.registry,
             background: mode == Mode::Background,
+            scope: Some(ctx.interrupter.run_scope()),
         };
         let result = match mode {
             Mode::Foreground => tokio::select! {
