@@ -268,7 +268,7 @@ fn sigint_stops_a_background_load_with_its_partial_results() {
     let wait = json!({"type": "action", "name": "meanwhile",
         "provider": {"type": "process", "path": "sleep", "arguments": "120"}});
     write(&dir, "e.json", &experiment(vec![background, wait]));
-    let mut child = chaos_command(&dir, &["run", "e.json"], &[])
+    let child = chaos_command(&dir, &["run", "e.json"], &[])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -483,5 +483,14 @@ fn validation_refuses_bad_urls_and_absurd_values_naming_the_field() {
     )
     .unwrap();
     let out = chaos(&dir, &["validate", "e.yaml"], &[]);
+    assert_clean_exit(&out, 0, "Experiment looks valid");
+    // The book's E13 rewritten with the native load (docs/load.md) is valid as shipped.
+    let e13 = reference::workspace_root().join("examples/load/network-dos.yaml");
+    let e13 = e13.to_string_lossy().into_owned();
+    let out = chaos(
+        &dir,
+        &["validate", e13.as_str()],
+        &[("INGRESS_HOST", "127.0.0.1")],
+    );
     assert_clean_exit(&out, 0, "Experiment looks valid");
 }
