@@ -308,6 +308,48 @@ fn sigint_stops_a_background_load_with_its_partial_results() {
 }
 
 #[test]
+fn sigint_stops_a_foreground_load_at_once() {
+    let server = TestServer::start(None);
+    let dir = scratch("load", "sigint-foreground");
+    let url = format!("{}/counter/fg", server.base_url());
+    write(
+        &dir,
+        "e.json",
+        &experiment(vec![load_action(
+            "dos",
+            "run_load",
+            json!({"url": url, "duration": 120, "concurrency": 4}),
+        )]),
+    );
+    let child = chaos_command(&dir, &["run", "e.json"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn chaos");
+    assert!(
+        server.wait_for_request("/counter/fg", Duration::from_secs(30)),
+        "no load arrived"
+    );
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("wait for chaos");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let journal = read_json(&dir.join("journal.json"));
+    assert_eq!(journal["status"], "interrupted", "{}", stderr(&out));
+    // Requests in flight when the signal came may still land; none starts afterwards.
+    std::thread::sleep(Duration::from_millis(200));
+    let after_run = seen(&server, "/counter/fg");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        seen(&server, "/counter/fg"),
+        after_run,
+        "nothing is sent after the run"
+    );
+}
+
+#[test]
 fn a_started_load_runs_beside_the_method_and_its_results_come_later() {
     let server = TestServer::start(None);
     let dir = scratch("load", "detached");

@@ -191,6 +191,15 @@ impl Registry {
         self.fallbacks.get(module)?.get(func)
     }
 
+    /// What the fallback functions answer for `module.func`.
+    pub fn fallback_lookup(&self, module: &str, func: &str) -> FunctionLookup {
+        match self.fallback(module, func) {
+            Some(f) => FunctionLookup::Found(f.signature.clone()),
+            None if self.has_fallback_module(module) => FunctionLookup::FunctionNotFound,
+            None => FunctionLookup::ModuleNotFound,
+        }
+    }
+
     /// Whether `module` has fallback functions.
     pub fn has_fallback_module(&self, module: &str) -> bool {
         self.fallbacks.contains_key(module)
@@ -254,11 +263,7 @@ impl FunctionCatalog for Registry {
         match self.function(module, func) {
             Some(f) => FunctionLookup::Found(f.signature.clone()),
             None if self.module_exists(module) => FunctionLookup::FunctionNotFound,
-            None => match self.fallback(module, func) {
-                Some(f) => FunctionLookup::Found(f.signature.clone()),
-                None if self.has_fallback_module(module) => FunctionLookup::FunctionNotFound,
-                None => FunctionLookup::ModuleNotFound,
-            },
+            None => self.fallback_lookup(module, func),
         }
     }
 

@@ -87,13 +87,7 @@ impl FunctionCatalog for BridgedCatalog<'_> {
         // A fallback answers for a module Python does not have (or without Python).
         match bridged {
             FunctionLookup::ModuleNotFound if !forced_to_python(module) => {
-                match self.native.fallback(module, func) {
-                    Some(f) => FunctionLookup::Found(f.signature.clone()),
-                    None if self.native.has_fallback_module(module) => {
-                        FunctionLookup::FunctionNotFound
-                    }
-                    None => FunctionLookup::ModuleNotFound,
-                }
+                self.native.fallback_lookup(module, func)
             }
             other => other,
         }
