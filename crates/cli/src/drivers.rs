@@ -94,6 +94,7 @@ pub fn native() -> Registry {
     drivers_prometheus::register(&mut registry);
     drivers_gremlin::register(&mut registry);
     drivers_tracing::register(&mut registry);
+    drivers_load::register(&mut registry);
     registry
 }
 

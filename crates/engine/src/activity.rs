@@ -362,6 +362,7 @@ pub async fn execute_reporting_start(
             secrets: &ctx.secrets,
             registry: &ctx.registry,
             background: mode == Mode::Background,
+            scope: Some(ctx.interrupter.run_scope()),
         };
         // The drivers' own HTTP calls carry what the controls asked for (trace context).
         let provided = providers::outbound::scope(outbound, providers::run(&call));

@@ -157,6 +157,7 @@ async fn judge(
                 registry: &ctx.registry,
                 // Never raced against signals, and free to run beside the method.
                 background: true,
+                scope: Some(ctx.interrupter.run_scope()),
             };
             match providers::run(&call).await {
                 Ok(value) if py_truthy(&value) => Judgement::Met,

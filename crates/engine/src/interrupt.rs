@@ -56,6 +56,9 @@ pub struct Interrupter {
     /// function's KeyboardInterrupt): what the journal's `interruption` key names.
     first_signal: Mutex<Option<Interruption>>,
     notify: Notify,
+    /// What driver calls see of the run stopping (providers::scope): stopped by the first
+    /// interruption, or at the run's end.
+    scope: providers::scope::Scope,
 }
 
 impl Interrupter {
@@ -76,7 +79,18 @@ impl Interrupter {
         if let Ok(mut p) = self.pending.lock() {
             p.get_or_insert(what);
         }
+        self.scope.stop(providers::scope::StopCause::Interrupted);
         self.notify.notify_waiters();
+    }
+
+    /// The scope driver calls of this run are handed.
+    pub fn run_scope(&self) -> providers::scope::RunScope {
+        self.scope.handle()
+    }
+
+    /// The run reached its end: what its functions started and left running stops.
+    pub fn end_run(&self) {
+        self.scope.stop(providers::scope::StopCause::Ended);
     }
 
     /// A signal the process received: recorded (SIGINT and SIGTERM, the first one) for the

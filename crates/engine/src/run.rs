@@ -103,6 +103,7 @@ async fn dynamic_configuration(declared: Map, secrets: &Map, registry: &Arc<Regi
             secrets,
             registry,
             background: false,
+            scope: None,
         };
         let output = match providers::run(&call).await {
             Ok(output) => output,
@@ -406,6 +407,8 @@ pub async fn run_experiment(
         list.copy(&live, &mut journal.experiment);
     }
     hypothesis::record_tolerance_values(&ctx, &mut journal);
+    // Work the run's functions left running (traffic `load.single` started) stops now.
+    interrupter.end_run();
     journal.end = Some(Timestamp::now());
     let status = *journal.status.get_or_insert(Status::Completed);
     if status == Status::Interrupted {

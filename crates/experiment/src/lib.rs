@@ -83,6 +83,18 @@ pub trait FunctionCatalog {
     ) -> Result<(), validate::ValidationError> {
         Ok(())
     }
+
+    /// A native function's own check of the arguments an activity declares (beyond the
+    /// signature): `Err((argument, message))` names the argument that cannot work and why.
+    /// Functions without one accept any value.
+    fn check_arguments(
+        &self,
+        _module: &str,
+        _func: &str,
+        _arguments: &Map,
+    ) -> Result<(), (String, String)> {
+        Ok(())
+    }
 }
 
 /// A catalogue with no modules at all.

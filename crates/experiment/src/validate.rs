@@ -582,6 +582,17 @@ fn check_python(
             );
         }
     }
+    if let Err((argument, message)) = catalog.check_arguments(&module, &func, arguments) {
+        let path = if arguments.contains_key(&argument) {
+            key_path(&args_path, &argument)
+        } else {
+            at_key(provider, path, "arguments")
+        };
+        return fail(
+            format!("invalid argument '{argument}' in activity '{name}': {message}"),
+            &path,
+        );
+    }
     Ok(())
 }
 

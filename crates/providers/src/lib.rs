@@ -29,6 +29,7 @@ pub mod outbound;
 pub mod process;
 pub mod reaper;
 pub mod registry;
+pub mod scope;
 #[cfg(feature = "stand-in")]
 pub mod stand_in;
 pub mod switch;
@@ -65,6 +66,9 @@ pub struct Call<'a> {
     pub registry: &'a registry::Registry,
     /// A background activity or continuous-hypothesis probe: signals do not stop it.
     pub background: bool,
+    /// The run the call belongs to, for work that must stop when the run is interrupted or
+    /// ends ([`scope`]); `None` outside a run (dynamic configuration).
+    pub scope: Option<scope::RunScope>,
 }
 
 impl Call<'_> {

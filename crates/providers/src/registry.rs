@@ -80,7 +80,18 @@ pub struct Registry {
     /// `(module, name)` of functions that run but are not discovered.
     hidden: BTreeSet<(&'static str, &'static str)>,
     packages: Vec<Package>,
+    /// Functions answered natively only when Python cannot import their module: for
+    /// module names as common as a user's own (`load` of the talk), which a native module
+    /// must not shadow ([`Registry::register_fallback`]).
+    fallbacks: BTreeMap<&'static str, BTreeMap<&'static str, Function>>,
+    /// Native functions' own checks of declared arguments, for validation.
+    checks: BTreeMap<(&'static str, &'static str), ArgumentCheck>,
 }
+
+/// A native function's check of the arguments an activity declares, at validation:
+/// `Err((argument, message))`. Values still holding `${...}` placeholders are the check's
+/// to skip (they are substituted at run time, and the function checks them again).
+pub type ArgumentCheck = fn(&str, &Map) -> Result<(), (String, String)>;
 
 impl Registry {
     pub fn new() -> Self {
@@ -165,6 +176,61 @@ impl Registry {
         self.hidden.contains(&(module, func))
     }
 
+    /// Registers a function that answers only when the Python bridge cannot import its
+    /// module (no such module on the interpreter's path, or no interpreter): a user's own
+    /// module of that name always wins.
+    pub fn register_fallback(&mut self, function: Function) {
+        self.fallbacks
+            .entry(function.module)
+            .or_default()
+            .insert(function.name, function);
+    }
+
+    /// The fallback function `module.func`, if one is registered.
+    pub fn fallback(&self, module: &str, func: &str) -> Option<&Function> {
+        self.fallbacks.get(module)?.get(func)
+    }
+
+    /// What the fallback functions answer for `module.func`.
+    pub fn fallback_lookup(&self, module: &str, func: &str) -> FunctionLookup {
+        match self.fallback(module, func) {
+            Some(f) => FunctionLookup::Found(f.signature.clone()),
+            None if self.has_fallback_module(module) => FunctionLookup::FunctionNotFound,
+            None => FunctionLookup::ModuleNotFound,
+        }
+    }
+
+    /// Whether `module` has fallback functions.
+    pub fn has_fallback_module(&self, module: &str) -> bool {
+        self.fallbacks.contains_key(module)
+    }
+
+    /// Registers validation's check of `module.func`'s declared arguments.
+    pub fn register_arguments_check(
+        &mut self,
+        module: &'static str,
+        func: &'static str,
+        check: ArgumentCheck,
+    ) {
+        self.checks.insert((module, func), check);
+    }
+
+    /// Runs `module.func`'s argument check, if it has one and runs natively.
+    pub fn check_native_arguments(
+        &self,
+        module: &str,
+        func: &str,
+        arguments: &Map,
+    ) -> Result<(), (String, String)> {
+        if forced_to_python(module) {
+            return Ok(());
+        }
+        match self.checks.get(&(module, func)) {
+            Some(check) => check(func, arguments),
+            None => Ok(()),
+        }
+    }
+
     pub fn register_package(&mut self, package: Package) {
         self.packages.push(package);
     }
@@ -197,12 +263,21 @@ impl FunctionCatalog for Registry {
         match self.function(module, func) {
             Some(f) => FunctionLookup::Found(f.signature.clone()),
             None if self.module_exists(module) => FunctionLookup::FunctionNotFound,
-            None => FunctionLookup::ModuleNotFound,
+            None => self.fallback_lookup(module, func),
         }
     }
 
     fn module_exists(&self, module: &str) -> bool {
         self.modules.contains_key(module) || self.has_native_control(module)
+    }
+
+    fn check_arguments(
+        &self,
+        module: &str,
+        func: &str,
+        arguments: &Map,
+    ) -> Result<(), (String, String)> {
+        self.check_native_arguments(module, func, arguments)
     }
 
     fn validate_control(&self, module: &str, control: &Value) -> Result<(), ValidationError> {
@@ -223,7 +298,19 @@ pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value,
         None => Map::new(),
     };
     let secrets = merged_secrets(provider.get("secrets"), call.secrets);
-    let native = call.registry.function(module, func);
+    let mut native = call.registry.function(module, func);
+    if native.is_none() && !forced_to_python(module) {
+        if let Some(fallback) = call.registry.fallback(module, func) {
+            // The user's own module of that name wins when the interpreter imports it.
+            let python_has_it = match call.registry.bridge() {
+                Some(bridge) => bridge.importable(module).await.unwrap_or(false),
+                None => false,
+            };
+            if !python_has_it {
+                native = Some(fallback);
+            }
+        }
+    }
     let Some(function) = native.filter(|_| !forced_to_python(module)) else {
         return match call.registry.bridge() {
             Some(bridge) if !call.registry.module_exists(module) || forced_to_python(module) => {
@@ -235,14 +322,12 @@ pub(crate) async fn run_python(call: &Call<'_>, provider: &Map) -> Result<Value,
             ))),
         };
     };
-    function
-        .driver
-        .call(Invocation {
-            arguments,
-            configuration: call.configuration,
-            secrets,
-        })
-        .await
+    let invocation = Invocation {
+        arguments,
+        configuration: call.configuration,
+        secrets,
+    };
+    crate::scope::within(call.scope.clone(), function.driver.call(invocation)).await
 }
 
 /// Whether `CHAOS_PYTHON_MODULES` asks for `module` to run in Python even though a native

@@ -79,17 +79,39 @@ impl FunctionCatalog for BridgedCatalog<'_> {
         if self.native.module_exists(module) && !forced_to_python(module) {
             return self.native.lookup(module, func);
         }
-        self.functions
+        let bridged = self
+            .functions
             .get(&(module.to_string(), func.to_string()))
             .cloned()
-            .unwrap_or(FunctionLookup::ModuleNotFound)
+            .unwrap_or(FunctionLookup::ModuleNotFound);
+        // A fallback answers for a module Python does not have (or without Python).
+        match bridged {
+            FunctionLookup::ModuleNotFound if !forced_to_python(module) => {
+                self.native.fallback_lookup(module, func)
+            }
+            other => other,
+        }
     }
 
     fn module_exists(&self, module: &str) -> bool {
         match self.modules.get(module) {
-            Some(found) => *found,
-            None => self.native.module_exists(module),
+            Some(true) => true,
+            Some(false) => self.native.has_fallback_module(module) && !forced_to_python(module),
+            None => self.native.module_exists(module) || self.native.has_fallback_module(module),
         }
+    }
+
+    fn check_arguments(
+        &self,
+        module: &str,
+        func: &str,
+        arguments: &Map,
+    ) -> Result<(), (String, String)> {
+        // Only for what runs natively: a Python module of that name checks its own.
+        if self.modules.get(module) == Some(&true) {
+            return Ok(());
+        }
+        self.native.check_native_arguments(module, func, arguments)
     }
 
     fn validate_control(
