@@ -320,8 +320,9 @@ fn the_one_export_warning(out: &Output, journal: &Value) -> String {
     warnings[0].to_string()
 }
 
-/// Two native drivers' own HTTP calls (a chaosprometheus query, a chaostoxi API call),
-/// both to the test server, which records their trace-context headers.
+/// Three native drivers' own HTTP calls (a chaosprometheus query, a chaostoxi API call, a
+/// chaosk8s API call through [`stand_in_kubeconfig`]), all to the test server, which records
+/// their trace-context headers.
 fn driver_experiment(server: &str, controls: Value) -> Value {
     json!({
         "title": "Drivers carry the context",
@@ -337,9 +338,29 @@ fn driver_experiment(server: &str, controls: Value) -> Value {
                           "func": "query", "arguments": {"query": "up"}}},
             {"name": "toxi-exists", "type": "probe",
              "provider": {"type": "python", "module": "chaostoxi.proxy.probes",
-                          "func": "proxy_exist", "arguments": {"proxy_name": "db"}}}
+                          "func": "proxy_exist", "arguments": {"proxy_name": "db"}}},
+            {"name": "k8s-count", "type": "probe",
+             "provider": {"type": "python", "module": "chaosk8s.pod.probes",
+                          "func": "count_pods", "arguments": {"label_selector": "app=x"}}}
         ]
     })
+}
+
+/// A kubeconfig in `dir` whose cluster is the test server at `server` (which answers the
+/// pod list with a 404: the probe fails, its request is what counts).
+fn stand_in_kubeconfig(dir: &Path, server: &str) -> String {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+             clusters: [{{name: stand-in, cluster: {{server: \"{server}\"}}}}]\n\
+             users: [{{name: u, user: {{token: t0ken}}}}]\n\
+             contexts: [{{name: c, context: {{cluster: stand-in, user: u}}}}]\n"
+        ),
+    )
+    .expect("kubeconfig");
+    path.to_string_lossy().into_owned()
 }
 
 /// The trace-context headers of the server's requests whose target starts with `prefix`.
@@ -370,24 +391,31 @@ fn the_drivers_own_http_calls_carry_the_activity_span() {
     let calls = [
         ("/echo/api/v1/query", "activity: prom-query", "prom-query"),
         ("/toxi/proxies/db", "activity: toxi-exists", "toxi-exists"),
+        (
+            "/api/v1/namespaces/default/pods",
+            "activity: k8s-count",
+            "k8s-count",
+        ),
     ];
 
     // chaostracing.oltp: W3C traceparent.
     let server = http_server::TestServer::start(None);
     let dir = run::scratch("tracing", "driver-traceparent");
     let service = format!("shakedown-drivers-{}", std::process::id());
+    let kubeconfig = stand_in_kubeconfig(&dir, &server.base_url());
     let (out, journal) = run_chaos(
         &dir,
         &driver_experiment(&server.base_url(), oltp_control()),
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &jaeger.otlp_http),
             ("OTEL_SERVICE_NAME", &service),
+            ("KUBECONFIG", &kubeconfig),
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
     assert_eq!(journal["status"], "completed", "{}", run::stderr(&out));
-    // experiment, method, two activities.
-    let traces = jaeger.traces(&service, 4);
+    // experiment, method, three activities.
+    let traces = jaeger.traces(&service, 5);
     let spans = jaeger::spans(&traces[0]);
     let root = one(&spans, "experiment");
     for (prefix, span_name, _) in calls {
@@ -411,7 +439,12 @@ fn the_drivers_own_http_calls_carry_the_activity_span() {
     // No tracing control: no trace context at all.
     let bare = http_server::TestServer::start(None);
     let dir = run::scratch("tracing", "driver-no-control");
-    let (out, _) = run_chaos(&dir, &driver_experiment(&bare.base_url(), json!([])), &[]);
+    let kubeconfig = stand_in_kubeconfig(&dir, &bare.base_url());
+    let (out, _) = run_chaos(
+        &dir,
+        &driver_experiment(&bare.base_url(), json!([])),
+        &[("KUBECONFIG", &kubeconfig)],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
     for (prefix, _, _) in calls {
         assert_eq!(received(&bare, prefix), [vec![]], "{prefix}");
@@ -428,13 +461,14 @@ fn the_drivers_own_http_calls_carry_the_activity_span() {
                           "otlp_port": jaeger.otlp_http_port}}}]),
     );
     exp["title"] = json!("Drivers carry the legacy context");
-    let (out, _) = run_chaos(&dir, &exp, &[]);
+    let kubeconfig = stand_in_kubeconfig(&dir, &legacy.base_url());
+    let (out, _) = run_chaos(&dir, &exp, &[("KUBECONFIG", &kubeconfig)]);
     assert_eq!(out.status.code(), Some(0), "{}", run::stderr(&out));
     let spans = trace_titled(
         jaeger,
         "chaostoolkit",
         "Drivers carry the legacy context",
-        4,
+        5,
     );
     for (prefix, _, span_name) in calls {
         let got = received(&legacy, prefix);

@@ -68,6 +68,17 @@ impl ApiStatus {
 /// The result of one request: transport failures are `Err`, API refusals `Ok(Err)`.
 pub type Answer = Result<Result<Value, ApiStatus>, ProviderError>;
 
+/// `builder` with the running activity's trace context (`providers::outbound`: set by a
+/// tracing control around each activity, empty otherwise). Taken here, in the activity's
+/// own task, because kube's client hands the request to a worker task of its own (a tower
+/// `Buffer`) where the activity's task-local is no longer visible.
+fn with_trace_context(mut builder: http::request::Builder) -> http::request::Builder {
+    for (name, value) in providers::outbound::current() {
+        builder = builder.header(name, value);
+    }
+    builder
+}
+
 /// Content types for PATCH.
 pub const STRATEGIC: &str = "application/strategic-merge-patch+json";
 
@@ -95,7 +106,7 @@ impl Kube {
         body: Option<(&str, &Value)>,
         accept: Option<&str>,
     ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
-        let mut builder = Request::builder().method(method).uri(path);
+        let mut builder = with_trace_context(Request::builder().method(method).uri(path));
         if let Some(accept) = accept {
             builder = builder.header(http::header::ACCEPT, accept);
         }
@@ -227,9 +238,7 @@ impl Kube {
         path: &str,
     ) -> Result<impl Stream<Item = Result<WatchEvent<Value>, kube::Error>> + use<>, ProviderError>
     {
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(path)
+        let request = with_trace_context(Request::builder().method(Method::GET).uri(path))
             .body(Vec::new())
             .map_err(|e| {
                 ProviderError::failed(

@@ -16,8 +16,8 @@
 //!
 //! A task-local reaches what the activity's future awaits, not tasks it spawns: a driver
 //! that hands a request to a task of its own takes [`current`] first. kube's client is
-//! such a case (its tower `Buffer` runs the layers on a worker task), which is why
-//! chaosk8s' API calls carry no trace context (docs/tracing.md).
+//! such a case (its tower `Buffer` runs the layers on a worker task), so chaosk8s adds
+//! [`current`] where it builds each request, before handing it over.
 
 use std::future::Future;
 use std::sync::Arc;
