@@ -209,6 +209,8 @@ pub struct ExperimentAnalysis {
     pub numeric_series: Vec<Series>,
     /// Prometheus `matrix` outputs: one chart per activity.
     pub matrices: Vec<MatrixChart>,
+    /// Load-test results (Shakedown's native load, vegeta's JSON report): one per activity.
+    pub loads: Vec<LoadChart>,
     /// How many activities lost their texts to [`DETAIL_LIMIT`].
     pub details_omitted: usize,
 }
@@ -324,6 +326,31 @@ pub struct Series {
     /// (Unix seconds, value), sorted by time.
     pub points: Vec<(f64, f64)>,
 }
+
+/// A load test's results, from an activity's output: Shakedown's native load
+/// (`shakedown.load`: `latency_ms` in ms, `status`, `errors`) or vegeta's JSON report
+/// (`latencies` in ns, `status_codes`), as the output itself or a process's JSON stdout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadChart {
+    /// The activity's index in [`ExperimentAnalysis::activities`].
+    pub index: usize,
+    /// The activity's name.
+    pub activity: String,
+    /// Latency statistics in milliseconds, in the order of [`LOAD_LATENCIES`] (those present).
+    pub latency_ms: Vec<(String, f64)>,
+    /// Responses by status code, then requests without an answer by error kind.
+    pub outcomes: Vec<(String, f64)>,
+}
+
+/// The latency statistics a load chart shows: (label, native key, vegeta key).
+pub const LOAD_LATENCIES: [(&str, &str, &str); 6] = [
+    ("min", "min", "min"),
+    ("mean", "mean", "mean"),
+    ("p50", "p50", "50th"),
+    ("p90", "p90", "90th"),
+    ("p99", "p99", "99th"),
+    ("max", "max", "max"),
+];
 
 /// A Prometheus `matrix` output.
 #[derive(Debug, Clone)]
@@ -659,6 +686,7 @@ fn analyse_one(loaded: &Loaded, options: &Options) -> ExperimentAnalysis {
 
     let numeric_series = numeric_series(j);
     let matrices = matrices(&activities, j);
+    let loads = loads(&activities, j);
 
     let interruption = j.interruption.get().map(|i| {
         let part = |f: &journal::Field<String>| f.get().cloned().unwrap_or_default();
@@ -700,6 +728,7 @@ fn analyse_one(loaded: &Loaded, options: &Options) -> ExperimentAnalysis {
         deviations,
         numeric_series,
         matrices,
+        loads,
         details_omitted,
         title,
     }
@@ -1129,6 +1158,71 @@ fn metric_label(metric: Option<&Value>) -> String {
     } else {
         format!("{name}{{{}}}", labels.join(","))
     }
+}
+
+fn loads(activities: &[Activity], j: &Journal) -> Vec<LoadChart> {
+    j.runs()
+        .zip(activities)
+        .enumerate()
+        .filter_map(|(index, (entry, a))| {
+            let output = entry.run.output.as_ref()?;
+            let (latency_ms, outcomes) = load_results(output).or_else(|| {
+                // A process that printed a JSON report (`vegeta report -type json`).
+                let stdout = output.get("stdout").and_then(Value::as_str)?;
+                load_results(&serde_json::from_str(stdout).ok()?)
+            })?;
+            Some(LoadChart {
+                index,
+                activity: a.name.clone(),
+                latency_ms,
+                outcomes,
+            })
+        })
+        .collect()
+}
+
+/// Labelled values, in order.
+type Bars = Vec<(String, f64)>;
+
+/// (latencies in ms, outcomes) when `v` is a load test's results.
+fn load_results(v: &Value) -> Option<(Bars, Bars)> {
+    let counts = |key: &str| -> Bars {
+        v.get(key)
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, n)| Some((k.clone(), n.as_f64()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Native: milliseconds under `latency_ms`; vegeta: nanoseconds under `latencies`.
+    let (latencies, scale, vegeta) =
+        if let Some(l) = v.get("latency_ms").filter(|_| v.get("requests").is_some()) {
+            (l, 1.0, false)
+        } else if let Some(l) = v
+            .get("latencies")
+            .filter(|_| v.get("status_codes").is_some())
+        {
+            (l, 1e-6, true)
+        } else {
+            return None;
+        };
+    let latency_ms: Vec<(String, f64)> = LOAD_LATENCIES
+        .iter()
+        .filter_map(|(label, native, vegeta_key)| {
+            let key = if vegeta { vegeta_key } else { native };
+            let ms = latencies.get(*key)?.as_f64()? * scale;
+            ms.is_finite().then(|| (label.to_string(), ms))
+        })
+        .collect();
+    if latency_ms.is_empty() {
+        return None;
+    }
+    let mut outcomes = counts("status");
+    outcomes.extend(counts("status_codes"));
+    outcomes.extend(counts("errors"));
+    Some((latency_ms, outcomes))
 }
 
 fn matrices(activities: &[Activity], j: &Journal) -> Vec<MatrixChart> {

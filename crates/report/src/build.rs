@@ -680,6 +680,22 @@ fn activity_section(e: &ExperimentAnalysis, i: usize, a: &Activity) -> Section {
     } else if let Some(err) = &a.error {
         s.push(Block::Paragraph(status(Tone::Bad, format!("Error: {err}"))));
     }
+    for l in e.loads.iter().filter(|l| l.index == i) {
+        s.push(Block::Chart(bar_chart(
+            format!("{}-act-{i}-load-latency", e.id),
+            format!("HTTP Latency - {}", l.activity),
+            &l.latency_ms,
+            "ms",
+        )));
+        if !l.outcomes.is_empty() {
+            s.push(Block::Chart(bar_chart(
+                format!("{}-act-{i}-load-responses", e.id),
+                format!("HTTP Responses - {}", l.activity),
+                &l.outcomes,
+                "requests",
+            )));
+        }
+    }
     for (k, m) in e.matrices.iter().enumerate().filter(|(_, m)| m.index == i) {
         s.push(Block::Chart(time_series_chart(
             format!("{}-act-{i}-matrix-{k}", e.id),
@@ -691,6 +707,20 @@ fn activity_section(e: &ExperimentAnalysis, i: usize, a: &Activity) -> Section {
         )));
     }
     s
+}
+
+/// One series of bars, a bar per (label, value).
+fn bar_chart(id: String, title: String, bars: &[(String, f64)], y_label: &str) -> Chart {
+    Chart {
+        id,
+        title,
+        kind: ChartKind::Bar {
+            categories: bars.iter().map(|(k, _)| k.clone()).collect(),
+            series: vec![(y_label.to_string(), bars.iter().map(|(_, v)| *v).collect())],
+            y_label: y_label.into(),
+        },
+        note: None,
+    }
 }
 
 /// A line chart over time of series from the analysis.

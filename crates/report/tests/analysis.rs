@@ -121,3 +121,61 @@ fn the_continuous_hypothesis_is_analysed_per_iteration() {
         e.verdict_line
     );
 }
+
+#[test]
+fn load_test_results_become_latency_and_response_charts() {
+    let a = analyse(&[load("load.json")], &Options::default());
+    let e = &a.experiments[0];
+    assert_eq!(e.loads.len(), 2);
+    let ok = &e.loads[0];
+    assert_eq!(ok.activity, "users-on-the-catalogue");
+    assert_eq!(e.activities[ok.index].name, ok.activity);
+    let labels: Vec<&str> = ok.latency_ms.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(labels, ["min", "mean", "p50", "p90", "p99", "max"]);
+    // Milliseconds as the journal has them, in increasing order of percentile.
+    assert_eq!(ok.latency_ms[2], ("p50".to_string(), 3.759));
+    let pct: Vec<f64> = ok.latency_ms[2..].iter().map(|(_, v)| *v).collect();
+    assert!(pct.windows(2).all(|w| w[0] <= w[1]), "{pct:?}");
+    assert_eq!(ok.outcomes, [("200".to_string(), 1764.0)]);
+    assert_eq!(e.loads[1].outcomes, [("404".to_string(), 886.0)]);
+}
+
+#[test]
+fn a_vegeta_json_report_on_a_process_stdout_is_charted_in_milliseconds() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/journals/load.json"),
+    )
+    .expect("fixture");
+    let mut j: serde_json::Value = serde_json::from_str(&text).expect("json");
+    // vegeta 12's `report -type json`, as a process activity's stdout.
+    let vegeta = serde_json::json!({
+        "latencies": {"total": 9_000_000_000u64, "mean": 3_000_000, "50th": 2_500_000,
+                      "90th": 5_000_000, "95th": 6_000_000, "99th": 9_000_000,
+                      "max": 12_000_000, "min": 1_000_000},
+        "requests": 3000, "success": 0.99, "status_codes": {"200": 2970, "503": 30},
+        "errors": ["503 Service Unavailable"]
+    });
+    j["run"][1]["output"] =
+        serde_json::json!({"status": 0, "stdout": vegeta.to_string(), "stderr": ""});
+    let dir = std::env::temp_dir().join(format!("report-vegeta-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("vegeta.json");
+    std::fs::write(&path, j.to_string()).expect("write");
+    let a = analyse(&[report::load(&path).expect("load")], &Options::default());
+    let v = &a.experiments[0].loads[1];
+    assert_eq!(
+        v.latency_ms,
+        [
+            ("min".to_string(), 1.0),
+            ("mean".to_string(), 3.0),
+            ("p50".to_string(), 2.5),
+            ("p90".to_string(), 5.0),
+            ("p99".to_string(), 9.0),
+            ("max".to_string(), 12.0)
+        ]
+    );
+    assert_eq!(
+        v.outcomes,
+        [("200".to_string(), 2970.0), ("503".to_string(), 30.0)]
+    );
+}
