@@ -804,13 +804,18 @@ fn markdown_has_every_heading_of_the_reference_renderer_at_its_level_and_in_its_
 
 #[test]
 fn shakedown_journals_render_in_the_reference_renderer_without_error() {
-    // The cross test the other way: chaostoolkit-reporting 0.18.0 (with pandoc) reads the
-    // journal Shakedown's `chaos run` wrote, to Markdown and to HTML.
+    // The cross test the other way: chaostoolkit-reporting 0.18.0 (with pandoc, and
+    // pdflatex for PDF, `scripts/reporting-reference --latex`) reads the journal
+    // Shakedown's `chaos run` wrote, to Markdown, to HTML and to PDF.
     let Some(reference) = reference_renderer() else {
         return;
     };
     let dir = setup("shakedown-in-reference");
-    for (format, file) in [("markdown", "theirs.md"), ("html", "theirs.html")] {
+    for (format, file) in [
+        ("markdown", "theirs.md"),
+        ("html", "theirs.html"),
+        ("pdf", "theirs.pdf"),
+    ] {
         let out = Command::new(&reference)
             .args([
                 "--no-log-file",
@@ -826,7 +831,23 @@ fn shakedown_journals_render_in_the_reference_renderer_without_error() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{format}: {err}");
         assert!(!err.contains("Traceback"), "{format}: {err}");
-        let text = read(&dir.join(file));
+        let text = if format == "pdf" {
+            let Some(pdftotext) = peer("pdftotext") else {
+                continue;
+            };
+            let out = Command::new(pdftotext)
+                .arg(dir.join(file))
+                .arg("-")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "pdftotext {file}");
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            read(&dir.join(file))
+        };
         assert!(text.contains(TITLE), "{format}");
         assert!(text.contains("restart-ledger"), "{format}");
     }
