@@ -6,6 +6,13 @@
 //! is applied between reads, so the API only swaps a pointer and never waits for data —
 //! a stuck peer cannot freeze the control plane. Reading pauses while `MAX_QUEUED`
 //! bytes wait to be written, which keeps memory bounded and gives real TCP backpressure.
+//!
+//! While no toxic is active on the link, bytes take the zero-copy fast path instead
+//! (`crate::splice`): spliced from the source socket into a pipe and from the pipe into the
+//! destination, never entering user space. The moment a toxic becomes active, whatever
+//! sits in the pipe is read out and enters the chain ahead of anything read later, so the
+//! switch loses and reorders nothing; when the last toxic goes, the link splices again.
+//! Release instants are waited for with `crate::timer`, not tokio's millisecond wheel.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,10 +22,11 @@ use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
-use tokio::time::sleep_until;
 
 use crate::rng::Rng;
+use crate::splice::{Pipe, PipeBudget, SpliceError, Step};
 use crate::stats::ToxicStats;
+use crate::timer::sleep_until_std as sleep_until;
 use crate::toxics::{Chunk, Direction, Stage, ToxicKind, Verdict};
 
 /// Bytes a link may hold scheduled but unwritten before it stops reading its source.
@@ -48,6 +56,8 @@ pub type ToxicSet = Arc<Vec<ToxicEntry>>;
 pub struct Counters {
     pub received: AtomicU64,
     pub sent: AtomicU64,
+    /// Of `sent`, the bytes that took the zero-copy fast path (`crate::splice`).
+    pub spliced: AtomicU64,
 }
 
 /// How a link finished.
@@ -73,6 +83,9 @@ pub struct LinkParams {
     pub inject_tx: Option<mpsc::Sender<Vec<u8>>>,
     /// Downstream link: HTTP fault responses to write to the client before closing.
     pub inject_rx: Option<mpsc::Receiver<Vec<u8>>>,
+    /// The server's pipe budget when both ends are plain TCP sockets, which allows the
+    /// zero-copy fast path; `None` (e.g. TLS-wrapped streams) always copies.
+    pub splice: Option<Arc<PipeBudget>>,
 }
 
 struct Slot {
@@ -119,6 +132,21 @@ struct Link {
 }
 
 impl Link {
+    /// Whether any toxic acts on this link (else its bytes may be spliced).
+    fn has_active(&self) -> bool {
+        self.slots.iter().any(|s| s.active)
+    }
+
+    /// Whether bytes read now may bypass the chain: no active toxic, nothing queued and
+    /// no verdict pending.
+    fn clear(&self) -> bool {
+        !self.has_active()
+            && self.queue.is_empty()
+            && !self.close_after_flush
+            && self.reset_at.is_none()
+            && self.eof_at.is_none()
+    }
+
     fn belongs(&self, e: &ToxicEntry) -> bool {
         if e.kind.is_connect() {
             false
@@ -309,6 +337,58 @@ impl Link {
     }
 }
 
+/// A link's zero-copy state: the budget it may take a pipe from and the pipe it holds.
+struct Fast {
+    /// `None` once splicing is impossible for this link (or was never allowed).
+    budget: Option<Arc<PipeBudget>>,
+    pipe: Option<Pipe>,
+}
+
+impl Fast {
+    /// Bytes spliced in and not yet out.
+    fn pending(&self) -> usize {
+        self.pipe.as_ref().map_or(0, Pipe::len)
+    }
+
+    /// The pipe to splice through, opened on first use; `None` means copy this time
+    /// (budget spent) or from now on (no pipe could be made).
+    fn pipe(&mut self) -> Option<&mut Pipe> {
+        if self.pipe.is_none() {
+            match Pipe::open(self.budget.as_ref()?) {
+                Ok(p) => self.pipe = p,
+                Err(e) => {
+                    log::debug!("zero-copy path off for a link: {e}");
+                    self.budget = None;
+                }
+            }
+        }
+        self.pipe.as_mut()
+    }
+
+    /// Splicing was refused for these descriptors: copy from now on.
+    fn disable(&mut self) {
+        self.budget = None;
+        if self.pending() == 0 {
+            self.pipe = None;
+        }
+    }
+
+    /// Leave the fast path: the bytes still in the pipe enter the chain first (they were
+    /// read before anything the chain will see), then the pipe is closed.
+    fn leave(&mut self, link: &mut Link) -> Result<(), SpliceError> {
+        if let Some(mut p) = self.pipe.take() {
+            if !p.is_empty() {
+                let data = p.drain()?;
+                link.process(Chunk {
+                    data,
+                    at: Instant::now(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 async fn recv_opt(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
     match rx {
         Some(r) => r.recv().await,
@@ -318,13 +398,13 @@ async fn recv_opt(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
 
 async fn sleep_opt(at: Option<Instant>) {
     match at {
-        Some(t) => sleep_until(t.into()).await,
+        Some(t) => sleep_until(t).await,
         None => std::future::pending().await,
     }
 }
 
 async fn write_front(
-    writer: &mut OwnedWriteHalf,
+    writer: &OwnedWriteHalf,
     chunk: Option<&Chunk>,
     off: usize,
 ) -> std::io::Result<usize> {
@@ -332,9 +412,16 @@ async fn write_front(
         return std::future::pending().await;
     };
     if c.at > Instant::now() {
-        sleep_until(c.at.into()).await;
+        sleep_until(c.at).await;
     }
-    writer.write(&c.data[off..]).await
+    // Through readiness (not `&mut` writes), so the pipe's flush can share the writer.
+    loop {
+        writer.writable().await?;
+        match writer.try_write(&c.data[off..]) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            r => return r,
+        }
+    }
 }
 
 /// Pump `reader` → toxics → `writer` until EOF, a fault, or the proxy stops.
@@ -351,7 +438,12 @@ pub async fn run(
         counters,
         inject_tx,
         mut inject_rx,
+        splice,
     } = p;
+    let mut fast = Fast {
+        budget: splice,
+        pipe: None,
+    };
     let mut link = Link {
         direction,
         rng,
@@ -371,16 +463,19 @@ pub async fn run(
         if *stop.borrow() {
             return LinkEnd::Stopped;
         }
-        if link.queue.is_empty() && link.close_after_flush {
+        let in_pipe = fast.pending();
+        if link.queue.is_empty() && in_pipe == 0 && link.close_after_flush {
             return LinkEnd::Close;
         }
         let deadline = link.next_deadline();
-        let eof_at = if link.queue.is_empty() {
+        let eof_at = if link.queue.is_empty() && in_pipe == 0 {
             link.eof_at
         } else {
             None
         };
-        let can_read = link.reading && link.queued < MAX_QUEUED;
+        // The pipe is filled only when empty (see `crate::splice`).
+        let can_read = link.reading && link.queued < MAX_QUEUED && in_pipe == 0;
+        let splicing = fast.budget.is_some() && link.clear();
         tokio::select! {
             biased;
             r = stop.changed() => {
@@ -393,6 +488,9 @@ pub async fn run(
                 }
                 let set = toxics.borrow_and_update().clone();
                 link.apply(&set);
+                if link.has_active() && fast.leave(&mut link).is_err() {
+                    return LinkEnd::Close;
+                }
             }
             _ = sleep_opt(link.reset_at) => return LinkEnd::Reset,
             _ = sleep_opt(deadline) => link.fire(Instant::now()),
@@ -402,13 +500,14 @@ pub async fn run(
                     link.queue.clear();
                     link.queued = 0;
                     off = 0;
+                    fast.pipe = None;
                     link.push(Chunk { data: bytes, at: Instant::now() });
                     link.close_after_flush = true;
                     link.reading = false;
                 }
                 None => inject_rx = None,
             },
-            r = write_front(writer, link.queue.front(), off) => match r {
+            r = write_front(&*writer, link.queue.front(), off) => match r {
                 Ok(0) | Err(_) => return LinkEnd::Close,
                 Ok(n) => {
                     counters.sent.fetch_add(n as u64, Ordering::Relaxed);
@@ -421,6 +520,26 @@ pub async fn run(
                     }
                 }
             },
+            r = writer.writable(), if in_pipe > 0 => {
+                if r.is_err() {
+                    return LinkEnd::Close;
+                }
+                let Some(pipe) = fast.pipe.as_mut() else { continue };
+                match pipe.flush(writer.as_ref()) {
+                    Ok(Step::Moved(n)) => {
+                        counters.sent.fetch_add(n as u64, Ordering::Relaxed);
+                        counters.spliced.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    Ok(Step::Eof | Step::WouldBlock) => {}
+                    Err(SpliceError::Unsupported(_)) => {
+                        fast.disable();
+                        if fast.leave(&mut link).is_err() {
+                            return LinkEnd::Close;
+                        }
+                    }
+                    Err(_) => return LinkEnd::Close,
+                }
+            }
             _ = sleep_opt(eof_at) => {
                 let _ = writer.shutdown().await;
                 return LinkEnd::Eof;
@@ -428,6 +547,21 @@ pub async fn run(
             r = reader.readable(), if can_read => {
                 if r.is_err() {
                     return LinkEnd::Close;
+                }
+                if splicing {
+                    if let Some(pipe) = fast.pipe() {
+                        match pipe.fill(reader.as_ref()) {
+                            Ok(Step::Moved(n)) => {
+                                counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                            }
+                            Ok(Step::Eof) => link.source_eof(),
+                            Ok(Step::WouldBlock) => {}
+                            Err(SpliceError::Unsupported(_)) => fast.disable(),
+                            Err(SpliceError::Reset(_)) => return LinkEnd::Reset,
+                            Err(SpliceError::Io(_)) => return LinkEnd::Close,
+                        }
+                        continue;
+                    }
                 }
                 let mut buf = vec![0u8; READ_SIZE];
                 match reader.try_read(&mut buf) {

@@ -415,6 +415,9 @@ async fn connection(
         counters: counters.clone(),
         inject_tx: None,
         inject_rx: None,
+        // Both ends are plain TcpStreams here, so the links may splice (`crate::splice`);
+        // a connection with wrapped streams (TLS) must pass `None`.
+        splice: Some(shared.guards.limits.pipes.clone()),
     };
     let mut up_params = params(Direction::Upstream, &shared.up, rng.fork());
     up_params.inject_tx = Some(itx);
