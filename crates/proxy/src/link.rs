@@ -350,6 +350,11 @@ impl Fast {
         self.pipe.as_ref().map_or(0, Pipe::len)
     }
 
+    /// Whether a pipe is held or could be taken now.
+    fn available(&self) -> bool {
+        self.pipe.is_some() || self.budget.as_ref().is_some_and(|b| b.has_room())
+    }
+
     /// The pipe to splice through, opened on first use; `None` means copy this time
     /// (budget spent) or from now on (no pipe could be made).
     fn pipe(&mut self) -> Option<&mut Pipe> {
@@ -473,8 +478,12 @@ pub async fn run(
         } else {
             None
         };
+        // Back from the chain to the pipe: what the chain queued goes out first, and reading
+        // waits for it (else a stream whose destination is the bottleneck would keep the
+        // queue full and never return to the fast path).
+        let rejoin = !link.queue.is_empty() && !link.has_active() && fast.available();
         // The pipe is filled only when empty (see `crate::splice`).
-        let can_read = link.reading && link.queued < MAX_QUEUED && in_pipe == 0;
+        let can_read = link.reading && link.queued < MAX_QUEUED && in_pipe == 0 && !rejoin;
         let splicing = fast.budget.is_some() && link.clear();
         tokio::select! {
             biased;

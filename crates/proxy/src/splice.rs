@@ -96,6 +96,11 @@ impl PipeBudget {
         self.capacity - self.left.load(Ordering::Relaxed)
     }
 
+    /// Whether a pipe could be opened now.
+    pub fn has_room(&self) -> bool {
+        self.left.load(Ordering::Relaxed) > 0
+    }
+
     fn take(self: &Arc<Self>) -> Option<Slot> {
         self.left
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
