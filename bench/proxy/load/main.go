@@ -267,6 +267,17 @@ func main() {
 	call("POST", "/proxies/bench_bw/toxics", `{"type":"bandwidth","attributes":{"rate":1000}}`)
 	fmt.Printf("bandwidth1000_KBps %.1f\n", throughput(bw, *secs)*1000)
 
+	// CPU per GB through a 10 ms latency toxic: the cost of timing every chunk's release.
+	lt := proxy("bench_lat_tp", src)
+	call("POST", "/proxies/bench_lat_tp/toxics", `{"type":"latency","attributes":{"latency":10}}`)
+	cpu1 := cpuMs(*pid)
+	ltp := throughput(lt, *secs)
+	fmt.Printf("latency10_throughput_MBps %.1f\n", ltp)
+	if *pid != 0 && ltp > 0 {
+		fmt.Printf("latency10_cpu_ms_per_GB %.0f\n", (cpuMs(*pid)-cpu1)/(ltp**secs/1000))
+	}
+	call("DELETE", "/proxies/bench_lat_tp", "")
+
 	id := proxy("bench_idle", snk)
 	base := rss(*pid)
 	*idle = maxIdle(*idle)

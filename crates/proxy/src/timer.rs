@@ -32,8 +32,11 @@ use crate::proxy::lock;
 
 /// How long before a deadline tokio's timer hands over to the precise one.
 pub const MARGIN: Duration = Duration::from_millis(2);
-/// A deadline this close (or already past) is treated as due.
-pub const SLACK: Duration = Duration::from_micros(50);
+/// A deadline this close (or already past) is treated as due: a stream's chunks arrive
+/// closer together than this, so a delayed stream's releases share wake-ups instead of
+/// costing one thread wake-up per chunk (measured: +15–20 % CPU per GB at 50 µs), at the
+/// price of releasing up to this much early (the goal is ±1 ms).
+pub const SLACK: Duration = Duration::from_micros(200);
 
 /// Wait until `deadline` (tokio's clock), within tens of microseconds when the machine
 /// lets the threads run.
