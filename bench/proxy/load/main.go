@@ -73,7 +73,8 @@ func maxIdle(want int) int {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return want
 	}
-	if room := (int(lim.Cur) - 1000) / 2; room < want {
+	// 1100: Shakedown keeps a reserve of 1024 descriptors out of its connection budget.
+	if room := (int(lim.Cur) - 1100) / 2; room < want {
 		fmt.Fprintf(os.Stderr, "idle: capping %d connections to %d (RLIMIT_NOFILE %d)\n", want, room, lim.Cur)
 		return room
 	}
