@@ -72,47 +72,54 @@ where
     }
 }
 
-#[tokio::test]
-async fn a_stream_with_no_toxic_is_spliced_and_counted() {
+/// A server (metrics on) with proxy "p" in front of `upstream`: with `noop` toxics on both
+/// directions when `toxic` (every byte through the chain), else none (the fast path).
+async fn proxy_on_path(upstream: SocketAddr, toxic: bool) -> (ServerHandle, SocketAddr) {
     let srv = metrics_server().await;
+    let listen = create_proxy(srv.addr(), "p", upstream).await;
+    if toxic {
+        add_toxic(srv.addr(), "p", r#"{"type":"noop","stream":"downstream"}"#).await;
+        add_toxic(srv.addr(), "p", r#"{"type":"noop","stream":"upstream"}"#).await;
+    }
+    (srv, listen)
+}
+
+/// Streams `n` pattern bytes from a source upstream through proxy "p" (see
+/// `proxy_on_path`), checks them, waits until the proxy counted them as sent, and returns
+/// the bytes spliced (downstream, upstream).
+async fn stream_through(toxic: bool, n: usize) -> (u64, u64) {
+    let (srv, listen) = proxy_on_path(source_server(n).await, toxic).await;
     let api = srv.addr();
-    let n = 8 << 20;
-    let listen = create_proxy(api, "p", source_server(n).await).await;
     let mut c = TcpStream::connect(listen).await.expect("connect");
+    c.write_all(b"x").await.expect("write");
     let (got, err) = read_all(&mut c, LONG).await;
-    assert_eq!(err, None);
-    assert_eq!(got.len(), n);
+    assert_eq!((got.len(), err), (n, None));
     assert!(got.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
-    // Every byte went through the pipe, and the proxy's byte counters include them.
+    // The proxy's byte counters include spliced bytes.
     until("the link counted its last write", || async {
         sent(api, "downstream").await == n as u64
     })
     .await;
-    assert_eq!(spliced(api, "downstream").await, n as u64);
+    let counts = (
+        spliced(api, "downstream").await,
+        spliced(api, "upstream").await,
+    );
     srv.shutdown().await.expect("shutdown");
+    counts
+}
+
+#[tokio::test]
+async fn a_stream_with_no_toxic_is_spliced_and_counted() {
+    let n = 8 << 20;
+    // Every byte went through the pipe.
+    assert_eq!(stream_through(false, n).await, (n as u64, 1));
 }
 
 /// The control: with a toxic on both directions every byte is copied through the chain,
 /// so the splice counter stays at zero while the byte counters grow.
 #[tokio::test]
 async fn a_stream_with_a_toxic_is_copied_not_spliced() {
-    let srv = metrics_server().await;
-    let api = srv.addr();
-    let n = 2 << 20;
-    let listen = create_proxy(api, "p", source_server(n).await).await;
-    add_toxic(api, "p", r#"{"type":"noop","stream":"downstream"}"#).await;
-    add_toxic(api, "p", r#"{"type":"noop","stream":"upstream"}"#).await;
-    let mut c = TcpStream::connect(listen).await.expect("connect");
-    c.write_all(b"x").await.expect("write");
-    let (got, err) = read_all(&mut c, LONG).await;
-    assert_eq!((got.len(), err), (n, None));
-    until("the link counted its last write", || async {
-        sent(api, "downstream").await == n as u64
-    })
-    .await;
-    assert_eq!(spliced(api, "downstream").await, 0);
-    assert_eq!(spliced(api, "upstream").await, 0);
-    srv.shutdown().await.expect("shutdown");
+    assert_eq!(stream_through(true, 2 << 20).await, (0, 0));
 }
 
 /// Adds `body` as toxic `name` and waits until it has seen bytes of the live stream: the
@@ -225,13 +232,8 @@ async fn toxics_added_and_removed_mid_stream_lose_and_reorder_nothing() {
 #[tokio::test]
 async fn half_close_passes_on_both_paths() {
     for toxic in [false, true] {
-        let srv = metrics_server().await;
+        let (srv, listen) = proxy_on_path(echo_server().await, toxic).await;
         let api = srv.addr();
-        let listen = create_proxy(api, "p", echo_server().await).await;
-        if toxic {
-            add_toxic(api, "p", r#"{"type":"noop","stream":"downstream"}"#).await;
-            add_toxic(api, "p", r#"{"type":"noop","stream":"upstream"}"#).await;
-        }
         let mut c = TcpStream::connect(listen).await.expect("connect");
         let data: Vec<u8> = (0..600_000u64).map(pattern).collect();
         c.write_all(&data).await.expect("write");
@@ -264,12 +266,7 @@ async fn resetting_upstream() -> SocketAddr {
 #[tokio::test]
 async fn an_upstream_reset_reaches_the_client_on_both_paths() {
     for toxic in [false, true] {
-        let srv = server().await;
-        let api = srv.addr();
-        let listen = create_proxy(api, "p", resetting_upstream().await).await;
-        if toxic {
-            add_toxic(api, "p", r#"{"type":"noop","stream":"downstream"}"#).await;
-        }
+        let (srv, listen) = proxy_on_path(resetting_upstream().await, toxic).await;
         let mut c = TcpStream::connect(listen).await.expect("connect");
         c.write_all(b"x").await.expect("write");
         let (got, err) = read_all(&mut c, LONG).await;
