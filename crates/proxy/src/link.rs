@@ -545,7 +545,9 @@ async fn write_front<W: Sink>(
             Some(tcp) => tcp.writable().await.map(|()| Wrote::PipeWritable),
             // Cannot happen (a pipe is taken only when both ends are raw sockets); if it
             // did, the link closes rather than spin on a pipe it cannot empty.
-            None => Err(std::io::Error::other("spliced bytes but no raw destination")),
+            None => Err(std::io::Error::other(
+                "spliced bytes but no raw destination",
+            )),
         };
     }
     let due = chunk.is_some_and(|c| c.at <= Instant::now());

@@ -427,7 +427,10 @@ async fn reset_peer_resets_a_tls_client() {
 async fn link_metric(api: std::net::SocketAddr, name: &str, p: &str, dir: &str) -> u64 {
     let m = get(api, "/metrics").await;
     assert_eq!(m.status, 200, "{}", m.body);
-    let (prefix, label) = (format!("{name}{{direction=\"{dir}\","), format!("proxy=\"{p}\""));
+    let (prefix, label) = (
+        format!("{name}{{direction=\"{dir}\","),
+        format!("proxy=\"{p}\""),
+    );
     m.body
         .lines()
         .find(|l| l.starts_with(&prefix) && l.contains(&label))
@@ -463,7 +466,11 @@ async fn tls_links_copy_while_a_plain_proxy_in_front_splices() {
     )
     .await;
     assert_eq!((c.exit, c.status), (0, 200), "{c:?}");
-    assert!(c.body == pattern(n), "body differs ({} bytes)", c.body.len());
+    assert!(
+        c.body == pattern(n),
+        "body differs ({} bytes)",
+        c.body.len()
+    );
 
     // Bounded waits: the last counter updates may trail curl's last read.
     let (sent, spliced) = (
