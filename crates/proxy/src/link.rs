@@ -679,7 +679,9 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
                 }
             }
             _ = sleep_opt(link.reset_at) => return LinkEnd::Reset,
-            _ = sleep_opt(deadline) => link.fire(Instant::now()),
+            // The precise timer may return up to its slack early: the stage is due at its
+            // deadline, not re-polled until then (which would spin for that slack).
+            _ = sleep_opt(deadline) => link.fire(deadline.map_or_else(Instant::now, |d| d.max(Instant::now()))),
             msg = recv_opt(&mut inject_rx) => match msg {
                 Some(bytes) => {
                     // An HTTP fault answered the client: drop the upstream's reply.
