@@ -1,5 +1,6 @@
 //! Stand-alone server for benchmarks: `proxy_server [--host H] [--port P] [--seed N]
-//! [--config FILE] [--proxy-metrics] [--runtime-metrics]` (what `chaos proxy serve` runs).
+//! [--config FILE] [--proxy-metrics] [--runtime-metrics] [--max-connections N]` (what
+//! `chaos proxy serve` runs).
 
 use proxy::ServeConfig;
 
@@ -15,6 +16,7 @@ fn main() {
             "config" => cfg.config_file = Some(val().into()),
             "proxy-metrics" => cfg.proxy_metrics = true,
             "runtime-metrics" => cfg.runtime_metrics = true,
+            "max-connections" => cfg.max_connections = val().parse().ok(),
             other => {
                 eprintln!("unknown flag {other}");
                 std::process::exit(2);

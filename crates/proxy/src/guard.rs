@@ -8,7 +8,9 @@
 //!   resolve to a listen address later).
 //! * **Descriptors.** Each proxied connection holds two descriptors. [`Limits`] caps the
 //!   connections of one proxy and of all proxies together, so a flooded proxy cannot
-//!   starve the others, and keeps a reserve for the API and listeners.
+//!   starve the others, and keeps a reserve for the API and listeners. An eighth of the
+//!   reserve's pipes (two descriptors each) is lent to links on the zero-copy path
+//!   (`crate::splice`); a link that finds none free copies instead.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -188,14 +190,17 @@ pub struct Limits {
     pub api: usize,
     /// A UDP session without a datagram for this long is closed (its socket returned).
     pub udp_idle: std::time::Duration,
+    /// Pipes the zero-copy fast path may hold at once (`crate::splice`).
+    pub pipes: Arc<crate::splice::PipeBudget>,
     all: Arc<Semaphore>,
 }
 
 impl Limits {
     /// Budgets for a descriptor limit of `nofile`: a reserve (a quarter of the limit,
     /// between 64 and [`MAX_RESERVE`]) for the API and listeners, half of it for API
-    /// connections; the rest at two descriptors per proxied connection; one proxy gets
-    /// `per_proxy`, else a quarter of that (at least one).
+    /// connections, a quarter of it (an eighth in pipes) for zero-copy links; the rest at
+    /// two descriptors per proxied connection; one proxy gets `per_proxy`, else a quarter
+    /// of that (at least one).
     pub fn for_descriptors(nofile: usize, per_proxy: Option<usize>) -> Limits {
         let reserve = (nofile / 4).clamp(64, MAX_RESERVE);
         let total = (nofile.saturating_sub(reserve) / 2).max(1);
@@ -205,6 +210,7 @@ impl Limits {
             total,
             api: (reserve / 2).max(16),
             udp_idle: crate::udp::IDLE_TIMEOUT,
+            pipes: Arc::new(crate::splice::PipeBudget::new(reserve / 8)),
             all: Arc::new(Semaphore::new(total)),
         }
     }
@@ -324,8 +330,10 @@ mod tests {
     fn budgets_keep_a_reserve_and_a_fair_share() {
         let l = Limits::for_descriptors(20_000, None);
         assert_eq!((l.total, l.per_proxy, l.api), (9_488, 2_372, 512));
+        assert_eq!(l.pipes.capacity(), 128);
         let l = Limits::for_descriptors(1024, None);
         assert_eq!((l.total, l.per_proxy, l.api), (384, 96, 128));
+        assert_eq!(l.pipes.capacity(), 32);
         let l = Limits::for_descriptors(100, Some(1_000_000));
         assert_eq!((l.total, l.per_proxy), (18, 18));
         assert_eq!(Limits::for_descriptors(0, None).per_proxy, 1);

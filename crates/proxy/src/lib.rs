@@ -9,7 +9,11 @@
 //! `server` gives API clients a header-read timeout. `stats` counts what every toxic
 //! actually did (proof of injection). `udp` runs UDP proxies (per-client sessions,
 //! datagram-preserving toxics). `dns` runs DNS proxies (a forwarder whose `dns_*` toxics
-//! answer NXDOMAIN/SERVFAIL, drop, delay or redirect queries by name).
+//! answer NXDOMAIN/SERVFAIL, drop, delay or redirect queries by name). `tls` terminates
+//! and re-encrypts TLS so HTTP toxics work on HTTPS. With no toxic active, `splice` moves
+//! the bytes of a link between two plain TCP sockets without copying them through user
+//! space (TLS links copy), and `timer` releases delayed chunks at their instant to the
+//! tens of microseconds rather than tokio's rounded-up millisecond.
 
 pub mod api;
 pub mod client;
@@ -25,7 +29,9 @@ pub mod origin;
 pub mod proxy;
 pub mod rng;
 pub mod server;
+pub mod splice;
 pub mod stats;
+pub mod timer;
 pub mod tls;
 pub mod toxics;
 pub mod udp;

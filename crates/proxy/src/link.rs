@@ -6,6 +6,19 @@
 //! is applied between reads, so the API only swaps a pointer and never waits for data —
 //! a stuck peer cannot freeze the control plane. Reading pauses while `MAX_QUEUED`
 //! bytes wait to be written, which keeps memory bounded and gives real TCP backpressure.
+//!
+//! One loop serves every kind of end, through [`Source`] and [`Sink`]. When both ends are
+//! raw TCP halves (`Source::tcp` and `Sink::tcp` give the socket) the loop reads and writes
+//! them through readiness, and while no toxic is active on the link bytes take the
+//! zero-copy fast path (`crate::splice`): spliced from the source socket into a pipe and
+//! from the pipe into the destination, never entering user space. The moment a toxic
+//! becomes active, whatever sits in the pipe is read out and enters the chain ahead of
+//! anything read later, so the switch loses and reorders nothing; when the last toxic
+//! goes, the link splices again. Ends that transform their bytes (TLS sessions: a
+//! [`Buffered`] reader, a buffering writer) expose no socket, so their links always copy:
+//! `read_chunk`, then `AsyncWrite` with a flush before idling (`Sink::BUFFERS`).
+//! Release instants are waited for with `crate::timer`, not tokio's millisecond wheel, on
+//! every link.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,10 +28,11 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
-use tokio::time::sleep_until;
 
 use crate::rng::Rng;
+use crate::splice::{Pipe, PipeBudget, SpliceError, Step};
 use crate::stats::ToxicStats;
+use crate::timer::sleep_until_std as sleep_until;
 use crate::toxics::{Chunk, Direction, Stage, ToxicKind, Verdict};
 
 /// Bytes a link may hold scheduled but unwritten before it stops reading its source.
@@ -44,30 +58,51 @@ pub struct ToxicEntry {
 pub type ToxicSet = Arc<Vec<ToxicEntry>>;
 
 /// Where a link reads from: a TCP read half (woken by readiness, so an idle connection
-/// holds no read buffer) or any `AsyncRead` wrapped in [`Buffered`] (a TLS session).
+/// holds no read buffer, and splicable) or any `AsyncRead` wrapped in [`Buffered`] (a TLS
+/// session).
 pub trait Source: Send {
     /// The next bytes from the source, empty at EOF. Cancel-safe: when the future is
-    /// dropped before it completes, no data is lost.
+    /// dropped before it completes, no data is lost. The link calls it only when
+    /// [`Source::tcp`] is `None`.
     fn read_chunk(&mut self) -> impl std::future::Future<Output = std::io::Result<Vec<u8>>> + Send;
+
+    /// The raw socket under this source, when there is nothing between it and the link.
+    /// The link then reads it through readiness and may splice from it
+    /// (`crate::splice`); a source that decodes its bytes (TLS) must keep the default.
+    fn tcp(&self) -> Option<&OwnedReadHalf> {
+        None
+    }
+}
+
+/// One non-blocking read from a TCP source: `Ok(None)` when it has nothing right now,
+/// an empty chunk at EOF.
+fn try_read_chunk(reader: &OwnedReadHalf) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; READ_SIZE];
+    match reader.try_read(&mut buf) {
+        Ok(n) => {
+            buf.truncate(n);
+            if n < READ_SIZE / 4 {
+                buf.shrink_to_fit();
+            }
+            Ok(Some(buf))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 impl Source for OwnedReadHalf {
     async fn read_chunk(&mut self) -> std::io::Result<Vec<u8>> {
         loop {
             self.readable().await?;
-            let mut buf = vec![0u8; READ_SIZE];
-            match self.try_read(&mut buf) {
-                Ok(n) => {
-                    buf.truncate(n);
-                    if n < READ_SIZE / 4 {
-                        buf.shrink_to_fit();
-                    }
-                    return Ok(buf);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+            if let Some(buf) = try_read_chunk(self)? {
+                return Ok(buf);
             }
         }
+    }
+
+    fn tcp(&self) -> Option<&OwnedReadHalf> {
+        Some(self)
     }
 }
 
@@ -102,9 +137,20 @@ impl<R: AsyncRead + Unpin + Send> Source for Buffered<R> {
 /// (TLS records) until flushed, so the link flushes before it idles or closes.
 pub trait Sink: AsyncWrite + Unpin + Send {
     const BUFFERS: bool = false;
+
+    /// The raw socket under this sink, when the link's bytes reach it unchanged. The link
+    /// then writes it through readiness and may splice into it (`crate::splice`); a sink
+    /// that encodes its bytes (TLS) must keep the default.
+    fn tcp(&self) -> Option<&OwnedWriteHalf> {
+        None
+    }
 }
 
-impl Sink for OwnedWriteHalf {}
+impl Sink for OwnedWriteHalf {
+    fn tcp(&self) -> Option<&OwnedWriteHalf> {
+        Some(self)
+    }
+}
 
 impl<T: AsyncRead + AsyncWrite + Send> Sink for tokio::io::WriteHalf<T> {
     const BUFFERS: bool = true;
@@ -115,6 +161,8 @@ impl<T: AsyncRead + AsyncWrite + Send> Sink for tokio::io::WriteHalf<T> {
 pub struct Counters {
     pub received: AtomicU64,
     pub sent: AtomicU64,
+    /// Of `sent`, the bytes that took the zero-copy fast path (`crate::splice`).
+    pub spliced: AtomicU64,
 }
 
 /// How a link finished.
@@ -140,6 +188,10 @@ pub struct LinkParams {
     pub inject_tx: Option<mpsc::Sender<Vec<u8>>>,
     /// Downstream link: HTTP fault responses to write to the client before closing.
     pub inject_rx: Option<mpsc::Receiver<Vec<u8>>>,
+    /// The server's pipe budget, which allows the zero-copy fast path. `run` uses it only
+    /// when both ends expose their raw sockets ([`Source::tcp`], [`Sink::tcp`]), so a TLS
+    /// link copies whatever is passed here; `None` always copies.
+    pub splice: Option<Arc<PipeBudget>>,
 }
 
 struct Slot {
@@ -186,6 +238,21 @@ struct Link {
 }
 
 impl Link {
+    /// Whether any toxic acts on this link (else its bytes may be spliced).
+    fn has_active(&self) -> bool {
+        self.slots.iter().any(|s| s.active)
+    }
+
+    /// Whether bytes read now may bypass the chain: no active toxic, nothing queued and
+    /// no verdict pending.
+    fn clear(&self) -> bool {
+        !self.has_active()
+            && self.queue.is_empty()
+            && !self.close_after_flush
+            && self.reset_at.is_none()
+            && self.eof_at.is_none()
+    }
+
     fn belongs(&self, e: &ToxicEntry) -> bool {
         if e.kind.is_connect() {
             false
@@ -376,6 +443,63 @@ impl Link {
     }
 }
 
+/// A link's zero-copy state: the budget it may take a pipe from and the pipe it holds.
+struct Fast {
+    /// `None` once splicing is impossible for this link (or was never allowed).
+    budget: Option<Arc<PipeBudget>>,
+    pipe: Option<Pipe>,
+}
+
+impl Fast {
+    /// Bytes spliced in and not yet out.
+    fn pending(&self) -> usize {
+        self.pipe.as_ref().map_or(0, Pipe::len)
+    }
+
+    /// Whether a pipe is held or could be taken now.
+    fn available(&self) -> bool {
+        self.pipe.is_some() || self.budget.as_ref().is_some_and(|b| b.has_room())
+    }
+
+    /// The pipe to splice through, opened on first use; `None` means copy this time
+    /// (budget spent) or from now on (no pipe could be made).
+    fn pipe(&mut self) -> Option<&mut Pipe> {
+        if self.pipe.is_none() {
+            match Pipe::open(self.budget.as_ref()?) {
+                Ok(p) => self.pipe = p,
+                Err(e) => {
+                    log::debug!("zero-copy path off for a link: {e}");
+                    self.budget = None;
+                }
+            }
+        }
+        self.pipe.as_mut()
+    }
+
+    /// Splicing was refused for these descriptors: copy from now on.
+    fn disable(&mut self) {
+        self.budget = None;
+        if self.pending() == 0 {
+            self.pipe = None;
+        }
+    }
+
+    /// Leave the fast path: the bytes still in the pipe enter the chain first (they were
+    /// read before anything the chain will see), then the pipe is closed.
+    fn leave(&mut self, link: &mut Link) -> Result<(), SpliceError> {
+        if let Some(mut p) = self.pipe.take() {
+            if !p.is_empty() {
+                let data = p.drain()?;
+                link.process(Chunk {
+                    data,
+                    at: Instant::now(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 async fn recv_opt(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
     match rx {
         Some(r) => r.recv().await,
@@ -385,26 +509,47 @@ async fn recv_opt(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
 
 async fn sleep_opt(at: Option<Instant>) {
     match at {
-        Some(t) => sleep_until(t.into()).await,
+        Some(t) => sleep_until(t).await,
         None => std::future::pending().await,
     }
 }
 
-/// What `write_front` did.
+/// What the link's one write arm is ready to do.
 enum Wrote {
+    /// This many bytes of the queue's front chunk were written.
     Bytes(usize),
+    /// A buffering writer was flushed.
     Flushed,
+    /// The destination socket can take more of the pipe's bytes.
+    PipeWritable,
 }
 
-/// Write (part of) the queue's front chunk once its instant has come. A writer that
-/// buffers (`Sink::BUFFERS`) and holds unflushed bytes is flushed first whenever nothing
-/// can be written right now, so delayed data never strands earlier data in a TLS buffer.
+/// The link's write side in one future (so the writer is borrowed once per turn).
+///
+/// With bytes in the pipe it waits for the raw destination's write readiness (the splice
+/// itself happens in the loop, which owns the pipe); the pipe holds bytes only while the
+/// queue is empty (see `run`), so nothing queued is overtaken. Otherwise it writes (part
+/// of) the queue's front chunk once its instant has come: through readiness on a raw
+/// socket, through `AsyncWrite` on anything else. A writer that buffers (`Sink::BUFFERS`)
+/// and holds unflushed bytes is flushed first whenever nothing can be written right now,
+/// so delayed data never strands earlier data in a TLS buffer.
 async fn write_front<W: Sink>(
     writer: &mut W,
     chunk: Option<&Chunk>,
     off: usize,
     dirty: bool,
+    in_pipe: bool,
 ) -> std::io::Result<Wrote> {
+    if in_pipe {
+        return match writer.tcp() {
+            Some(tcp) => tcp.writable().await.map(|()| Wrote::PipeWritable),
+            // Cannot happen (a pipe is taken only when both ends are raw sockets); if it
+            // did, the link closes rather than spin on a pipe it cannot empty.
+            None => Err(std::io::Error::other(
+                "spliced bytes but no raw destination",
+            )),
+        };
+    }
     let due = chunk.is_some_and(|c| c.at <= Instant::now());
     if dirty && !due {
         writer.flush().await?;
@@ -414,12 +559,52 @@ async fn write_front<W: Sink>(
         return std::future::pending().await;
     };
     if c.at > Instant::now() {
-        sleep_until(c.at.into()).await;
+        sleep_until(c.at).await;
     }
-    writer.write(&c.data[off..]).await.map(Wrote::Bytes)
+    let data = &c.data[off..];
+    if let Some(tcp) = writer.tcp() {
+        loop {
+            tcp.writable().await?;
+            match tcp.try_write(data) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                r => return r.map(Wrote::Bytes),
+            }
+        }
+    }
+    writer.write(data).await.map(Wrote::Bytes)
+}
+
+/// What the link's one read arm found.
+enum Incoming {
+    /// The raw source socket is readable: the loop splices or reads it without waiting.
+    Readable,
+    /// A chunk from a non-raw source (empty at EOF).
+    Chunk(Vec<u8>),
+}
+
+/// Wait for the source: readiness of a raw socket, else its next chunk. Cancel-safe.
+async fn incoming<R: Source>(reader: &mut R) -> std::io::Result<Incoming> {
+    if let Some(tcp) = reader.tcp() {
+        return tcp.readable().await.map(|()| Incoming::Readable);
+    }
+    reader.read_chunk().await.map(Incoming::Chunk)
+}
+
+/// How a link ends when its source failed with `e`.
+fn read_failed(e: &std::io::Error) -> LinkEnd {
+    if e.kind() == std::io::ErrorKind::ConnectionReset {
+        LinkEnd::Reset
+    } else {
+        LinkEnd::Close
+    }
 }
 
 /// Pump `reader` → toxics → `writer` until EOF, a fault, or the proxy stops.
+///
+/// One loop for every kind of end. When both ends are raw TCP sockets ([`Source::tcp`]
+/// and [`Sink::tcp`] are `Some`) it reads and writes through readiness and, while no
+/// toxic is active, splices (`crate::splice`); otherwise (TLS sessions) it reads with
+/// [`Source::read_chunk`] and writes with `AsyncWrite`, always copying.
 pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkParams) -> LinkEnd {
     let LinkParams {
         direction,
@@ -429,7 +614,13 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
         counters,
         inject_tx,
         mut inject_rx,
+        splice,
     } = p;
+    let raw = reader.tcp().is_some() && writer.tcp().is_some();
+    let mut fast = Fast {
+        budget: splice.filter(|_| raw),
+        pipe: None,
+    };
     let mut link = Link {
         direction,
         rng,
@@ -451,16 +642,26 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
         if *stop.borrow() {
             return LinkEnd::Stopped;
         }
-        if link.queue.is_empty() && link.close_after_flush && !dirty {
+        // Bytes are in the pipe only while the queue is empty: the pipe is filled only
+        // when the link is `clear`, and everything that queues a chunk while it holds
+        // bytes empties or drops it first (`Fast::leave`, an injected response).
+        let in_pipe = fast.pending();
+        if link.queue.is_empty() && in_pipe == 0 && link.close_after_flush && !dirty {
             return LinkEnd::Close;
         }
         let deadline = link.next_deadline();
-        let eof_at = if link.queue.is_empty() {
+        let eof_at = if link.queue.is_empty() && in_pipe == 0 {
             link.eof_at
         } else {
             None
         };
-        let can_read = link.reading && link.queued < MAX_QUEUED;
+        // Back from the chain to the pipe: what the chain queued goes out first, and reading
+        // waits for it (else a stream whose destination is the bottleneck would keep the
+        // queue full and never return to the fast path).
+        let rejoin = !link.queue.is_empty() && !link.has_active() && fast.available();
+        // The pipe is filled only when empty (see `crate::splice`).
+        let can_read = link.reading && link.queued < MAX_QUEUED && in_pipe == 0 && !rejoin;
+        let splicing = fast.budget.is_some() && link.clear();
         tokio::select! {
             biased;
             r = stop.changed() => {
@@ -473,22 +674,28 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
                 }
                 let set = toxics.borrow_and_update().clone();
                 link.apply(&set);
+                if link.has_active() && fast.leave(&mut link).is_err() {
+                    return LinkEnd::Close;
+                }
             }
             _ = sleep_opt(link.reset_at) => return LinkEnd::Reset,
-            _ = sleep_opt(deadline) => link.fire(Instant::now()),
+            // The precise timer may return up to its slack early: the stage is due at its
+            // deadline, not re-polled until then (which would spin for that slack).
+            _ = sleep_opt(deadline) => link.fire(deadline.map_or_else(Instant::now, |d| d.max(Instant::now()))),
             msg = recv_opt(&mut inject_rx) => match msg {
                 Some(bytes) => {
                     // An HTTP fault answered the client: drop the upstream's reply.
                     link.queue.clear();
                     link.queued = 0;
                     off = 0;
+                    fast.pipe = None;
                     link.push(Chunk { data: bytes, at: Instant::now() });
                     link.close_after_flush = true;
                     link.reading = false;
                 }
                 None => inject_rx = None,
             },
-            r = write_front(writer, link.queue.front(), off, dirty) => match r {
+            r = write_front(writer, link.queue.front(), off, dirty, in_pipe > 0) => match r {
                 Ok(Wrote::Bytes(0)) | Err(_) => return LinkEnd::Close,
                 Ok(Wrote::Flushed) => dirty = false,
                 Ok(Wrote::Bytes(n)) => {
@@ -502,19 +709,64 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
                         off = 0;
                     }
                 }
+                Ok(Wrote::PipeWritable) => {
+                    let (Some(pipe), Some(tcp)) = (fast.pipe.as_mut(), writer.tcp()) else {
+                        continue;
+                    };
+                    match pipe.flush(tcp.as_ref()) {
+                        Ok(Step::Moved(n)) => {
+                            counters.sent.fetch_add(n as u64, Ordering::Relaxed);
+                            counters.spliced.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Ok(Step::Eof | Step::WouldBlock) => {}
+                        Err(SpliceError::Unsupported(_)) => {
+                            fast.disable();
+                            if fast.leave(&mut link).is_err() {
+                                return LinkEnd::Close;
+                            }
+                        }
+                        Err(_) => return LinkEnd::Close,
+                    }
+                }
             },
             _ = sleep_opt(eof_at), if !dirty => {
                 let _ = writer.shutdown().await;
                 return LinkEnd::Eof;
             }
-            r = reader.read_chunk(), if can_read => match r {
-                Ok(buf) if buf.is_empty() => link.source_eof(),
-                Ok(buf) => {
-                    counters.received.fetch_add(buf.len() as u64, Ordering::Relaxed);
-                    link.process(Chunk { data: buf, at: Instant::now() });
+            r = incoming(reader), if can_read => {
+                let got = match r {
+                    Ok(Incoming::Chunk(buf)) => buf,
+                    Ok(Incoming::Readable) => {
+                        let Some(tcp) = reader.tcp() else { continue };
+                        if splicing {
+                            if let Some(pipe) = fast.pipe() {
+                                match pipe.fill(tcp.as_ref()) {
+                                    Ok(Step::Moved(n)) => {
+                                        counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                                    }
+                                    Ok(Step::Eof) => link.source_eof(),
+                                    Ok(Step::WouldBlock) => {}
+                                    Err(SpliceError::Unsupported(_)) => fast.disable(),
+                                    Err(SpliceError::Reset(_)) => return LinkEnd::Reset,
+                                    Err(SpliceError::Io(_)) => return LinkEnd::Close,
+                                }
+                                continue;
+                            }
+                        }
+                        match try_read_chunk(tcp) {
+                            Ok(Some(buf)) => buf,
+                            Ok(None) => continue,
+                            Err(e) => return read_failed(&e),
+                        }
+                    }
+                    Err(e) => return read_failed(&e),
+                };
+                if got.is_empty() {
+                    link.source_eof();
+                } else {
+                    counters.received.fetch_add(got.len() as u64, Ordering::Relaxed);
+                    link.process(Chunk { data: got, at: Instant::now() });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return LinkEnd::Reset,
-                Err(_) => return LinkEnd::Close,
             }
         }
     }

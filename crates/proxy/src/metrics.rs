@@ -56,6 +56,22 @@ pub fn render(
                 }
             }
         }
+        let spliced = "shakedown_proxy_spliced_bytes_total";
+        let _ = writeln!(
+            out,
+            "# HELP {spliced} Bytes written without a user-space copy (zero-copy path, no toxic active)."
+        );
+        let _ = writeln!(out, "# TYPE {spliced} counter");
+        for p in proxies {
+            for (dir, counters) in [("downstream", &p.shared.down), ("upstream", &p.shared.up)] {
+                let _ = writeln!(
+                    out,
+                    "{spliced}{{direction=\"{dir}\",proxy=\"{}\"}} {}",
+                    esc(&p.name),
+                    counters.spliced.load(Ordering::Relaxed)
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP shakedown_proxy_connections Open client connections."

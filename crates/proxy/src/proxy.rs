@@ -474,6 +474,9 @@ async fn pump<CR: Source, CW: Sink, UR: Source, UW: Sink>(
         counters: counters.clone(),
         inject_tx: None,
         inject_rx: None,
+        // Every link gets the budget; `link::run` splices only where both of its ends are
+        // raw TCP halves (`Source::tcp`, `Sink::tcp`), so TLS links copy (`crate::splice`).
+        splice: Some(shared.guards.limits.pipes.clone()),
     };
     let mut up_params = params(Direction::Upstream, &shared.up, rng.fork());
     up_params.inject_tx = Some(itx);

@@ -422,3 +422,87 @@ async fn reset_peer_resets_a_tls_client() {
     );
     srv.shutdown().await.expect("shutdown");
 }
+
+/// `name{direction="dir",…proxy="p"…}` on `/metrics` of the server at `api`.
+async fn link_metric(api: std::net::SocketAddr, name: &str, p: &str, dir: &str) -> u64 {
+    let m = get(api, "/metrics").await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    let (prefix, label) = (
+        format!("{name}{{direction=\"{dir}\","),
+        format!("proxy=\"{p}\""),
+    );
+    m.body
+        .lines()
+        .find(|l| l.starts_with(&prefix) && l.contains(&label))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix}…{label} in\n{}", m.body))
+}
+
+/// The zero-copy path needs raw sockets on both ends of a link: a TLS proxy's links copy
+/// (its splice counter stays at zero while it sends every byte), while a plain proxy (on
+/// another server) carrying the very same TLS bytes in front of it splices all of them.
+#[tokio::test]
+async fn tls_links_copy_while_a_plain_proxy_in_front_splices() {
+    let metrics = ServeConfig {
+        proxy_metrics: true,
+        ..Default::default()
+    };
+    let Fixture {
+        srv,
+        api,
+        port,
+        ca,
+        dir: _dir,
+    } = Fixture::generated(metrics.clone(), "tls", &["localhost"], json!({})).await;
+    let front = server_with(ServeConfig { port: 0, ..metrics }).await;
+    let tls_listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let raw = create_proxy(front.addr(), "raw", tls_listen).await;
+    let n = 4_000_000;
+    let c = curl(
+        &format!("https://localhost:{}/big/{n}", raw.port()),
+        &ca,
+        &[],
+    )
+    .await;
+    assert_eq!((c.exit, c.status), (0, 200), "{c:?}");
+    assert!(
+        c.body == pattern(n),
+        "body differs ({} bytes)",
+        c.body.len()
+    );
+
+    // Bounded waits: the last counter updates may trail curl's last read.
+    let (sent, spliced) = (
+        "toxiproxy_proxy_sent_bytes_total",
+        "shakedown_proxy_spliced_bytes_total",
+    );
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let settled = |what: &str| {
+        assert!(std::time::Instant::now() < give_up, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(5))
+    };
+    while link_metric(api, sent, "tls", "downstream").await < n as u64 {
+        settled("the TLS proxy counted the body as sent").await;
+    }
+    for dir in ["downstream", "upstream"] {
+        assert_eq!(link_metric(api, spliced, "tls", dir).await, 0, "{dir}");
+        assert!(link_metric(api, sent, "tls", dir).await > 0, "{dir}");
+    }
+    // The plain proxy splices every byte it sends, both ways (TLS records: more than n).
+    for dir in ["downstream", "upstream"] {
+        loop {
+            let (s, z) = (
+                link_metric(front.addr(), sent, "raw", dir).await,
+                link_metric(front.addr(), spliced, "raw", dir).await,
+            );
+            if s > 0 && s == z {
+                break;
+            }
+            settled(&format!("raw {dir}: spliced {z} of {s} sent")).await;
+        }
+    }
+    assert!(link_metric(front.addr(), spliced, "raw", "downstream").await > n as u64);
+    front.shutdown().await.expect("shutdown");
+    srv.shutdown().await.expect("shutdown");
+}
