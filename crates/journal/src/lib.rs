@@ -106,6 +106,7 @@ pub use atomic::{check_writable, is_stream, write_atomically, Durability};
 pub use error::JournalError;
 pub use field::Field;
 pub use model::{Exception, HypothesisState, Interruption, Journal, Run, SteadyStates};
+pub use read::kind as json_kind;
 pub use runs::{Phase, RunEntry};
 pub use status::{ActivityStatus, Status};
 pub use timestamp::{parse_timestamp, Timestamp};

@@ -33,8 +33,9 @@ impl fmt::Display for Path<'_> {
     }
 }
 
-/// "a string", "an object"... for error messages.
-pub(crate) fn kind(v: &Value) -> &'static str {
+/// "a string", "an object"... for error messages (also the proxy's, as
+/// `journal::json_kind`).
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
