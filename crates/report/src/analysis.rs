@@ -1167,8 +1167,12 @@ fn loads(activities: &[Activity], j: &Journal) -> Vec<LoadChart> {
         .filter_map(|(index, (entry, a))| {
             let output = entry.run.output.as_ref()?;
             let (latency_ms, outcomes) = load_results(output).or_else(|| {
-                // A process that printed a JSON report (`vegeta report -type json`).
+                // A process that printed a JSON report (`vegeta report -type json`); other
+                // outputs (up to 100 MB) are not parsed just to find out.
                 let stdout = output.get("stdout").and_then(Value::as_str)?;
+                if !stdout.trim_start().starts_with('{') || !stdout.contains("\"latencies\"") {
+                    return None;
+                }
                 load_results(&serde_json::from_str(stdout).ok()?)
             })?;
             Some(LoadChart {
