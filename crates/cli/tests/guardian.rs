@@ -44,6 +44,13 @@ impl Points {
         Points(seed)
     }
 
+    /// The kill delay of `round`: the first round's lands within `during_ms` (a span the
+    /// run is certainly still in, so the guardian is always exercised), every other one
+    /// anywhere in [0, max_ms), after the run's end included.
+    fn for_round(&mut self, round: usize, during_ms: u64, max_ms: u64) -> Duration {
+        self.next(if round == 0 { during_ms } else { max_ms })
+    }
+
     /// A delay in [0, max_ms) milliseconds.
     fn next(&mut self, max_ms: u64) -> Duration {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -197,7 +204,7 @@ fn a_killed_run_puts_a_renamed_file_back_and_leaves_a_whole_journal_at_every_kil
     for round in 0..12 {
         std::fs::write(dir.join("data"), "precious").expect("data");
         let _ = std::fs::remove_file(dir.join("data.moved"));
-        let delay = points.next(2200);
+        let delay = points.for_round(round, 1000, 2200);
         let killed = run_and_kill(&dir, &["e.json"], &[], delay);
         let context = format!("round {round}, killed {delay:?} after the start");
         let journal = &killed.journal;
@@ -323,7 +330,7 @@ fn a_killed_run_removes_its_proxy_toxic_at_every_kill_point() {
     std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
     let mut took_over = 0;
     for round in 0..8 {
-        let delay = points.next(1500);
+        let delay = points.for_round(round, 900, 1500);
         let killed = run_and_kill(&dir, &["e.json"], &[], delay);
         let context = format!("round {round}, killed {delay:?} after the start");
         assert_eq!(
@@ -481,7 +488,7 @@ fn a_killed_run_scales_its_deployment_back_at_every_kill_point() {
     std::fs::write(dir.join("e.json"), experiment.to_string()).expect("experiment");
     let mut took_over = 0;
     for round in 0..5 {
-        let delay = points.next(2500);
+        let delay = points.for_round(round, 1400, 2500);
         let killed = run_and_kill(&dir, &["e.json"], &[("KUBECONFIG", kubeconfig)], delay);
         let context = format!("round {round}, killed {delay:?} after the start");
         assert_eq!(replicas(), "3", "scaled back; {context}\n{}", killed.stderr);
