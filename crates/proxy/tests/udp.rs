@@ -34,6 +34,24 @@ async fn client(proxy: SocketAddr) -> UdpSocket {
     c
 }
 
+/// The toxic's counters once `done` holds for them, or the last ones read after [`LONG`]
+/// (for the caller's assertion to show).
+async fn stats_when(
+    api: SocketAddr,
+    proxy: &str,
+    toxic: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + LONG;
+    loop {
+        let s = toxic_stats(api, proxy, toxic).await;
+        if done(&s) || tokio::time::Instant::now() > deadline {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn recv(c: &UdpSocket, wait: Duration) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 65_536];
     match tokio::time::timeout(wait, c.recv(&mut buf)).await {
@@ -126,15 +144,23 @@ async fn loss_and_blackhole_drop_datagrams_and_count_them() {
     for i in 0..40u8 {
         c.send(&[i; 10]).await.expect("send");
     }
+    // Every datagram is either echoed or counted as dropped: wait until the two add up (a
+    // loaded machine may hold an echo back for longer than QUIET), bounded by LONG.
     let mut replies = Vec::new();
-    while let Some(d) = recv(&c, QUIET).await {
-        replies.push(d[0]);
-    }
+    let deadline = tokio::time::Instant::now() + LONG;
+    let (s, dropped) = loop {
+        while let Some(d) = recv(&c, QUIET).await {
+            replies.push(d[0]);
+        }
+        let s = toxic_stats(api, "u", "loss_upstream").await;
+        let dropped = s["datagrams_dropped"].as_u64().expect("count");
+        if replies.len() as u64 + dropped >= 40 || tokio::time::Instant::now() > deadline {
+            break (s, dropped);
+        }
+    };
     // What came back came whole and in order, with gaps where datagrams were lost.
     assert!(replies.windows(2).all(|w| w[0] < w[1]), "{replies:?}");
     let got = replies.len() as u64;
-    let s = toxic_stats(api, "u", "loss_upstream").await;
-    let dropped = s["datagrams_dropped"].as_u64().expect("count");
     assert_eq!(got + dropped, 40, "{s}");
     assert!(got > 0 && dropped > 0, "{s}");
     assert_eq!(s["bytes_dropped"], json!(dropped * 10), "{s}");
@@ -146,7 +172,11 @@ async fn loss_and_blackhole_drop_datagrams_and_count_them() {
         c.send(b"void").await.expect("send");
     }
     assert_eq!(recv(&c, QUIET).await, None);
-    let s = toxic_stats(api, "u", "blackhole_downstream").await;
+    // The three reach the toxic in their own time: wait for its count, bounded by LONG.
+    let s = stats_when(api, "u", "blackhole_downstream", |s| {
+        s["bytes_in"] == json!(12)
+    })
+    .await;
     assert_eq!(
         (s["bytes_in"].clone(), s["bytes_dropped"].clone()),
         (json!(12), json!(12)),
