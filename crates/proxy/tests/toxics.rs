@@ -133,8 +133,12 @@ async fn latency_and_live_changes() {
     // Removing them restores the connection's speed; it is still the same connection.
     remove_toxic(api, "p", "latency_downstream").await;
     remove_toxic(api, "p", "latency_upstream").await;
-    let rt = round_trip(&mut c, b"ping").await;
-    assert!(rt < Duration::from_millis(390), "{rt:?}");
+    // (The fastest of three round trips: one alone may be slowed by a loaded machine.)
+    let mut fastest = Duration::MAX;
+    for _ in 0..3 {
+        fastest = fastest.min(round_trip(&mut c, b"ping").await);
+    }
+    assert!(fastest < Duration::from_millis(390), "{fastest:?}");
     srv.shutdown().await.expect("shutdown");
 }
 
