@@ -647,7 +647,15 @@ mod tests {
         let client = TcpStream::connect(addr).await.expect("connect");
         let (_stop_tx, stop) = watch::channel(false);
         let permits = admit(&p.shared).expect("permits");
-        let task = connection(client, "x".into(), None, p.shared.clone(), stop, Rng::new(1), permits);
+        let task = connection(
+            client,
+            "x".into(),
+            None,
+            p.shared.clone(),
+            stop,
+            Rng::new(1),
+            permits,
+        );
         let size = std::mem::size_of_val(&task);
         assert!(size <= IDLE_TASK_BOUND, "connection future is {size} bytes");
     }

@@ -394,7 +394,11 @@ mod tests {
         assert!(alarm.poll_at(t2, &mut cx).is_pending());
         assert_eq!(s.pending(), 2);
         advance(s, t1);
-        assert_eq!(count.0.load(Ordering::SeqCst), 0, "a superseded instant fired");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            0,
+            "a superseded instant fired"
+        );
         assert!(alarm.poll_at(t2, &mut cx).is_pending());
         advance(s, t2);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
