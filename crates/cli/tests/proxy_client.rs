@@ -274,6 +274,27 @@ fn curl_https(ca: &std::path::Path, url: &str) -> (i32, String) {
     )
 }
 
+/// `chaos proxy create web` on a free port in front of a plain HTTP test server, with
+/// `tls` flags; it must succeed. (The test server, to keep alive; the proxy's port.)
+fn create_https(
+    dir: &std::path::Path,
+    server: &proxy_server::Server,
+    tls: &[&str],
+) -> (http_server::TestServer, u16) {
+    let web = http_server::TestServer::start(None);
+    let port = proxy_server::free_port();
+    let (listen, upstream) = (
+        format!("127.0.0.1:{port}"),
+        format!("127.0.0.1:{}", web.port()),
+    );
+    let mut args = vec!["create", "web", "-l", &listen, "-u", &upstream];
+    args.extend_from_slice(tls);
+    let (code, out, err) = client(dir, server.api, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "Created new proxy web\n");
+    (web, port)
+}
+
 /// `create --tls-generate --tls-plain-upstream`: the proxy's JSON carries the `tls` object
 /// the flags stand for, its minted CA is served, and curl trusting that CA gets the plain
 /// upstream's answer over HTTPS through the proxy.
@@ -282,28 +303,16 @@ fn create_with_tls_generate_serves_https_through_the_proxy() {
     let dir = run::scratch("proxy-client", "tls-generate");
     std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
     let server = proxy_server::Server::start(&dir, &[]);
-    let web = http_server::TestServer::start(None);
-    let port = proxy_server::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let upstream = format!("127.0.0.1:{}", web.port());
-    let (code, out, err) = client(
+    let (_web, port) = create_https(
         &dir,
-        server.api,
+        &server,
         &[
-            "create",
-            "web",
-            "-l",
-            &listen,
-            "-u",
-            &upstream,
             "--tls-generate",
             "--tls-name",
             "web.test",
             "--tls-plain-upstream",
         ],
     );
-    assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(out, "Created new proxy web\n");
     let proxy = server.get_json("/proxies/web");
     let tls = &proxy["tls"];
     assert_eq!(tls["generate"], serde_json::json!(true), "{proxy}");
@@ -343,26 +352,18 @@ fn create_with_tls_cert_and_key_sends_the_files() {
         .expect("openssl runs (part of the base system)");
     assert!(made.status.success(), "{}", run::stderr(&made));
     let server = proxy_server::Server::start(&dir, &[]);
-    let web = http_server::TestServer::start(None);
-    let port = proxy_server::free_port();
-    let (code, out, err) = client(
+    let (cert_path, key_path) = (cert.to_str(), key.to_str());
+    let (_web, port) = create_https(
         &dir,
-        server.api,
+        &server,
         &[
-            "create",
-            "web",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-u",
-            &format!("127.0.0.1:{}", web.port()),
             "--tls-cert",
-            cert.to_str().expect("utf-8 path"),
+            cert_path.expect("utf-8 path"),
             "--tls-key",
-            key.to_str().expect("utf-8 path"),
+            key_path.expect("utf-8 path"),
             "--tls-plain-upstream",
         ],
     );
-    assert_eq!(code, 0, "{out}{err}");
     let (code, body) = curl_https(&cert, &format!("https://localhost:{port}/text"));
     assert_eq!((code, body.as_str()), (0, "hello world"));
 }
