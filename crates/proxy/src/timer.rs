@@ -302,6 +302,19 @@ impl Alarm {
     }
 }
 
+impl Drop for Alarm {
+    /// A link that ends while armed (a closed connection under a long `latency` or
+    /// `timeout`) leaves its heap entry until the instant; the entry must not keep the
+    /// link's task alive through its waker meanwhile, only this small state.
+    fn drop(&mut self) {
+        if let Some(state) = &self.state {
+            let mut a = lock(&state.0);
+            a.at = None;
+            a.waker = None;
+        }
+    }
+}
+
 /// [`Alarm::wait`]'s future.
 pub struct Wait<'a> {
     alarm: &'a mut Alarm,
@@ -403,6 +416,30 @@ mod tests {
         advance(s, t2);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert!(alarm.poll_at(t2, &mut cx).is_ready());
+        assert_eq!(s.pending(), 0);
+    }
+
+    /// A dropped alarm lets go of its task's waker at once (its heap entry stays until
+    /// the instant, holding only the small shared state) and fires nothing.
+    #[test]
+    fn a_dropped_alarm_releases_its_waker() {
+        let s = manual();
+        let mut alarm = Alarm::with(Some(s));
+        let (count, waker) = counting();
+        let at = Instant::now() + Duration::from_secs(3600);
+        let polled = alarm.poll_at(at, &mut Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        drop(waker);
+        assert_eq!(
+            Arc::strong_count(&count),
+            2,
+            "the armed alarm holds the waker"
+        );
+        drop(alarm);
+        assert_eq!(Arc::strong_count(&count), 1, "the waker outlived its alarm");
+        assert_eq!(s.pending(), 1);
+        advance(s, at);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
         assert_eq!(s.pending(), 0);
     }
 
