@@ -137,6 +137,8 @@ pub enum ProxyCommand {
         /// toxics): Shakedown's own (Toxiproxy has only TCP).
         #[arg(long, value_enum)]
         protocol: Option<ProtocolArg>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Enable a disabled proxy, or disable an enabled one.
     #[command(alias = "tog")]
@@ -844,4 +846,33 @@ pub enum ReportFormatArg {
     Pdf,
     Json,
     Junit,
+}
+
+/// `chaos proxy create`'s TLS flags (Shakedown's HTTPS faults; toxiproxy-cli has none): they
+/// make the API's `tls` object (docs/proxy.md, HTTPS faults).
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Terminate TLS with a certificate from a CA minted for this proxy (its PEM:
+    /// GET /proxies/NAME/ca.pem).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_generate: bool,
+    /// Terminate TLS with this certificate chain (PEM file; needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM file).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Another name for the generated certificate (repeatable).
+    #[arg(long, value_name = "NAME", requires = "tls_generate")]
+    pub tls_name: Vec<String>,
+    /// Verify the upstream's certificate against this CA (PEM file) instead of the
+    /// system roots.
+    #[arg(long, value_name = "FILE")]
+    pub tls_upstream_ca: Option<std::path::PathBuf>,
+    /// Do not verify the upstream's certificate (test upstreams only).
+    #[arg(long)]
+    pub tls_no_verify_upstream: bool,
+    /// The upstream speaks plain HTTP: TLS only toward the client.
+    #[arg(long)]
+    pub tls_plain_upstream: bool,
 }

@@ -1,7 +1,11 @@
 //! `chaos proxy`'s own client commands beyond toxiproxy-cli's, against a real
 //! `chaos proxy serve`: `create --protocol udp` makes a UDP proxy that carries datagrams, and
-//! a toxic added through the same client acts on them.
+//! a toxic added through the same client acts on them; `create --tls-generate` and
+//! `--tls-cert/--tls-key` make proxies that serve HTTPS (checked with curl), and bad TLS
+//! flags or files fail with the flag, the file or the server's field named.
 
+#[path = "support/http_server.rs"]
+mod http_server;
 #[path = "support/proxy_server.rs"]
 mod proxy_server;
 #[allow(dead_code)]
@@ -254,4 +258,162 @@ fn create_with_protocol_dns_makes_a_dns_proxy_that_dns_toxics_act_on() {
         out.contains("queries_faulted=1") && out.contains("queries_matched=1"),
         "{out}"
     );
+}
+
+/// `curl --cacert CA URL` with the proxy's address pinned for `localhost`: (exit, body).
+fn curl_https(ca: &std::path::Path, url: &str) -> (i32, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "30", "--cacert"])
+        .arg(ca)
+        .arg(url)
+        .output()
+        .expect("curl runs (part of the base system)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// `chaos proxy create web` on a free port in front of a plain HTTP test server, with
+/// `tls` flags; it must succeed. (The test server, to keep alive; the proxy's port.)
+fn create_https(
+    dir: &std::path::Path,
+    server: &proxy_server::Server,
+    tls: &[&str],
+) -> (http_server::TestServer, u16) {
+    let web = http_server::TestServer::start(None);
+    let port = proxy_server::free_port();
+    let (listen, upstream) = (
+        format!("127.0.0.1:{port}"),
+        format!("127.0.0.1:{}", web.port()),
+    );
+    let mut args = vec!["create", "web", "-l", &listen, "-u", &upstream];
+    args.extend_from_slice(tls);
+    let (code, out, err) = client(dir, server.api, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "Created new proxy web\n");
+    (web, port)
+}
+
+/// `create --tls-generate --tls-plain-upstream`: the proxy's JSON carries the `tls` object
+/// the flags stand for, its minted CA is served, and curl trusting that CA gets the plain
+/// upstream's answer over HTTPS through the proxy.
+#[test]
+fn create_with_tls_generate_serves_https_through_the_proxy() {
+    let dir = run::scratch("proxy-client", "tls-generate");
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    let server = proxy_server::Server::start(&dir, &[]);
+    let (_web, port) = create_https(
+        &dir,
+        &server,
+        &[
+            "--tls-generate",
+            "--tls-name",
+            "web.test",
+            "--tls-plain-upstream",
+        ],
+    );
+    let proxy = server.get_json("/proxies/web");
+    let tls = &proxy["tls"];
+    assert_eq!(tls["generate"], serde_json::json!(true), "{proxy}");
+    assert_eq!(tls["upstream_tls"], serde_json::json!(false), "{proxy}");
+    let names = tls["names"].as_array().cloned().unwrap_or_default();
+    assert!(names.contains(&serde_json::json!("web.test")), "{proxy}");
+    let (status, ca) = server.request("GET", "/proxies/web/ca.pem", "", "");
+    assert_eq!(status, 200, "{ca}");
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca).expect("write CA");
+    let (code, body) = curl_https(&ca_file, &format!("https://localhost:{port}/text"));
+    assert_eq!((code, body.as_str()), (0, "hello world"));
+}
+
+/// `create --tls-cert FILE --tls-key FILE`: the files' PEM is sent (the server never sees
+/// the paths), and curl trusting that self-signed certificate gets the upstream's answer.
+#[test]
+fn create_with_tls_cert_and_key_sends_the_files() {
+    let dir = run::scratch("proxy-client", "tls-cert");
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs (part of the base system)");
+    assert!(made.status.success(), "{}", run::stderr(&made));
+    let server = proxy_server::Server::start(&dir, &[]);
+    let (cert_path, key_path) = (cert.to_str(), key.to_str());
+    let (_web, port) = create_https(
+        &dir,
+        &server,
+        &[
+            "--tls-cert",
+            cert_path.expect("utf-8 path"),
+            "--tls-key",
+            key_path.expect("utf-8 path"),
+            "--tls-plain-upstream",
+        ],
+    );
+    let (code, body) = curl_https(&cert, &format!("https://localhost:{port}/text"));
+    assert_eq!((code, body.as_str()), (0, "hello world"));
+}
+
+/// Bad TLS flags: an unreadable file, or one that is not PEM (whose text the server would
+/// take for a path on its machine), is named with its flag before any request; PEM that
+/// is not a certificate comes back as the server's field error; flags that cannot go
+/// together are refused by the parser (exit 2). Nothing is created.
+#[test]
+fn bad_tls_flags_and_files_fail_clearly() {
+    let dir = run::scratch("proxy-client", "tls-bad");
+    std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    let server = proxy_server::Server::start(&dir, &[]);
+    let base = ["create", "web", "-l", "127.0.0.1:0", "-u", "127.0.0.1:1"];
+    let with = |extra: &[&str]| -> (i32, String, String) {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        client(&dir, server.api, &args)
+    };
+    let missing = dir.join("missing.pem");
+    let missing = missing.to_str().expect("utf-8 path");
+    let (code, out, err) = with(&["--tls-cert", missing, "--tls-key", missing]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("--tls-cert") && err.contains(missing), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let junk = dir.join("junk.pem");
+    std::fs::write(&junk, "/etc/passwd\n").expect("junk");
+    let junk = junk.to_str().expect("utf-8 path");
+    let (code, out, err) = with(&["--tls-cert", junk, "--tls-key", junk]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("--tls-cert") && err.contains("not PEM"),
+        "{err}"
+    );
+
+    let bad = dir.join("bad.pem");
+    let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    std::fs::write(&bad, pem).expect("bad PEM");
+    let bad = bad.to_str().expect("utf-8 path");
+    let (code, out, err) = with(&["--tls-cert", bad, "--tls-key", bad]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.starts_with("Failed to create proxy: tls."), "{err}");
+
+    let (code, out, err) = with(&["--tls-generate", "--tls-cert", junk, "--tls-key", junk]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, out, err) = with(&["--tls-key", junk]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--tls-cert"), "{err}");
+
+    assert_eq!(server.get_json("/proxies"), serde_json::json!({}));
 }

@@ -18,7 +18,9 @@ pub(crate) const SPECS: &[Spec] = &[
               upstream_host:upstream_port. `env:NAME` upstream values are read from the \
               environment. Sets the environment variable `<proxy_name>_PORT` to the port \
               the proxy listens on. `protocol` (Shakedown's, `chaos proxy serve` only) makes \
-              a `udp` (or another non-TCP) proxy; left out, the proxy is TCP as upstream's.",
+              a `udp` (or another non-TCP) proxy; left out, the proxy is TCP as upstream's. \
+              `tls` (Shakedown's too) is the proxy's `tls` object, e.g. `{\"generate\": true}`, \
+              for HTTP faults on HTTPS traffic; left out, none is sent.",
         params: &[
             ("proxy_name", Def::Required, Some("string")),
             ("upstream_host", Def::Required, Some("string")),
@@ -28,6 +30,7 @@ pub(crate) const SPECS: &[Spec] = &[
             ("enabled", Def::Bool(true), Some("boolean")),
             CONFIGURATION,
             ("protocol", Def::None, Some("string")),
+            ("tls", Def::None, Some("mapping")),
         ],
         return_type: None,
         body: body!(create_proxy),
@@ -139,6 +142,7 @@ async fn create_proxy(ctx: Ctx<'_>) -> Result<Value, ProviderError> {
         upstream,
         enabled,
         protocol: ctx.opt_str("protocol"),
+        tls: Some(ctx.arg("tls")).filter(|v| !v.is_null()).cloned(),
     };
     log::debug!("Creating proxy with the following configuration: {spec:?}");
     let api = ctx.client()?;

@@ -73,13 +73,12 @@ fn registers_sixteen_functions_with_upstream_signatures_and_the_stats_probe() {
             f.name
         );
         assert!(!f.doc.is_empty(), "{} has a doc", f.name);
-        // Upstream's parameters end with `configuration`; Shakedown's only addition,
-        // create_proxy's `protocol`, comes after it so positional calls bind as upstream.
+        // Upstream's parameters end with `configuration`; Shakedown's only additions,
+        // create_proxy's `protocol` and `tls`, come after it so positional calls bind as
+        // upstream.
         let params = &f.signature.params;
         let last = match params.last() {
-            Some(p) if f.name == "create_proxy" && p.name == "protocol" => {
-                &params[params.len() - 2]
-            }
+            Some(p) if f.name == "create_proxy" && p.name == "tls" => &params[params.len() - 3],
             other => other.expect("params"),
         };
         assert_eq!(last.name, "configuration", "{}", f.name);
@@ -106,6 +105,7 @@ fn registers_sixteen_functions_with_upstream_signatures_and_the_stats_probe() {
             s("enabled", Some(json!(true))),
             s("configuration", Some(Value::Null)),
             s("protocol", Some(Value::Null)),
+            s("tls", Some(Value::Null)),
         ]
     );
     assert_eq!(

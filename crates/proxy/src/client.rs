@@ -28,6 +28,9 @@ pub struct ProxySpec {
     /// `"tcp"` or `"udp"` (Shakedown's; Toxiproxy has no UDP). `None` sends no `protocol`
     /// key, which both servers read as TCP.
     pub protocol: Option<String>,
+    /// The proxy's `tls` object (Shakedown's [HTTPS faults](crate::tls), e.g.
+    /// `{"generate": true}`), sent as given; `None` sends no `tls` key.
+    pub tls: Option<Value>,
 }
 
 /// A toxic to add. `name: None` lets the server pick `<type>_<stream>`.
@@ -272,6 +275,9 @@ impl Client {
         });
         if let Some(protocol) = &spec.protocol {
             body["protocol"] = protocol.as_str().into();
+        }
+        if let Some(tls) = &spec.tls {
+            body["tls"] = tls.clone();
         }
         self.json(Method::POST, "/proxies", Some(&body)).await
     }

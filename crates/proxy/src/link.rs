@@ -17,8 +17,11 @@
 //! goes, the link splices again. Ends that transform their bytes (TLS sessions: a
 //! [`Buffered`] reader, a buffering writer) expose no socket, so their links always copy:
 //! `read_chunk`, then `AsyncWrite` with a flush before idling (`Sink::BUFFERS`).
-//! Release instants are waited for with `crate::timer`, not tokio's millisecond wheel, on
-//! every link.
+//! Release instants are waited for with one `crate::timer::Alarm` per link, armed for the
+//! earliest of them (the front chunk's, a stage's deadline, a delayed EOF or reset), not
+//! with tokio's millisecond wheel, and not with one timer future per kind of instant: an
+//! idle connection's task is mostly its two links' futures, so what a link holds while it
+//! waits is what 10,000 idle connections cost.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +35,7 @@ use tokio::sync::{mpsc, watch};
 use crate::rng::Rng;
 use crate::splice::{Pipe, PipeBudget, SpliceError, Step};
 use crate::stats::ToxicStats;
-use crate::timer::sleep_until_std as sleep_until;
+use crate::timer::{self, Alarm};
 use crate::toxics::{Chunk, Direction, Stage, ToxicKind, Verdict};
 
 /// Bytes a link may hold scheduled but unwritten before it stops reading its source.
@@ -507,13 +510,6 @@ async fn recv_opt(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
     }
 }
 
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(t) => sleep_until(t).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// What the link's one write arm is ready to do.
 enum Wrote {
     /// This many bytes of the queue's front chunk were written.
@@ -529,8 +525,9 @@ enum Wrote {
 /// With bytes in the pipe it waits for the raw destination's write readiness (the splice
 /// itself happens in the loop, which owns the pipe); the pipe holds bytes only while the
 /// queue is empty (see `run`), so nothing queued is overtaken. Otherwise it writes (part
-/// of) the queue's front chunk once its instant has come: through readiness on a raw
-/// socket, through `AsyncWrite` on anything else. A writer that buffers (`Sink::BUFFERS`)
+/// of) the queue's front chunk if its instant has come (else it waits for nothing: the
+/// link's alarm wakes the loop at that instant): through readiness on a raw socket,
+/// through `AsyncWrite` on anything else. A writer that buffers (`Sink::BUFFERS`)
 /// and holds unflushed bytes is flushed first whenever nothing can be written right now,
 /// so delayed data never strands earlier data in a TLS buffer.
 async fn write_front<W: Sink>(
@@ -550,17 +547,14 @@ async fn write_front<W: Sink>(
             )),
         };
     }
-    let due = chunk.is_some_and(|c| c.at <= Instant::now());
-    if dirty && !due {
+    let due = chunk.filter(|c| timer::due(c.at, Instant::now()));
+    if dirty && due.is_none() {
         writer.flush().await?;
         return Ok(Wrote::Flushed);
     }
-    let Some(c) = chunk else {
+    let Some(c) = due else {
         return std::future::pending().await;
     };
-    if c.at > Instant::now() {
-        sleep_until(c.at).await;
-    }
     let data = &c.data[off..];
     if let Some(tcp) = writer.tcp() {
         loop {
@@ -638,6 +632,7 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
     let mut off = 0usize;
     // Written but possibly still buffered in the writer (only for `W::BUFFERS`).
     let mut dirty = false;
+    let mut alarm = Alarm::default();
     loop {
         if *stop.borrow() {
             return LinkEnd::Stopped;
@@ -662,6 +657,19 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
         // The pipe is filled only when empty (see `crate::splice`).
         let can_read = link.reading && link.queued < MAX_QUEUED && in_pipe == 0 && !rejoin;
         let splicing = fast.budget.is_some() && link.clear();
+        // The one instant the alarm waits for: the earliest that is still to come of the
+        // reset, the stages' deadline, the EOF (not while the writer needs a flush) and
+        // the front chunk's release (a due front chunk is the write arm's).
+        let now = Instant::now();
+        let front = link
+            .queue
+            .front()
+            .map(|c| c.at)
+            .filter(|&at| in_pipe == 0 && !timer::due(at, now));
+        let wake = [link.reset_at, deadline, eof_at.filter(|_| !dirty), front]
+            .into_iter()
+            .flatten()
+            .min();
         tokio::select! {
             biased;
             r = stop.changed() => {
@@ -678,10 +686,6 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
                     return LinkEnd::Close;
                 }
             }
-            _ = sleep_opt(link.reset_at) => return LinkEnd::Reset,
-            // The precise timer may return up to its slack early: the stage is due at its
-            // deadline, not re-polled until then (which would spin for that slack).
-            _ = sleep_opt(deadline) => link.fire(deadline.map_or_else(Instant::now, |d| d.max(Instant::now()))),
             msg = recv_opt(&mut inject_rx) => match msg {
                 Some(bytes) => {
                     // An HTTP fault answered the client: drop the upstream's reply.
@@ -695,6 +699,21 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
                 }
                 None => inject_rx = None,
             },
+            () = alarm.wait(wake) => {
+                let now = Instant::now();
+                if link.reset_at.is_some_and(|t| timer::due(t, now)) {
+                    return LinkEnd::Reset;
+                }
+                // The alarm may ring up to its slack early: the stage is due at its
+                // deadline, not re-polled until then (which would spin for that slack).
+                if let Some(d) = deadline.filter(|&d| timer::due(d, now)) {
+                    link.fire(d.max(now));
+                } else if eof_at.is_some_and(|t| !dirty && timer::due(t, now)) {
+                    let _ = writer.shutdown().await;
+                    return LinkEnd::Eof;
+                }
+                // Else the front chunk is due: the write arm takes it next turn.
+            }
             r = write_front(writer, link.queue.front(), off, dirty, in_pipe > 0) => match r {
                 Ok(Wrote::Bytes(0)) | Err(_) => return LinkEnd::Close,
                 Ok(Wrote::Flushed) => dirty = false,
@@ -729,10 +748,6 @@ pub async fn run<R: Source, W: Sink>(reader: &mut R, writer: &mut W, p: LinkPara
                     }
                 }
             },
-            _ = sleep_opt(eof_at), if !dirty => {
-                let _ = writer.shutdown().await;
-                return LinkEnd::Eof;
-            }
             r = incoming(reader), if can_read => {
                 let got = match r {
                     Ok(Incoming::Chunk(buf)) => buf,

@@ -11,7 +11,7 @@ async fn cli_commands_round_trip() {
     let c = Client::new(&srv.url()).expect("client");
     let up = echo_server().await;
     assert_eq!(c.version().await.expect("version"), "2.12.0");
-    let out = cli::create(&c, "db", "127.0.0.1:0", &up.to_string(), None)
+    let out = cli::create(&c, "db", "127.0.0.1:0", &up.to_string(), None, None)
         .await
         .expect("create");
     assert_eq!(out, "Created new proxy db\n");

@@ -25,9 +25,20 @@ pub fn proxy(args: ProxyArgs) -> u8 {
                 listen,
                 upstream,
                 protocol,
+                tls,
             } => {
                 let protocol = protocol.map(|p| p.as_str());
-                cli::create(&c, &proxy, &listen, &upstream, protocol).await
+                let tls = cli::TlsFlags {
+                    generate: tls.tls_generate,
+                    cert: tls.tls_cert,
+                    key: tls.tls_key,
+                    names: tls.tls_name,
+                    upstream_ca: tls.tls_upstream_ca,
+                    no_verify_upstream: tls.tls_no_verify_upstream,
+                    plain_upstream: tls.tls_plain_upstream,
+                }
+                .to_json()?;
+                cli::create(&c, &proxy, &listen, &upstream, protocol, tls).await
             }
             ProxyCommand::Toggle { proxy } => cli::toggle(&c, &proxy).await,
             ProxyCommand::Delete { proxy } => cli::delete(&c, &proxy).await,

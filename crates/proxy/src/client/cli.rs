@@ -2,6 +2,8 @@
 //! takes already-parsed arguments and returns the text to print, in toxiproxy-cli's
 //! non-TTY format. Errors carry toxiproxy-cli's messages; the caller exits with 1.
 
+use std::path::PathBuf;
+
 use serde_json::{Map, Value};
 
 use super::{Client, NewToxic, ProxySpec};
@@ -91,14 +93,80 @@ pub async fn inspect_with(c: &Client, proxy: &str, stats: bool) -> Result<String
     Ok(out)
 }
 
-/// `create`; `protocol` is `chaos proxy create --protocol` (`None` for toxiproxy-cli, which
-/// has no such flag).
+/// `chaos proxy create`'s TLS flags: what maps onto the API's `tls` object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsFlags {
+    /// `--tls-generate`: mint a CA for the proxy (`"generate": true`).
+    pub generate: bool,
+    /// `--tls-cert FILE`: the certificate chain shown to clients (PEM).
+    pub cert: Option<PathBuf>,
+    /// `--tls-key FILE`: its private key (PEM).
+    pub key: Option<PathBuf>,
+    /// `--tls-name NAME`: extra names for a generated certificate (`names`).
+    pub names: Vec<String>,
+    /// `--tls-upstream-ca FILE`: the CA the upstream's certificate is verified against.
+    pub upstream_ca: Option<PathBuf>,
+    /// `--tls-no-verify-upstream`: `"verify_upstream": false` (test upstreams only).
+    pub no_verify_upstream: bool,
+    /// `--tls-plain-upstream`: the upstream speaks plain HTTP (`"upstream_tls": false`).
+    pub plain_upstream: bool,
+}
+
+impl TlsFlags {
+    /// The `tls` object these flags stand for, `None` when none was given. Files are read
+    /// here and sent as PEM text, so a server on another machine need not see them; which
+    /// combinations make sense (cert with key, or generate) is the server's to say, with
+    /// the same messages as for any API client.
+    pub fn to_json(&self) -> Result<Option<Value>, ProxyError> {
+        let mut m = Map::new();
+        if self.generate {
+            m.insert("generate".into(), true.into());
+        }
+        for (key, flag, path) in [
+            ("cert", "--tls-cert", &self.cert),
+            ("key", "--tls-key", &self.key),
+            ("upstream_ca", "--tls-upstream-ca", &self.upstream_ca),
+        ] {
+            if let Some(path) = path {
+                let pem = std::fs::read_to_string(path).map_err(|e| {
+                    fail(format!(
+                        "{flag} {}: cannot read it: {e} (give a readable PEM file)",
+                        path.display()
+                    ))
+                })?;
+                // The API reads text without a PEM header as a path on the server's
+                // machine: never send a file's contents that could be taken for one.
+                if !pem.contains("-----BEGIN") {
+                    return Err(fail(format!(
+                        "{flag} {}: not PEM (no -----BEGIN line; give a PEM file)",
+                        path.display()
+                    )));
+                }
+                m.insert(key.into(), pem.into());
+            }
+        }
+        if !self.names.is_empty() {
+            m.insert("names".into(), self.names.clone().into());
+        }
+        if self.no_verify_upstream {
+            m.insert("verify_upstream".into(), false.into());
+        }
+        if self.plain_upstream {
+            m.insert("upstream_tls".into(), false.into());
+        }
+        Ok((!m.is_empty()).then_some(Value::Object(m)))
+    }
+}
+
+/// `create`; `protocol` is `chaos proxy create --protocol` and `tls` its TLS flags' object
+/// (both `None` for toxiproxy-cli, which has no such flags).
 pub async fn create(
     c: &Client,
     proxy: &str,
     listen: &str,
     upstream: &str,
     protocol: Option<&str>,
+    tls: Option<Value>,
 ) -> Result<String, ProxyError> {
     if listen.is_empty() {
         return Err(fail("Required argument 'listen' was empty.".into()));
@@ -112,6 +180,7 @@ pub async fn create(
         upstream: upstream.into(),
         enabled: true,
         protocol: protocol.map(str::to_string),
+        tls,
     };
     c.create_proxy(&spec)
         .await
