@@ -104,39 +104,12 @@ fn reference() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-/// Runs `[module, function, arguments]` steps in one Python process; the same
-/// `{"ok"}`/`{"err"}` shape as [`ours`] (bytes bodies as text).
-const RUNNER: &str = r#"
-import importlib, json, sys, traceback
-out = []
-for module, func, args in json.load(sys.stdin):
-    try:
-        out.append({"ok": getattr(importlib.import_module(module), func)(**args)})
-    except Exception as x:
-        out.append({"err": traceback.format_exception_only(type(x), x)[0].strip()})
-json.dump(out, sys.stdout, default=lambda b: b.decode("utf-8", "replace"))
-"#;
-
+/// The reference's outcomes of `steps`, with chaostoolkit-istio's `site` first on the path
+/// (drivers-k8s's runner; the child inherits `PYTHONPATH`).
 fn theirs(python: &Path, site: &Path, steps: &[(&str, &str, Value)]) -> Vec<Value> {
-    let mut child = Command::new(python)
-        .args(["-c", RUNNER])
-        .env("KUBECONFIG", kubeconfig())
-        .env("PYTHONPATH", site)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run the reference python");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(&serde_json::to_vec(steps).expect("steps"))
-            .expect("write steps");
-    }
-    let out = child.wait_with_output().expect("reference output");
-    assert!(out.status.success(), "the reference runner failed");
-    serde_json::from_slice(&out.stdout).expect("the reference answers JSON")
+    // Only this test spawns Python in this binary; set once, before the child starts.
+    std::env::set_var("PYTHONPATH", site);
+    k8s::reference(python, steps)
 }
 
 /// An answer reduced to what both sides must agree on: the status; for an object its kind,
