@@ -4,9 +4,6 @@
 //! while malformed fault values are refused at their line. The calls themselves are checked
 //! against the reference on the control plane in `crates/drivers-istio/tests/`.
 
-#[allow(dead_code)]
-#[path = "support/http_server.rs"]
-mod http_server;
 #[path = "support/reference.rs"]
 mod reference;
 #[path = "support/run.rs"]
@@ -15,7 +12,6 @@ mod run;
 use reference::{skip_or_fail, workspace_root};
 use run::{assert_clean_exit, chaos, scratch, stderr};
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 fn book(name: &str) -> String {
@@ -149,6 +145,5 @@ fn the_book_istio_experiments_validate_and_bad_values_are_refused_at_their_line(
         assert_clean_exit(&out, 1, message);
         assert!(stderr(&out).contains(line), "{line} in:\n{}", stderr(&out));
     }
-    let _ = Path::new(&dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
