@@ -95,6 +95,7 @@ pub fn native() -> Registry {
     drivers_gremlin::register(&mut registry);
     drivers_tracing::register(&mut registry);
     drivers_load::register(&mut registry);
+    drivers_istio::register(&mut registry);
     registry
 }
 

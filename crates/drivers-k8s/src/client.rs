@@ -106,6 +106,20 @@ impl Kube {
         body: Option<(&str, &Value)>,
         accept: Option<&str>,
     ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
+        let (status, _, bytes) = self.exchange(method, path, body, accept).await?;
+        Ok((status, bytes))
+    }
+
+    /// One request with a JSON body (if any) and an optional `Accept` header: the status,
+    /// the response headers and the raw body. For callers whose upstream returns all three
+    /// (`chaosistio` answers `{status, body, headers}`).
+    pub async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, &Value)>,
+        accept: Option<&str>,
+    ) -> Result<(StatusCode, http::HeaderMap, Vec<u8>), ProviderError> {
         let mut builder = with_trace_context(Request::builder().method(method).uri(path));
         if let Some(accept) = accept {
             builder = builder.header(http::header::ACCEPT, accept);
@@ -134,13 +148,13 @@ impl Kube {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = response.status();
-        let bytes = response
-            .into_body()
+        let (parts, body) = response.into_parts();
+        let bytes = body
             .collect()
             .await
             .map_err(|e| self.unreachable(&e))?
             .to_bytes();
-        Ok((status, bytes.to_vec()))
+        Ok((status, parts.headers, bytes.to_vec()))
     }
 
     /// One request answered as JSON.

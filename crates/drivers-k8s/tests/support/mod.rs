@@ -255,7 +255,8 @@ fn reference_python_or_none() -> Option<PathBuf> {
 
 /// Runs `[module, function, arguments]` steps in one Python process, each outcome as
 /// `{"ok": <return value>}` or `{"err": <message>}` worded as chaoslib words an exception
-/// (`traceback.format_exception_only(...)[0].strip()`).
+/// (`traceback.format_exception_only(...)[0].strip()`); `bytes` in a return value (an API
+/// refusal's body, in chaostoolkit-istio) as text.
 const RUNNER: &str = r#"
 import importlib, json, sys, traceback
 out = []
@@ -264,7 +265,7 @@ for module, func, args in json.load(sys.stdin):
         out.append({"ok": getattr(importlib.import_module(module), func)(**args)})
     except Exception as x:
         out.append({"err": traceback.format_exception_only(type(x), x)[0].strip()})
-json.dump(out, sys.stdout)
+json.dump(out, sys.stdout, default=lambda b: b.decode("utf-8", "replace"))
 "#;
 
 /// The reference's outcomes of `steps` (see [`RUNNER`]) against the test cluster.
