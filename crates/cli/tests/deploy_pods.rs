@@ -300,6 +300,30 @@ fn exit_code(pod: &Value) -> i64 {
         .unwrap_or_else(|| panic!("no terminated state: {pod:#}"))
 }
 
+/// Every run's peak memory, printed (docs/in-cluster.md keeps the numbers); with the static
+/// binary of the image (`scripts/release`), each within the manifests' 16 MiB limit.
+fn memory(runner: &PodRunner) {
+    for run in runner.runs() {
+        let peak = run.peak_rss_kib;
+        eprintln!(
+            "pod {}/{}: exit {}, peak RSS {peak} KiB ({:.1} MiB), image from {}",
+            run.namespace,
+            run.pod,
+            run.exit_code,
+            peak as f64 / 1024.0,
+            runner.image().source
+        );
+        assert!(peak > 0, "no memory measured for {}", run.pod);
+        if !runner.image().dynamic {
+            assert!(
+                peak <= 16 * 1024,
+                "the static chaos took {peak} KiB in {}, over the pods' 16 MiB limit",
+                run.pod
+            );
+        }
+    }
+}
+
 fn name(pod: &Value) -> String {
     pod["metadata"]["name"].as_str().expect("name").to_string()
 }
@@ -366,22 +390,8 @@ fn k01_job_runs_the_book_s_experiment_as_a_real_pod() {
         log.contains(" DEBUG] "),
         "--verbose from the manifest's args: {log}"
     );
-    // Memory: the manifest's limit is 16 MiB.
-    let runs = runner.runs();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let peak = runs[0].peak_rss_kib;
-    eprintln!(
-        "K01 pod {pod_name}: peak RSS {peak} KiB ({:.1} MiB), image from {}",
-        peak as f64 / 1024.0,
-        runner.image().source
-    );
-    assert!(peak > 0, "no memory measured");
-    if !runner.image().dynamic {
-        assert!(
-            peak <= 16 * 1024,
-            "the static chaos took {peak} KiB, over the pod's 16 MiB limit"
-        );
-    }
+    assert_eq!(runner.runs().len(), 1);
+    memory(&runner);
 }
 
 /// K01's CronJob: a journal per run; a deviating run fails its pod and says why.
@@ -467,6 +477,7 @@ fn k01_cronjob_keeps_a_journal_per_run_and_a_deviation_fails_the_pod() {
         log.contains("Experiment ended with status: deviated"),
         "{log}"
     );
+    memory(&runner);
 }
 
 /// K03: a random node drained from the `chaos` namespace, uncordoned by the rollback.
@@ -552,6 +563,7 @@ fn k03_node_drain_runs_from_the_chaos_namespace() {
     }
     assert_eq!(unschedulable, "", "the rollback left {drained} cordoned");
     assert_eq!(exit_code(&pod), 0);
+    memory(&runner);
 }
 
 /// The book's settings path, `/root/.chaostoolkit` (periodic-slack.yaml): the image's HOME,
@@ -634,5 +646,123 @@ fn settings_at_the_book_s_root_path_are_read_in_the_pod() {
         message.body.contains("tests"),
         "the channel of the settings: {:?}",
         message.body
+    );
+    memory(&runner);
+}
+
+/// What keeps a pod from starting is in its status, as a kubelet would say it: an image tag
+/// that does not exist (`ErrImagePull`), a ConfigMap that does not exist (the pod waits,
+/// `ContainerCreating` with the mount error) until it is created, and then the pod runs.
+#[test]
+fn a_pod_that_cannot_start_says_why_in_its_status() {
+    let _one = serial();
+    let ns = "deploy-pods-bad";
+    let _cleanup = fresh_namespaces(&[ns]);
+    let runner = PodRunner::start(&run::scratch("deploy-pods", "bad"), &[ns]);
+    let pod = |name: &str, image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  restartPolicy: Never\n  \
+             containers:\n  - name: c\n    image: {image}\n    args: [--version]\n    \
+             volumeMounts: [{{name: e, mountPath: /experiment}}]\n  \
+             volumes: [{{name: e, configMap: {{name: experiments}}}}]\n"
+        )
+    };
+    apply(ns, &pod("no-such-tag", "shakedown:0.0.0-missing"));
+    apply(ns, &pod("no-configmap", "shakedown:latest"));
+    let waiting = |name: &str| -> (String, String) {
+        for _ in 0..600 {
+            let out = kubectl(&[
+                "-n",
+                ns,
+                "get",
+                "pod",
+                name,
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}",
+            ]);
+            if let Some((reason, message)) = out.split_once('|').filter(|(r, _)| !r.is_empty()) {
+                return (reason.to_string(), message.to_string());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{name}: no waiting reason");
+    };
+    let (reason, message) = waiting("no-such-tag");
+    assert_eq!(reason, "ErrImagePull");
+    assert!(
+        message.contains("shakedown:0.0.0-missing") && message.contains("not found"),
+        "{message}"
+    );
+    let (reason, message) = waiting("no-configmap");
+    assert_eq!(reason, "ContainerCreating");
+    assert!(
+        message.contains(r#"configmap "experiments" not found"#),
+        "{message}"
+    );
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            ns,
+            "get",
+            "pod",
+            "no-configmap",
+            "-o",
+            "jsonpath={.status.phase}"
+        ]),
+        "Pending"
+    );
+    // Once the ConfigMap exists, the pod runs (`chaos --version`) and succeeds.
+    kubectl(&[
+        "-n",
+        ns,
+        "create",
+        "configmap",
+        "experiments",
+        "--from-literal=a=b",
+    ]);
+    let runs = runner.wait_for_runs(ns, 1, Duration::from_secs(60));
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].exit_code, 0);
+    assert!(runner
+        .log(ns, "no-configmap", "c")
+        .contains("chaos version"));
+    for _ in 0..300 {
+        if kubectl(&[
+            "-n",
+            ns,
+            "get",
+            "pod",
+            "no-configmap",
+            "-o",
+            "jsonpath={.status.phase}",
+        ]) == "Succeeded"
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            ns,
+            "get",
+            "pod",
+            "no-configmap",
+            "-o",
+            "jsonpath={.status.phase}"
+        ]),
+        "Succeeded"
+    );
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            ns,
+            "get",
+            "pod",
+            "no-such-tag",
+            "-o",
+            "jsonpath={.status.phase}"
+        ]),
+        "Pending"
     );
 }

@@ -257,6 +257,8 @@ impl Drop for PodRunner {
         for t in pods {
             let _ = t.join();
         }
+        // The pods' roots and volumes (tokens, secrets); logs and claims stay for the test.
+        let _ = std::fs::remove_dir_all(self.shared.dir.join("pods"));
         let _ = super::cluster::try_kubectl_at(
             &self.shared.kubeconfig,
             &[
@@ -1442,13 +1444,37 @@ fn vm_hwm(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The image of `scripts/release` exists and its binary is not older than the `chaos` under
+/// test (a stale release would test old code).
+fn release_image_is_current(root: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let image = modified(&root.join("target/image/oci/index.json"));
+    let release = modified(&root.join("target/release-static/chaos"));
+    let debug = modified(Path::new(env!("CARGO_BIN_EXE_chaos")));
+    matches!((image, release, debug), (Some(_), Some(r), Some(d)) if r >= d)
+}
+
 /// Shakedown's image, unpacked once per test binary: `SHAKEDOWN_POD_IMAGE` (an OCI layout
-/// directory), else `target/image/oci` from `scripts/release`, else one written by
-/// `scripts/oci-image` around the `chaos` under test.
+/// directory), else `target/image/oci` from `scripts/release` when its binary is not older
+/// than the `chaos` under test, else one written by `scripts/oci-image` around the `chaos`
+/// under test.
 pub fn shakedown_image() -> &'static Image {
     static IMAGE: OnceLock<Image> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let root = super::cluster::root();
+        // Unpacked images of earlier test processes that are gone.
+        for entry in std::fs::read_dir(std::env::temp_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("shakedown-pod-image-") {
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
         let work = std::env::temp_dir().join(format!("shakedown-pod-image-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).expect("image dir");
@@ -1457,7 +1483,7 @@ pub fn shakedown_image() -> &'static Image {
                 PathBuf::from(&dir),
                 format!("{} (SHAKEDOWN_POD_IMAGE)", PathBuf::from(dir).display()),
             ),
-            None if root.join("target/image/oci/index.json").is_file() => (
+            None if release_image_is_current(&root) => (
                 root.join("target/image/oci"),
                 "target/image/oci (scripts/release: the static chaos)".to_string(),
             ),
