@@ -227,18 +227,13 @@ impl AppStandIn {
         }
     }
 
-    /// The Service `go-demo-8` of `ns`, served by this stand-in: the pod runner resolves
-    /// its DNS names to the annotated address (no cluster DNS nor kube-proxy here).
-    fn expose(&self, ns: &str) {
-        expose(ns, &self.address);
-    }
-
     fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("requests").clone()
     }
 }
 
-/// The Service `go-demo-8` of `ns` at `address` (see [`AppStandIn::expose`]).
+/// The Service `go-demo-8` of `ns`, served at `address` (a stand-in's): the pod runner
+/// resolves its DNS names to the annotated address (no cluster DNS nor kube-proxy here).
 fn expose(ns: &str, address: &str) {
     {
         let manifest = format!(
@@ -324,8 +319,36 @@ fn memory(runner: &PodRunner) {
     }
 }
 
+/// The phase of `pod` in `ns`.
+fn phase(ns: &str, pod: &str) -> String {
+    kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "pod",
+        pod,
+        "-o",
+        "jsonpath={.status.phase}",
+    ])
+}
+
 fn name(pod: &Value) -> String {
     pod["metadata"]["name"].as_str().expect("name").to_string()
+}
+
+/// K01's namespace `ns`, fresh: its pod runner, go-demo-8 (two pods on the fake nodes and its
+/// Service at `address`), the Role of `deploy/rbac/pod-chaos.yaml`, the book's experiments
+/// ConfigMap and the journals' claim. Dropped in reverse order: the runner, then the
+/// namespace.
+fn k01_namespace(ns: &str, address: &str) -> (Cleanup, PodRunner) {
+    let cleanup = fresh_namespaces(&[ns]);
+    let runner = PodRunner::start(&run::scratch("deploy-pods", ns), &[ns]);
+    expose(ns, address);
+    app(ns);
+    apply(ns, &deploy("rbac/pod-chaos.yaml", ns, ns));
+    apply(ns, &book_configmap("experiments.yaml", ns));
+    apply(ns, &deploy("journals.yaml", ns, ns));
+    (cleanup, runner)
 }
 
 /// K01: the book's Job, its journal in the claim, its memory measured.
@@ -333,14 +356,8 @@ fn name(pod: &Value) -> String {
 fn k01_job_runs_the_book_s_experiment_as_a_real_pod() {
     let _one = serial();
     let ns = "deploy-pods-k01";
-    let _cleanup = fresh_namespaces(&[ns]);
-    let runner = PodRunner::start(&run::scratch("deploy-pods", "k01"), &[ns]);
     let go_demo = AppStandIn::start();
-    go_demo.expose(ns);
-    app(ns);
-    apply(ns, &deploy("rbac/pod-chaos.yaml", ns, ns));
-    apply(ns, &book_configmap("experiments.yaml", ns));
-    apply(ns, &deploy("journals.yaml", ns, ns));
+    let (_cleanup, runner) = k01_namespace(ns, &go_demo.address);
     let before = pods(ns, "app=go-demo-8");
     apply(ns, &deploy("job.yaml", ns, ns));
 
@@ -399,14 +416,8 @@ fn k01_job_runs_the_book_s_experiment_as_a_real_pod() {
 fn k01_cronjob_keeps_a_journal_per_run_and_a_deviation_fails_the_pod() {
     let _one = serial();
     let ns = "deploy-pods-cron";
-    let _cleanup = fresh_namespaces(&[ns]);
-    let runner = PodRunner::start(&run::scratch("deploy-pods", "cron"), &[ns]);
     let go_demo = AppStandIn::start();
-    go_demo.expose(ns);
-    app(ns);
-    apply(ns, &deploy("rbac/pod-chaos.yaml", ns, ns));
-    apply(ns, &book_configmap("experiments.yaml", ns));
-    apply(ns, &deploy("journals.yaml", ns, ns));
+    let (_cleanup, runner) = k01_namespace(ns, &go_demo.address);
     apply(ns, &deploy("cronjob.yaml", ns, ns));
 
     kubectl(&[
@@ -572,16 +583,11 @@ fn k03_node_drain_runs_from_the_chaos_namespace() {
 fn settings_at_the_book_s_root_path_are_read_in_the_pod() {
     let _one = serial();
     let ns = "deploy-pods-slack";
-    let _cleanup = fresh_namespaces(&[ns]);
-    let runner = PodRunner::start(&run::scratch("deploy-pods", "slack"), &[ns]);
-    let slack = StandIn::start(Behaviour::Slack);
-    // go-demo-8 deleted, as in the book's failing run: nothing answers at its address, the
+    // go-demo-8 down, as in the book's failing run: nothing answers at its address, the
     // probe fails, the run fails (`run-failed`).
-    expose(ns, &format!("127.80.{}.250", std::process::id() % 250));
-    app(ns);
-    apply(ns, &deploy("rbac/pod-chaos.yaml", ns, ns));
-    apply(ns, &book_configmap("experiments.yaml", ns));
-    apply(ns, &deploy("journals.yaml", ns, ns));
+    let nothing = format!("127.80.{}.250", std::process::id() % 250);
+    let (_cleanup, runner) = k01_namespace(ns, &nothing);
+    let slack = StandIn::start(Behaviour::Slack);
     apply(ns, &deploy("settings-slack.yaml", ns, ns));
     kubectl(&[
         "-n",
@@ -699,18 +705,7 @@ fn a_pod_that_cannot_start_says_why_in_its_status() {
         message.contains(r#"configmap "experiments" not found"#),
         "{message}"
     );
-    assert_eq!(
-        kubectl(&[
-            "-n",
-            ns,
-            "get",
-            "pod",
-            "no-configmap",
-            "-o",
-            "jsonpath={.status.phase}"
-        ]),
-        "Pending"
-    );
+    assert_eq!(phase(ns, "no-configmap"), "Pending");
     // Once the ConfigMap exists, the pod runs (`chaos --version`) and succeeds.
     kubectl(&[
         "-n",
@@ -727,42 +722,11 @@ fn a_pod_that_cannot_start_says_why_in_its_status() {
         .log(ns, "no-configmap", "c")
         .contains("chaos version"));
     for _ in 0..300 {
-        if kubectl(&[
-            "-n",
-            ns,
-            "get",
-            "pod",
-            "no-configmap",
-            "-o",
-            "jsonpath={.status.phase}",
-        ]) == "Succeeded"
-        {
+        if phase(ns, "no-configmap") == "Succeeded" {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(
-        kubectl(&[
-            "-n",
-            ns,
-            "get",
-            "pod",
-            "no-configmap",
-            "-o",
-            "jsonpath={.status.phase}"
-        ]),
-        "Succeeded"
-    );
-    assert_eq!(
-        kubectl(&[
-            "-n",
-            ns,
-            "get",
-            "pod",
-            "no-such-tag",
-            "-o",
-            "jsonpath={.status.phase}"
-        ]),
-        "Pending"
-    );
+    assert_eq!(phase(ns, "no-configmap"), "Succeeded");
+    assert_eq!(phase(ns, "no-such-tag"), "Pending");
 }
