@@ -730,3 +730,54 @@ fn a_pod_that_cannot_start_says_why_in_its_status() {
     assert_eq!(phase(ns, "no-configmap"), "Succeeded");
     assert_eq!(phase(ns, "no-such-tag"), "Pending");
 }
+
+/// A pod deleted while it runs (eviction, the Job's deadline, an operator's kill switch) is
+/// terminated as a kubelet does it: SIGTERM first, so `chaos run` ends `interrupted` and
+/// still writes its journal to the claim, exit code 1.
+#[test]
+fn a_deleted_pod_gets_sigterm_and_its_run_ends_interrupted() {
+    let _one = serial();
+    let ns = "deploy-pods-term";
+    let go_demo = AppStandIn::start();
+    let (_cleanup, runner) = k01_namespace(ns, &go_demo.address);
+    // Test-only: a long pause after the kill, to delete the pod in it.
+    apply(
+        ns,
+        &book_configmap("experiments.yaml", ns).replace("after: 1", "after: 300"),
+    );
+    apply(ns, &deploy("job.yaml", ns, ns));
+    let pod = (0..600)
+        .find_map(|_| {
+            let pods = pods(ns, "job-name=go-demo-8-chaos");
+            let pod = pods.into_iter().next()?;
+            if runner
+                .log(ns, &pod, "chaostoolkit")
+                .contains("Pausing after activity for 300s")
+            {
+                return Some(pod);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            None
+        })
+        .unwrap_or_else(|| panic!("the run never reached its pause"));
+    kubectl(&["-n", ns, "delete", "pod", &pod, "--wait=false"]);
+    let runs = runner.wait_for_runs(ns, 1, Duration::from_secs(60));
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        runs[0].exit_code,
+        1,
+        "{}",
+        runner.log(ns, &pod, "chaostoolkit")
+    );
+    let log = runner.log(ns, &pod, "chaostoolkit");
+    assert!(
+        log.contains("Caught SIGTERM signal, interrupting experiment now"),
+        "{log}"
+    );
+    let journal = run::read_json(
+        &runner
+            .claim_dir(ns, "chaos-journals")
+            .join(format!("{pod}.json")),
+    );
+    assert_eq!(journal["status"], "interrupted", "{journal:#}");
+}

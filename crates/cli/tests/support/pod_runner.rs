@@ -1402,6 +1402,14 @@ fn run_container(
         .map_err(|e| format!("failed to start {program}: {e}"))?;
     let pid = child.id();
     let mut peak = 0u64;
+    // A deleted pod: SIGTERM to the process group, SIGKILL after the grace period (or at
+    // once when the runner stops), as a kubelet; `chaos run` runs its rollbacks meanwhile.
+    let grace = Duration::from_secs(
+        pod["spec"]["terminationGracePeriodSeconds"]
+            .as_u64()
+            .unwrap_or(30),
+    );
+    let mut terminating: Option<std::time::Instant> = None;
     let code = loop {
         if let Some(kib) = vm_hwm(pid) {
             peak = peak.max(kib);
@@ -1417,10 +1425,15 @@ fn run_container(
             Err(e) => return Err(e.to_string()),
         }
         if cancel.load(Ordering::SeqCst) {
-            // SAFETY: the child leads its own process group (setsid above).
-            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
-            let _ = child.wait();
-            return Ok(None);
+            let since = *terminating.get_or_insert_with(|| {
+                // SAFETY: the child leads its own process group (setsid above).
+                unsafe { libc::kill(-(pid as i32), libc::SIGTERM) };
+                std::time::Instant::now()
+            });
+            if since.elapsed() > grace || shared.stop.load(Ordering::SeqCst) {
+                // SAFETY: as above.
+                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            }
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -1432,7 +1445,8 @@ fn run_container(
         peak_rss_kib: peak,
         log,
     });
-    Ok(Some(code))
+    // A deleted pod has no status left to write.
+    Ok(terminating.is_none().then_some(code))
 }
 
 /// `VmHWM` of a live process, KiB.
