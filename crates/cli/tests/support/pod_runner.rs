@@ -631,6 +631,7 @@ fn run_pod(shared: &Arc<Shared>, pod: &Value, cancel: &Arc<AtomicBool>) {
             None => return, // deleted while running: nothing to report
         }
     }
+    publish_logs(shared, pod);
     let failed = statuses
         .iter()
         .any(|s| s["state"]["terminated"]["exitCode"].as_i64() != Some(0));
@@ -639,6 +640,38 @@ fn run_pod(shared: &Arc<Shared>, pod: &Value, cancel: &Arc<AtomicBool>) {
         json!({"phase": if failed {"Failed"} else {"Succeeded"}, "containerStatuses": statuses,
                "initContainerStatuses": init_statuses}),
     );
+}
+
+/// `kubectl logs` for the pod once its containers ended: each log rewritten in the CRI format
+/// kwok serves (`<time> stdout F <line>`), and a kwok `Logs` object named after the pod
+/// pointing at them (kwok plays every fake node's kubelet API; docs/testenv.md).
+fn publish_logs(shared: &Shared, pod: &Value) {
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let stamp = now().replace('Z', ".000000000Z");
+    let mut logs = Vec::new();
+    for c in containers(pod, "initContainers").chain(containers(pod, "containers")) {
+        let container = c["name"].as_str().unwrap_or_default();
+        let plain = log_path(&shared.dir, ns, name, container);
+        let Ok(text) = std::fs::read_to_string(&plain) else {
+            continue;
+        };
+        let cri: String = text
+            .lines()
+            .map(|l| format!("{stamp} stdout F {l}\n"))
+            .collect();
+        let file = plain.with_extension("cri.log");
+        if std::fs::write(&file, cri).is_ok() {
+            logs.push(json!({"containers": [container], "logsFile": file.to_string_lossy()}));
+        }
+    }
+    let object = json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Logs",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"logs": logs},
+    });
+    let _ = kubectl(shared, &["apply", "-f", "-"], Some(&object.to_string()));
 }
 
 /// The container's status after its run; `None` when it was killed because the pod went.
