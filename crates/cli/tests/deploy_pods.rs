@@ -671,25 +671,32 @@ fn settings_at_the_book_s_root_path_are_read_in_the_pod() {
     memory(&runner);
 }
 
-/// What keeps a pod from starting is in its status, as a kubelet would say it: an image tag
-/// that does not exist (`ErrImagePull`), a ConfigMap that does not exist (the pod waits,
-/// `ContainerCreating` with the mount error) until it is created, and then the pod runs.
+/// What keeps a pod from starting is in its status, as a kubelet would say it: a sidecar
+/// whose image the runner does not have (`ErrImagePull`), a ConfigMap that does not exist
+/// (the pod waits, `ContainerCreating` with the mount error) until it is created, and then
+/// the pod runs.
 #[test]
 fn a_pod_that_cannot_start_says_why_in_its_status() {
     let _one = serial();
     let ns = "deploy-pods-bad";
     let _cleanup = fresh_namespaces(&[ns]);
     let runner = PodRunner::start(&run::scratch("deploy-pods", "bad"), &[ns]);
-    let pod = |name: &str, image: &str| {
+    let pod = |name: &str, sidecar: &str| {
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  restartPolicy: Never\n  \
-             containers:\n  - name: c\n    image: {image}\n    args: [--version]\n    \
-             volumeMounts: [{{name: e, mountPath: /experiment}}]\n  \
+             containers:\n  - name: c\n    image: shakedown:latest\n    args: [--version]\n    \
+             volumeMounts: [{{name: e, mountPath: /experiment}}]\n{sidecar}  \
              volumes: [{{name: e, configMap: {{name: experiments}}}}]\n"
         )
     };
-    apply(ns, &pod("no-such-tag", "shakedown:0.0.0-missing"));
-    apply(ns, &pod("no-configmap", "shakedown:latest"));
+    apply(
+        ns,
+        &pod(
+            "no-such-tag",
+            "  - {name: side, image: shakedown:0.0.0-missing}\n",
+        ),
+    );
+    apply(ns, &pod("no-configmap", ""));
     let waiting = |name: &str| -> (String, String) {
         for _ in 0..600 {
             let out = kubectl(&[

@@ -4,9 +4,10 @@
 //! kubelet 1.36 refuses it by default; docs/testenv.md "Real nodes"), and kwok only pretends
 //! to run pods. A Job or CronJob of `deploy/`, or a pod `chaos operator` creates, must really
 //! execute the image's command, or the in-cluster story is untested. The runner plays the
-//! kubelet for exactly those pods: the ones whose image is Shakedown's (`shakedown`, any
-//! registry and tag; kwok's pod-ready and pod-complete stages skip them, see
-//! `scripts/testenv`), in the namespaces a test hands it, so concurrent tests never run each
+//! kubelet for exactly those pods: the ones whose image is Shakedown's under the name `deploy/`
+//! gives it (`shakedown:<workspace version>`, `:latest` or untagged, any registry:
+//! [`runs_here`]; kwok's pod-ready and pod-complete stages skip exactly those, see
+//! `scripts/testenv`; other tags such as `shakedown:test` stay kwok's), in the namespaces a test hands it, so concurrent tests never run each
 //! other's pods.
 //!
 //! Why a test-support module and not a daemon started by `scripts/testenv`: it lives and dies
@@ -124,6 +125,15 @@ pub fn is_shakedown_image(image: &str) -> bool {
     let last = image.rsplit('/').next().unwrap_or(image);
     let name = last.split(['@', ':']).next().unwrap_or(last);
     name == "shakedown"
+}
+
+/// The pods the runner takes (and kwok's stages leave alone, `scripts/testenv`): Shakedown's
+/// image under the name `deploy/` gives it, `shakedown:<workspace version>`, `:latest` or no
+/// tag. Other tags (`shakedown:test`) stay kwok's, so other tests' pods behave as before.
+pub fn runs_here(image: &str) -> bool {
+    is_shakedown_image(image)
+        && !image.contains('@')
+        && image_tag(image).is_none_or(|t| t == env!("CARGO_PKG_VERSION") || t == "latest")
 }
 
 fn image_tag(image: &str) -> Option<&str> {
@@ -392,7 +402,7 @@ fn on_pod(shared: &Arc<Shared>, pod: &Value, deleted: bool) {
     }
     let ours = containers(pod, "initContainers")
         .chain(containers(pod, "containers"))
-        .any(|c| is_shakedown_image(c["image"].as_str().unwrap_or_default()));
+        .any(|c| runs_here(c["image"].as_str().unwrap_or_default()));
     let pending = matches!(pod["status"]["phase"].as_str(), None | Some("Pending"));
     if deleted
         || !ours
@@ -706,7 +716,7 @@ fn check_images(shared: &Shared, pod: &Value) -> Result<(), Waiting> {
                 false,
             ));
         }
-        if let Some(tag) = image_tag(image) {
+        if let Some(tag) = image_tag(image).filter(|_| !runs_here(image)) {
             if !shared.image.tags.iter().any(|t| t == tag) {
                 return Err(waiting(
                     "ErrImagePull",
