@@ -435,6 +435,21 @@ spec:
         );
     }
 
+    /// Waits (at most 120 s) until `deployment` in `go-demo-8` has `ready` Ready replicas.
+    fn wait_ready_replicas(&self, deployment: &str, ready: u32) {
+        self.k(
+            &[
+                "-n",
+                "go-demo-8",
+                "wait",
+                &format!("--for=jsonpath={{.status.readyReplicas}}={ready}"),
+                &format!("deployment/{deployment}"),
+                "--timeout=120s",
+            ],
+            None,
+        );
+    }
+
     fn apply(&self, ns: &str, file: &Path) {
         self.k(&["-n", ns, "apply", "-f", &file.to_string_lossy()], None);
     }
@@ -693,17 +708,7 @@ fn app_and_db_with(c: &Cluster, hpa: bool) {
         1
     };
     for (deployment, ready) in [("go-demo-8-db", 1), ("go-demo-8", replicas)] {
-        c.k(
-            &[
-                "-n",
-                "go-demo-8",
-                "wait",
-                &format!("--for=jsonpath={{.status.readyReplicas}}={ready}"),
-                &format!("deployment/{deployment}"),
-                "--timeout=120s",
-            ],
-            None,
-        );
+        c.wait_ready_replicas(deployment, ready);
     }
 }
 

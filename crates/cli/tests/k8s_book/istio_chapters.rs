@@ -113,17 +113,59 @@ fn istio_crds(c: &Cluster) {
     }
 }
 
+const ISTIO_KINDS: &str = "gateways.networking.istio.io,virtualservices.networking.istio.io,destinationrules.networking.istio.io";
+
+/// The namespaces of the book taken (one test at a time), Istio's CRDs, the stand-in
+/// ingress; the namespaces emptied on drop.
+struct Chapter {
+    cluster: Cluster,
+    ingress: stand_in_ingress::StandInIngress,
+    _plane: ControlPlane,
+    _namespaces: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Chapter {
+    fn start() -> Chapter {
+        let namespaces = super::BOOK_NAMESPACES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let plane = ControlPlane::get(None);
+        let cluster = Cluster {
+            kc: plane.kc.clone(),
+            crash_looping: Default::default(),
+        };
+        istio_crds(&cluster);
+        let ingress = stand_in_ingress::StandInIngress::start(stand_in_ingress::Cluster {
+            kubectl: cluster::kubectl_bin(),
+            kubeconfig: plane.kc.clone(),
+            namespace: "go-demo-8".into(),
+            database_service: "go-demo-8-db".into(),
+        });
+        Chapter {
+            cluster,
+            ingress,
+            _plane: plane,
+            _namespaces: namespaces,
+        }
+    }
+}
+
+impl Drop for Chapter {
+    fn drop(&mut self) {
+        clear_network(&self.cluster);
+    }
+}
+
+/// The book's objects gone from `go-demo-8`, Istio's included.
+fn clear_network(c: &Cluster) {
+    c.reset();
+    c.try_k(&["-n", "go-demo-8", "delete", ISTIO_KINDS, "--all"]);
+}
+
 /// The chapter's state (see the module doc), plus `fix` (a file of `k8s/network/`) when
 /// given; returns once the repeater answers through the stand-in like the book's smoke test.
 fn network(c: &Cluster, ingress: &str, fix: Option<&str>) {
-    c.reset();
-    c.try_k(&[
-        "-n",
-        "go-demo-8",
-        "delete",
-        "gateways.networking.istio.io,virtualservices.networking.istio.io,destinationrules.networking.istio.io",
-        "--all",
-    ]);
+    clear_network(c);
     c.database_volume();
     let app = book().join("k8s/health/app");
     for file in [
@@ -146,17 +188,7 @@ fn network(c: &Cluster, ingress: &str, fix: Option<&str>) {
     c.scale("go-demo-8", 2);
     c.scale("repeater", 2);
     for (deployment, ready) in [("go-demo-8-db", 1), ("go-demo-8", 2), ("repeater", 2)] {
-        c.k(
-            &[
-                "-n",
-                "go-demo-8",
-                "wait",
-                &format!("--for=jsonpath={{.status.readyReplicas}}={ready}"),
-                &format!("deployment/{deployment}"),
-                "--timeout=120s",
-            ],
-            None,
-        );
+        c.wait_ready_replicas(deployment, ready);
     }
     // The book's smoke test: `curl -H "Host: repeater.acme.com" "http://$INGRESS_HOST?addr=http://go-demo-8"`.
     for _ in 0..120 {
@@ -368,21 +400,8 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
     let Some(venv) = istio_venv(test) else {
         return;
     };
-    let _namespaces = super::BOOK_NAMESPACES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let plane = ControlPlane::get(None);
-    let c = Cluster {
-        kc: plane.kc.clone(),
-        crash_looping: Default::default(),
-    };
-    istio_crds(&c);
-    let ingress = stand_in_ingress::StandInIngress::start(stand_in_ingress::Cluster {
-        kubectl: cluster::kubectl_bin(),
-        kubeconfig: plane.kc.clone(),
-        namespace: "go-demo-8".into(),
-        database_service: "go-demo-8-db".into(),
-    });
+    let chapter = Chapter::start();
+    let (c, ingress) = (&chapter.cluster, &chapter.ingress);
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
     let python = venv.join("bin/python");
     let python = python.to_string_lossy();
@@ -394,8 +413,8 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
     let mut report = Vec::new();
     for k in CASES.iter().filter(|k| selected(k.id)) {
         let ours = case(
-            &c,
-            &ingress,
+            c,
+            ingress,
             k,
             &ours,
             "shakedown",
@@ -403,7 +422,7 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
         );
         let theirs = k
             .reference
-            .then(|| case(&c, &ingress, k, &reference_chaos, "reference", &[]));
+            .then(|| case(c, ingress, k, &reference_chaos, "reference", &[]));
         report.push(format!(
             "{} | {} ({}) | shakedown: {} | reference: {}",
             k.id,
@@ -419,15 +438,6 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
         failures.extend(ours);
         failures.extend(theirs.flatten());
     }
-    c.reset();
-    c.try_k(&[
-        "-n",
-        "go-demo-8",
-        "delete",
-        "gateways.networking.istio.io,virtualservices.networking.istio.io,destinationrules.networking.istio.io",
-        "--all",
-    ]);
-    c.try_k(&["delete", "pv", "book-go-demo-8-db", "--ignore-not-found"]);
     eprintln!("{}", report.join("\n"));
     assert!(failures.is_empty(), "{failures:#?}");
 }
@@ -441,29 +451,16 @@ fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
     let Some(venv) = istio_venv(test) else {
         return;
     };
-    let _namespaces = super::BOOK_NAMESPACES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let plane = ControlPlane::get(None);
-    let c = Cluster {
-        kc: plane.kc.clone(),
-        crash_looping: Default::default(),
-    };
-    istio_crds(&c);
-    let ingress = stand_in_ingress::StandInIngress::start(stand_in_ingress::Cluster {
-        kubectl: cluster::kubectl_bin(),
-        kubeconfig: plane.kc.clone(),
-        namespace: "go-demo-8".into(),
-        database_service: "go-demo-8-db".into(),
-    });
+    let chapter = Chapter::start();
+    let (c, ingress) = (&chapter.cluster, &chapter.ingress);
     let Some(prometheus) = peers::prometheus_scraping(
         &format!("http://{}", ingress.metrics_address()),
         "istio-e2e",
     ) else {
         return;
     };
-    network(&c, &ingress.address(), None);
-    let before = virtual_service(&c);
+    network(c, &ingress.address(), None);
+    let before = virtual_service(c);
 
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("k8s-book-istio-e2e");
     let _ = std::fs::remove_dir_all(&dir);
@@ -511,7 +508,7 @@ fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
     cmd.current_dir(&dir)
         .args(["--no-version-check", "--settings", "settings.yaml", "run"])
         .args(["--journal-path", "journal.json", "experiment.json"])
-        .env("KUBECONFIG", &plane.kc)
+        .env("KUBECONFIG", &c.kc)
         .env("INGRESS_HOST", ingress.address())
         .env("PROMETHEUS_URL", &prometheus)
         .env("CHAOS_PYTHON", venv.join("bin/python"));
@@ -547,7 +544,7 @@ fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
     assert!(value > 0.0 && value < 1.0, "error rate {value}: {rate:#}");
     // The rollback removed the fault: the VirtualService is as before, and felt so.
     assert_eq!(j["rollbacks"][0]["status"], "succeeded", "{log}");
-    assert_eq!(virtual_service(&c)["spec"], before["spec"]);
+    assert_eq!(virtual_service(c)["spec"], before["spec"]);
     for _ in 0..6 {
         let answer = get(
             &ingress.address(),
@@ -556,13 +553,4 @@ fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
         );
         assert_eq!(answer.map(|a| a.0), Some(200));
     }
-    c.reset();
-    c.try_k(&[
-        "-n",
-        "go-demo-8",
-        "delete",
-        "gateways.networking.istio.io,virtualservices.networking.istio.io,destinationrules.networking.istio.io",
-        "--all",
-    ]);
-    c.try_k(&["delete", "pv", "book-go-demo-8-db", "--ignore-not-found"]);
 }
