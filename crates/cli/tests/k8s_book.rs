@@ -28,6 +28,10 @@ mod peers;
 mod reference;
 #[path = "k8s_book/talk_rollouts.rs"]
 mod talk_rollouts;
+// The network chapters (Istio faults felt through the stand-in ingress) and the combined
+// end-to-end test: same namespaces, so they take [`BOOK_NAMESPACES`] too.
+#[path = "k8s_book/istio_chapters.rs"]
+mod istio_chapters;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -136,6 +140,10 @@ spec:
 /// The service account every namespace gets; applied so tests never race its controller.
 const DEFAULT_SERVICE_ACCOUNT: &str =
     "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\n";
+
+/// Held by every test of this binary that uses the `go-demo-8` and `istio-system`
+/// namespaces of the default control plane, so that they run one after the other.
+static BOOK_NAMESPACES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn book() -> PathBuf {
     PathBuf::from("/work/shared/corpus/go-demo-8")
@@ -427,6 +435,21 @@ spec:
         );
     }
 
+    /// Waits (at most 120 s) until `deployment` in `go-demo-8` has `ready` Ready replicas.
+    fn wait_ready_replicas(&self, deployment: &str, ready: u32) {
+        self.k(
+            &[
+                "-n",
+                "go-demo-8",
+                "wait",
+                &format!("--for=jsonpath={{.status.readyReplicas}}={ready}"),
+                &format!("deployment/{deployment}"),
+                "--timeout=120s",
+            ],
+            None,
+        );
+    }
+
     fn apply(&self, ns: &str, file: &Path) {
         self.k(&["-n", ns, "apply", "-f", &file.to_string_lossy()], None);
     }
@@ -557,6 +580,18 @@ spec:
 
 /// Runs one experiment with `chaos` (ours or the reference); returns (status, exit code).
 fn run(bin: &Path, kc: &str, ingress: &str, experiment: &str, tag: &str) -> (String, i32) {
+    run_env(bin, kc, ingress, experiment, tag, &[])
+}
+
+/// [`run`] with more environment variables (`CHAOS_PYTHON`, say).
+fn run_env(
+    bin: &Path,
+    kc: &str,
+    ingress: &str,
+    experiment: &str,
+    tag: &str,
+    env: &[(&str, &str)],
+) -> (String, i32) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("k8s-book-{tag}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch");
@@ -573,6 +608,7 @@ fn run(bin: &Path, kc: &str, ingress: &str, experiment: &str, tag: &str) -> (Str
         .env("KUBECONFIG", kc)
         .env("NODE_LABEL", "pool=book")
         .env("INGRESS_HOST", ingress)
+        .envs(env.iter().copied())
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
         .output()
@@ -672,17 +708,7 @@ fn app_and_db_with(c: &Cluster, hpa: bool) {
         1
     };
     for (deployment, ready) in [("go-demo-8-db", 1), ("go-demo-8", replicas)] {
-        c.k(
-            &[
-                "-n",
-                "go-demo-8",
-                "wait",
-                &format!("--for=jsonpath={{.status.readyReplicas}}={ready}"),
-                &format!("deployment/{deployment}"),
-                "--timeout=120s",
-            ],
-            None,
-        );
+        c.wait_ready_replicas(deployment, ready);
     }
 }
 
@@ -998,6 +1024,7 @@ fn run_side(tag: &str, bin: &Path, run_dir: Option<&Path>, cases: &[&Case]) -> V
 /// cases wait mostly on pauses and the kubelet model, not on the CPU.
 #[test]
 fn book_experiments_match_the_book_and_the_reference() {
+    let _namespaces = BOOK_NAMESPACES.lock().unwrap_or_else(|e| e.into_inner());
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
     let reference = Command::new(cluster::root().join("scripts/reference-venv-k8s"))
         .stderr(Stdio::inherit())

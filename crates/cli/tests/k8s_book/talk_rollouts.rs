@@ -16,7 +16,9 @@
 //!   times out and users get a 500. It exposes `svc_responses_total` and `counter`,
 //!   which a real Prometheus scrapes every second.
 //! - Users call service1 all along (a thread), as production users would; the talk's
-//!   `load.single` adds its own requests (through the bridge, `corpus_modules/load.py`).
+//!   `load.single` adds its own requests: Shakedown's native `load.single` (docs/load.md),
+//!   since the Python path holds the other stand-ins (`corpus_modules/chaoshumio`) but no
+//!   `load` module. service1 counts its requests apart (they do not say `Host: service1`).
 //! - `chaoshumio.control` runs through the bridge (its stand-in records, sends nothing);
 //!   `chaostracing.control` is native and points at a closed loopback port.
 //!
@@ -71,6 +73,8 @@ struct Service1 {
     ok: Arc<AtomicU64>,
     errors: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    /// Requests from the experiments' `load.single` (to `/`, any `Host` but the users').
+    pretend: Arc<AtomicU64>,
 }
 
 impl Drop for Service1 {
@@ -89,14 +93,17 @@ impl Service1 {
             ok: Arc::new(AtomicU64::new(0)),
             errors: Arc::new(AtomicU64::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
+            pretend: Arc::new(AtomicU64::new(0)),
         };
         let (serving, ok, errors) = (s.serving.clone(), s.ok.clone(), s.errors.clone());
+        let pretend = s.pretend.clone();
         let next = Arc::new(AtomicUsize::new(0));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                let pretend = pretend.clone();
                 let (serving, ok, errors, next) =
                     (serving.clone(), ok.clone(), errors.clone(), next.clone());
-                std::thread::spawn(move || serve(stream, &serving, &ok, &errors, &next));
+                std::thread::spawn(move || serve(stream, &serving, &ok, &errors, &next, &pretend));
             }
         });
         // Which versions serve: the ReplicaSets of service2 with Ready pods.
@@ -188,6 +195,7 @@ fn serve(
     ok: &AtomicU64,
     errors: &AtomicU64,
     next: &AtomicUsize,
+    pretend: &AtomicU64,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(match stream.try_clone() {
@@ -203,7 +211,13 @@ fn serve(
         match reader.read_line(&mut header) {
             Ok(0) | Err(_) => break,
             Ok(_) if header.trim().is_empty() => break,
-            Ok(_) => {}
+            Ok(_) => {
+                let (name, value) = header.split_once(':').unwrap_or_default();
+                let scrape = request_line.contains(" /metrics ");
+                if name.eq_ignore_ascii_case("host") && value.trim() != "service1" && !scrape {
+                    pretend.fetch_add(1, Ordering::SeqCst);
+                }
+            }
         }
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
@@ -299,6 +313,8 @@ struct Run {
     journal: Value,
     code: i32,
     log: String,
+    /// Requests service1 got from the experiment's `load.single`.
+    pretend: u64,
 }
 
 fn run(dir: &Path, kc: &str, service1: &Service1, prometheus: &str, version: u32) -> Run {
@@ -320,7 +336,7 @@ fn run(dir: &Path, kc: &str, service1: &Service1, prometheus: &str, version: u32
         .env("JAEGER_HOST", "127.0.0.1")
         .env("HUMIO_INGEST_TOKEN", "humio-test-token")
         .env("HUMIO_DATASPACE", "chaos-demo")
-        .env("PYTHONPATH", root.join("crates/cli/tests/corpus_modules"))
+        .env("PYTHONPATH", dir.join("modules"))
         .env(
             "CHAOS_PYTHON",
             root.join("target/reference-venv/bin/python"),
@@ -329,7 +345,9 @@ fn run(dir: &Path, kc: &str, service1: &Service1, prometheus: &str, version: u32
         .env("CHAOS_COLOR", "never");
     super::reference::remove_proxy_env(&mut cmd);
     super::reference::reset_signal_dispositions(&mut cmd);
+    let pretend = service1.pretend.load(Ordering::SeqCst);
     let out = cmd.output().expect("run chaos");
+    let pretend = service1.pretend.load(Ordering::SeqCst) - pretend;
     let log = format!(
         "rollout v{version}: exit {:?}\n{}",
         out.status.code(),
@@ -343,6 +361,7 @@ fn run(dir: &Path, kc: &str, service1: &Service1, prometheus: &str, version: u32
         journal,
         code: out.status.code().unwrap_or(-1),
         log,
+        pretend,
     }
 }
 
@@ -386,6 +405,14 @@ fn talk_rollout_experiments_end_like_the_report_seed() {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     // Not the talk's settings.yaml: it sends traces to 10.1.1.141.
     std::fs::write(dir.join("settings.yaml"), "{}\n").expect("settings");
+    // The bridge's modules: the stand-ins of corpus_modules but `load`, which the native
+    // `load.single` answers when Python has no `load` to import.
+    let modules = super::reference::workspace_root().join("crates/cli/tests/corpus_modules");
+    std::fs::create_dir_all(dir.join("modules")).expect("modules dir");
+    for m in ["chaoshumio", "corpus_record.py"] {
+        std::os::unix::fs::symlink(modules.join(m), dir.join("modules").join(m))
+            .expect("link a stand-in module");
+    }
 
     let k = |args: &[&str], stdin: Option<&str>| cluster::kubectl_at(&kc, args, stdin);
     delete_service2(&kc, true);
@@ -422,6 +449,13 @@ fn talk_rollout_experiments_end_like_the_report_seed() {
             "{}",
             r.log
         );
+        // The talk's pretend users: the native `load.single` (its line, `None` at once, and
+        // one request a second for 20 s, not more).
+        let users = activity(&j["run"], "pretend-users-in-background");
+        assert_eq!(users["status"], "succeeded", "{users:#}");
+        assert_eq!(users["output"], Value::Null, "{users:#}");
+        assert!(r.log.contains("for 20s every 1.0s"), "{}", r.log);
+        assert!((1..=21).contains(&r.pretend), "{} requests", r.pretend);
         let set = activity(&j["run"], &format!("initiate-rollout-v{v}-of-service2"));
         assert_eq!(set["status"], "succeeded", "{set:#}");
         let samples = samples(j);
