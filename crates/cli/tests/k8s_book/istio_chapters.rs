@@ -6,11 +6,12 @@
 //! chaostoolkit-istio; and the combined end-to-end test (users in the background,
 //! an Istio abort, Prometheus, the rollback, the load in the journal).
 //!
-//! Which `chaosistio` answers does not matter here: the experiments are run as files, and
-//! Shakedown is handed the reference venv's Python (`CHAOS_PYTHON`) for the modules it does
-//! not ship natively. The venv: `SHAKEDOWN_REFERENCE_ISTIO_VENV` if set, else
-//! `target/reference-venv-k8s` (`scripts/reference-venv-k8s`); it must import
-//! `chaosistio.fault.actions` (missing: a loud SKIP, or a failure under `CI` /
+//! Shakedown runs with no Python at all: `chaosistio`, `chaosprometheus` and the load are
+//! native (`crates/drivers-istio`). The reference runs from `SHAKEDOWN_REFERENCE_ISTIO_VENV`
+//! if set, else `target/reference-venv-k8s` (`scripts/reference-venv-k8s`), with the venv's
+//! `istio-site` directory, if it has one, first on `PYTHONPATH`: chaostoolkit-istio 0.4.1
+//! needs an older kubernetes client than chaostoolkit-kubernetes (see that script). It must
+//! import `chaosistio.fault.actions` (missing: a loud SKIP, or a failure under `CI` /
 //! `SHAKEDOWN_REQUIRE_PEERS`).
 //!
 //! Cluster states, per the book (§8): `k8s/health/app/` without its HPA (the HPA
@@ -33,9 +34,10 @@ use std::time::Duration;
 
 use super::{book, cluster, peers, reference, stand_in_ingress, Cluster, ControlPlane};
 
-/// The reference venv with chaostoolkit-istio: its `chaos` and `python`, or `None` after
-/// a SKIP line (a panic when peers are required).
-fn istio_venv(test: &str) -> Option<PathBuf> {
+/// The reference with chaostoolkit-istio: its venv and the `PYTHONPATH` that makes
+/// `chaosistio` importable there, or `None` after a SKIP line (a panic when peers are
+/// required).
+fn istio_venv(test: &str) -> Option<(PathBuf, String)> {
     let venv = match std::env::var_os("SHAKEDOWN_REFERENCE_ISTIO_VENV") {
         Some(v) => PathBuf::from(v),
         None => {
@@ -45,9 +47,15 @@ fn istio_venv(test: &str) -> Option<PathBuf> {
             cluster::root().join("target/reference-venv-k8s")
         }
     };
+    let site = venv.join("istio-site");
+    let pythonpath = if site.is_dir() {
+        site.to_string_lossy().into_owned()
+    } else {
+        String::new()
+    };
     let importable = Command::new(venv.join("bin/python"))
         .args(["-c", "import chaosistio.fault.actions"])
-        .env_remove("PYTHONPATH")
+        .env("PYTHONPATH", &pythonpath)
         .output()
         .is_ok_and(|o| o.status.success());
     if !importable {
@@ -62,7 +70,7 @@ fn istio_venv(test: &str) -> Option<PathBuf> {
         );
         return None;
     }
-    Some(venv)
+    Some((venv, pythonpath))
 }
 
 /// The book's go-demo-8 VirtualService, as stored.
@@ -397,14 +405,12 @@ fn case(
 #[test]
 fn network_chapter_faults_are_felt_like_in_the_book() {
     let test = "network_chapter_faults_are_felt_like_in_the_book";
-    let Some(venv) = istio_venv(test) else {
+    let Some((venv, pythonpath)) = istio_venv(test) else {
         return;
     };
     let chapter = Chapter::start();
     let (c, ingress) = (&chapter.cluster, &chapter.ingress);
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_chaos"));
-    let python = venv.join("bin/python");
-    let python = python.to_string_lossy();
     let reference_chaos = venv.join("bin/chaos");
     // `SHAKEDOWN_BOOK_CASES=E10,E13` runs only the cases whose id starts with one of those.
     let only = std::env::var("SHAKEDOWN_BOOK_CASES").unwrap_or_default();
@@ -412,17 +418,17 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
     let mut failures = Vec::new();
     let mut report = Vec::new();
     for k in CASES.iter().filter(|k| selected(k.id)) {
-        let ours = case(
-            c,
-            ingress,
-            k,
-            &ours,
-            "shakedown",
-            &[("CHAOS_PYTHON", &python)],
-        );
-        let theirs = k
-            .reference
-            .then(|| case(c, ingress, k, &reference_chaos, "reference", &[]));
+        let ours = case(c, ingress, k, &ours, "shakedown", &[]);
+        let theirs = k.reference.then(|| {
+            case(
+                c,
+                ingress,
+                k,
+                &reference_chaos,
+                "reference",
+                &[("PYTHONPATH", &pythonpath)],
+            )
+        });
         report.push(format!(
             "{} | {} ({}) | shakedown: {} | reference: {}",
             k.id,
@@ -448,9 +454,6 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
 #[test]
 fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
     let test = "users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends";
-    let Some(venv) = istio_venv(test) else {
-        return;
-    };
     let chapter = Chapter::start();
     let (c, ingress) = (&chapter.cluster, &chapter.ingress);
     let Some(prometheus) = peers::prometheus_scraping(
@@ -510,8 +513,7 @@ fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
         .args(["--journal-path", "journal.json", "experiment.json"])
         .env("KUBECONFIG", &c.kc)
         .env("INGRESS_HOST", ingress.address())
-        .env("PROMETHEUS_URL", &prometheus)
-        .env("CHAOS_PYTHON", venv.join("bin/python"));
+        .env("PROMETHEUS_URL", &prometheus);
     reference::remove_proxy_env(&mut cmd);
     let out = cmd.output().expect("run chaos");
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
