@@ -485,6 +485,16 @@ pub enum SealCommand {
     Validate(SealPolicyArgs),
     /// Kill pods by their `seal/*` labels (not built yet).
     Label(SealLabelArgs),
+    /// Run `A… && B… && …` without a shell (the clone sidecar's startup probe).
+    #[command(hide = true)]
+    Chain(SealChainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SealChainArgs {
+    /// Commands separated by `&&` words.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub argv: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -173,5 +173,76 @@ pub fn out_of_scope(flags: &[(&str, bool)]) -> Option<String> {
     })
 }
 
+/// `chain -- A… && B… && …`: runs each command in turn, as `/bin/sh -c "A && B"` would,
+/// stopping at the first that fails and exiting with its code (127 when it cannot be
+/// started, 128 + the signal when one killed it); 0 when all succeeded (or none given).
+///
+/// Why: the clone's Toxiproxy sidecar is Shakedown's image, which has no shell, and its
+/// startup probe must run several `toxiproxy-cli` commands (upstream chains them with
+/// `sh -c`). One exec probe runs one program; this is that program.
+pub fn chain(argv: &[std::ffi::OsString], err: &mut dyn Write) -> u8 {
+    for command in argv.split(|a| a == "&&") {
+        let Some((program, args)) = command.split_first() else {
+            continue;
+        };
+        match std::process::Command::new(program).args(args).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                use std::os::unix::process::ExitStatusExt;
+                let code = status
+                    .code()
+                    .or_else(|| status.signal().map(|s| 128 + s))
+                    .unwrap_or(1);
+                return u8::try_from(code).unwrap_or(1);
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "ERROR chain: cannot run {}: {e}",
+                    std::path::Path::new(program).display()
+                );
+                return 127;
+            }
+        }
+    }
+    0
+}
+
 /// The program name that makes `chaos` behave as `chaos seal` (a link named so).
 pub const DROPIN_NAME: &str = "powerfulseal";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<std::ffi::OsString> {
+        s.split_whitespace().map(Into::into).collect()
+    }
+
+    #[test]
+    fn chain_runs_commands_in_order_and_stops_at_the_first_failure() {
+        let dir = std::env::temp_dir().join(format!("seal-chain-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        let mut err = Vec::new();
+        let argv: Vec<std::ffi::OsString> = vec![
+            "touch".into(),
+            a.clone().into(),
+            "&&".into(),
+            "sh".into(),
+            "-c".into(),
+            "exit 3".into(),
+            "&&".into(),
+            "touch".into(),
+            b.clone().into(),
+        ];
+        assert_eq!(chain(&argv, &mut err), 3);
+        assert!(a.exists() && !b.exists());
+        assert_eq!(chain(&words("true && true"), &mut err), 0);
+        assert_eq!(chain(&[], &mut err), 0);
+        assert_eq!(chain(&words("/no/such/program"), &mut err), 127);
+        assert!(String::from_utf8_lossy(&err).contains("cannot run /no/such/program"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -22,8 +22,12 @@ pub const DEFAULT_IPROUTE2_IMAGE: &str = "gaiadocker/iproute2:latest";
 /// the runner substitutes Shakedown's own image (`chaos proxy serve`) when the policy does
 /// not name one.
 pub const UPSTREAM_TOXIPROXY_IMAGE: &str = "docker.io/shopify/toxiproxy:2.1.4";
-/// `toxiproxy.toxiproxyCli` when absent.
+/// `toxiproxy.toxiproxyCli` when absent and the policy names its own `imageToxiproxy`
+/// (upstream's default, the path in `shopify/toxiproxy`).
 pub const DEFAULT_TOXIPROXY_CLI: &str = "/go/bin/toxiproxy-cli";
+/// `toxiproxy.toxiproxyCli` when absent and the sidecar is Shakedown's image: the
+/// `toxiproxy-cli` link to `chaos` (docs/release.md).
+pub const SHAKEDOWN_TOXIPROXY_CLI: &str = "/usr/local/bin/toxiproxy-cli";
 
 /// A whole policy file.
 #[derive(Debug, Clone, PartialEq)]
@@ -333,7 +337,9 @@ pub struct ToxiproxyMutation {
     pub image_iptables: String,
     /// `None`: Shakedown's own image, running `chaos proxy serve`.
     pub image_toxiproxy: Option<String>,
-    pub toxiproxy_cli: String,
+    /// `None`: [`DEFAULT_TOXIPROXY_CLI`] with a named image, [`SHAKEDOWN_TOXIPROXY_CLI`]
+    /// with Shakedown's.
+    pub toxiproxy_cli: Option<String>,
     pub proxies: Vec<ExtraProxy>,
     pub toxics: Vec<Toxic>,
 }

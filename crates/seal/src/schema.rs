@@ -1121,9 +1121,7 @@ impl Cx<'_> {
                 .string(m, path, "imageIptables")?
                 .unwrap_or_else(|| DEFAULT_IPROUTE2_IMAGE.to_string()),
             image_toxiproxy: self.string(m, path, "imageToxiproxy")?,
-            toxiproxy_cli: self
-                .string(m, path, "toxiproxyCli")?
-                .unwrap_or_else(|| DEFAULT_TOXIPROXY_CLI.to_string()),
+            toxiproxy_cli: self.string(m, path, "toxiproxyCli")?,
             proxies,
             toxics,
         })

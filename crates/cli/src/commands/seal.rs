@@ -30,6 +30,7 @@ pub fn seal(args: SealArgs) -> u8 {
             }
             ::seal::command::label(&mut err)
         }
+        SealCommand::Chain(c) => ::seal::command::chain(&c.argv, &mut err),
     }
 }
 

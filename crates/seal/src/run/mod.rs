@@ -15,6 +15,7 @@
 //! reproducible. Every scenario run leaves a Chaos Toolkit journal (`record.rs`,
 //! docs/seal.md).
 
+mod clone;
 mod kubectl;
 pub mod log;
 pub mod metrics;
@@ -102,6 +103,17 @@ pub(crate) enum Cleanup {
     Delete {
         payload: String,
         binary: Option<String>,
+    },
+    /// Delete the clone deployment this run created (its token annotation says so).
+    DeleteClone {
+        namespace: String,
+        name: String,
+        token: String,
+    },
+    /// Put a retargeted Service's `chaos` selector back as it was.
+    RestoreService {
+        service: crate::policy::ServiceRef,
+        previous: Option<String>,
     },
 }
 
@@ -391,7 +403,8 @@ impl<'a> Runner<'a> {
                 self.sleep(w.seconds).await;
                 Outcome::ok(Value::Null)
             }
-            Step::NodeAction(_) | Step::Clone(_) | Step::AlertManager(_) => {
+            Step::Clone(c) => self.clone_step(c).await,
+            Step::NodeAction(_) | Step::AlertManager(_) => {
                 let message = format!(
                     "the {} step is not supported by this version of Shakedown's runner yet (docs/seal.md, \"Not done yet\")",
                     step.kind()
@@ -416,14 +429,29 @@ impl<'a> Runner<'a> {
         );
         let kubectl_logger = log::logger("action_kubectl", &self.scenario);
         for (i, c) in cleanups.iter().enumerate() {
-            match c {
+            let (what, kind, arguments) = match c {
+                Cleanup::Delete { payload, .. } => (
+                    "kubectl delete",
+                    "kubectl",
+                    serde_json::json!({"action": "delete", "payload": payload}),
+                ),
+                Cleanup::DeleteClone {
+                    namespace, name, ..
+                } => (
+                    "delete clone",
+                    "clone",
+                    serde_json::json!({"deployment": {"name": name, "namespace": namespace}}),
+                ),
+                Cleanup::RestoreService { service, .. } => (
+                    "restore service",
+                    "clone",
+                    serde_json::json!({"service": {"name": service.name, "namespace": service.namespace}}),
+                ),
+            };
+            let started =
+                record::Record::start(format!("cleanup {}. {what}", i + 1), kind, false, arguments);
+            let outcome = match c {
                 Cleanup::Delete { payload, binary } => {
-                    let started = record::Record::start(
-                        format!("cleanup {}. kubectl delete", i + 1),
-                        "kubectl",
-                        false,
-                        serde_json::json!({"action": "delete", "payload": payload}),
-                    );
                     let result = self
                         .kubectl_run(
                             KubectlAction::Delete,
@@ -433,13 +461,21 @@ impl<'a> Runner<'a> {
                             &kubectl_logger,
                         )
                         .await;
-                    let outcome = match result {
+                    match result {
                         Ok(done) => Outcome::ok(serde_json::json!({"objects": done})),
                         Err((done, e)) => Outcome::failed(serde_json::json!({"objects": done}), e),
-                    };
-                    record.rollback(record::Record::finish(started, Some(&outcome)));
+                    }
                 }
-            }
+                Cleanup::DeleteClone {
+                    namespace,
+                    name,
+                    token,
+                } => self.delete_clone(namespace, name, token).await,
+                Cleanup::RestoreService { service, previous } => {
+                    self.restore_service(service, previous.as_deref()).await
+                }
+            };
+            record.rollback(record::Record::finish(started, Some(&outcome)));
         }
         self.log.info(logger, "Cleanup done");
     }

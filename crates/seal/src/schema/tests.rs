@@ -320,6 +320,7 @@ scenarios:
         panic!()
     };
     assert_eq!(t.image_toxiproxy, None);
+    assert_eq!(t.toxiproxy_cli, None);
     assert_eq!(t.toxics[0].attributes, [("latency".to_string(), 250.0)]);
     let Step::AlertManager(am) = &steps[4] else {
         panic!()
