@@ -15,6 +15,10 @@ use crate::LoadError;
 
 /// The exit code of a mode Shakedown does not run yet (`label`).
 pub const NOT_IMPLEMENTED: u8 = 3;
+/// The exit code of `autonomous` for a valid policy that asks for what is out of scope
+/// (a cloud driver's `start`/`stop`/`stopHost`, SSH's `execute`): refused before it
+/// starts, as the out-of-scope flags are.
+pub const OUT_OF_SCOPE: u8 = 2;
 /// What upstream prints under an invalid policy.
 pub const NOT_VALID: &str = "Policy not valid. See log output above.";
 
@@ -74,8 +78,16 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
             return 1;
         }
     };
-    for notice in &checked.notices {
-        let _ = writeln!(err, "WARNING {}: {notice}", args.policy_file.display());
+    if !checked.notices.is_empty() {
+        for notice in &checked.notices {
+            let _ = writeln!(err, "ERROR {}: {notice}", args.policy_file.display());
+        }
+        let _ = writeln!(
+            err,
+            "ERROR {}: this policy asks for what Shakedown does not do (cloud drivers, SSH); remove those actions to run it (docs/seal.md, \"Out of scope\")",
+            args.policy_file.display()
+        );
+        return OUT_OF_SCOPE;
     }
     let journal_dir = args
         .journal_dir

@@ -19,6 +19,7 @@ mod clone;
 mod kubectl;
 pub mod log;
 pub mod metrics;
+mod nodes;
 mod pods;
 mod probe;
 mod record;
@@ -404,7 +405,8 @@ impl<'a> Runner<'a> {
                 Outcome::ok(Value::Null)
             }
             Step::Clone(c) => self.clone_step(c).await,
-            Step::NodeAction(_) | Step::AlertManager(_) => {
+            Step::NodeAction(n) => self.node_action(n, raw).await,
+            Step::AlertManager(_) => {
                 let message = format!(
                     "the {} step is not supported by this version of Shakedown's runner yet (docs/seal.md, \"Not done yet\")",
                     step.kind()
