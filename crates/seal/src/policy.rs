@@ -16,6 +16,9 @@ pub const DEFAULT_MIN_SECONDS_BETWEEN_RUNS: f64 = 0.0;
 pub const DEFAULT_MAX_SECONDS_BETWEEN_RUNS: f64 = 300.0;
 /// `probeHTTP.retries` when absent: upstream's code (its schema says 3).
 pub const DEFAULT_PROBE_RETRIES: u64 = 1;
+/// `alertManagerAction.actions[].mute.duration` when absent: upstream's code (its schema
+/// says 60).
+pub const DEFAULT_SILENCE_SECONDS: u64 = 900;
 /// `tc.image` and `toxiproxy.imageIptables` when absent.
 pub const DEFAULT_IPROUTE2_IMAGE: &str = "gaiadocker/iproute2:latest";
 /// `toxiproxy.imageToxiproxy` when absent. Upstream's is `docker.io/shopify/toxiproxy:2.1.4`;

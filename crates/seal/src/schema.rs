@@ -1152,7 +1152,7 @@ impl Cx<'_> {
             actions.push(Mute {
                 duration_seconds: self
                     .whole(mm, &bp, "duration", Some(60.0), Some(86400.0))?
-                    .unwrap_or(60),
+                    .unwrap_or(DEFAULT_SILENCE_SECONDS),
                 auto_unmute: self.boolean(mm, &bp, "autoUnmute")?.unwrap_or(true),
             });
         }

@@ -15,6 +15,7 @@
 //! reproducible. Every scenario run leaves a Chaos Toolkit journal (`record.rs`,
 //! docs/seal.md).
 
+mod alertmanager;
 mod clone;
 mod kubectl;
 pub mod log;
@@ -110,6 +111,13 @@ pub(crate) enum Cleanup {
         namespace: String,
         name: String,
         token: String,
+    },
+    /// Delete an Alertmanager silence (`autoUnmute`).
+    Unmute {
+        url: String,
+        id: String,
+        proxy_http: String,
+        proxy_https: String,
     },
     /// Put a retargeted Service's `chaos` selector back as it was.
     RestoreService {
@@ -406,15 +414,7 @@ impl<'a> Runner<'a> {
             }
             Step::Clone(c) => self.clone_step(c).await,
             Step::NodeAction(n) => self.node_action(n, raw).await,
-            Step::AlertManager(_) => {
-                let message = format!(
-                    "the {} step is not supported by this version of Shakedown's runner yet (docs/seal.md, \"Not done yet\")",
-                    step.kind()
-                );
-                self.log
-                    .error(&log::logger("scenario", &self.scenario), &message);
-                Outcome::failed(Value::Null, message)
-            }
+            Step::AlertManager(a) => self.alert_manager(a).await,
         }
     }
 
@@ -443,6 +443,11 @@ impl<'a> Runner<'a> {
                     "delete clone",
                     "clone",
                     serde_json::json!({"deployment": {"name": name, "namespace": namespace}}),
+                ),
+                Cleanup::Unmute { url, id, .. } => (
+                    "unmute",
+                    "alertManagerAction",
+                    serde_json::json!({"url": url, "silenceID": id}),
                 ),
                 Cleanup::RestoreService { service, .. } => (
                     "restore service",
@@ -473,6 +478,12 @@ impl<'a> Runner<'a> {
                     name,
                     token,
                 } => self.delete_clone(namespace, name, token).await,
+                Cleanup::Unmute {
+                    url,
+                    id,
+                    proxy_http,
+                    proxy_https,
+                } => self.unmute(url, id, proxy_http, proxy_https).await,
                 Cleanup::RestoreService { service, previous } => {
                     self.restore_service(service, previous.as_deref()).await
                 }
