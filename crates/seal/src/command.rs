@@ -118,6 +118,7 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
         seed: args.seed,
         journal_dir,
         origin: args.policy_file.display().to_string(),
+        reload: Some(args.policy_file.clone()),
     };
     let level = crate::run::log::Level::from_flags(args.verbose, args.silent);
     let log = std::sync::Arc::new(crate::run::log::Log::new(

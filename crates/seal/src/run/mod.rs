@@ -24,6 +24,7 @@ mod nodes;
 mod pods;
 mod probe;
 mod record;
+mod scenarios;
 pub mod shutdown;
 
 use std::collections::HashMap;
@@ -49,6 +50,9 @@ pub struct Options {
     pub journal_dir: PathBuf,
     /// The policy file's name, recorded in each journal.
     pub origin: String,
+    /// Re-read this policy file, plus the cluster's `Scenario` resources, before every
+    /// loop, as upstream does (`None`: run the policy given, as it is).
+    pub reload: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -60,6 +64,9 @@ pub enum Ending {
     FailedFast,
     /// A signal stopped the run (after the current scenario's cleanup).
     Stopped(Stop),
+    /// The policy re-read before a loop (the file and the `Scenario` resources) was not
+    /// valid: exit 1, as upstream.
+    Invalid,
 }
 
 impl Ending {
@@ -67,7 +74,7 @@ impl Ending {
     pub fn exit_code(self) -> u8 {
         match self {
             Ending::Done => 0,
-            Ending::FailedFast => 1,
+            Ending::FailedFast | Ending::Invalid => 1,
             Ending::Stopped(s) => s.exit_code(),
         }
     }
@@ -128,8 +135,8 @@ pub(crate) enum Cleanup {
 
 /// One run of a policy.
 pub struct Runner<'a> {
-    policy: &'a Policy,
-    document: &'a Value,
+    policy: Policy,
+    document: Value,
     options: &'a Options,
     log: Arc<Log>,
     metrics: Arc<Metrics>,
@@ -149,8 +156,8 @@ impl<'a> Runner<'a> {
     /// `local_offset`: the time zone `dayTime` filters read (read it before starting a
     /// multi-threaded runtime; UTC when unknown).
     pub fn new(
-        policy: &'a Policy,
-        document: &'a Value,
+        policy: &Policy,
+        document: &Value,
         options: &'a Options,
         log: Arc<Log>,
         metrics: Arc<Metrics>,
@@ -163,8 +170,8 @@ impl<'a> Runner<'a> {
             format!("Random seed: {seed} (replay with --seed {seed})"),
         );
         Runner {
-            policy,
-            document,
+            policy: policy.clone(),
+            document: document.clone(),
             options,
             log,
             metrics,
@@ -203,11 +210,14 @@ impl<'a> Runner<'a> {
 
     /// Runs the policy to its end.
     pub async fn run(mut self) -> Ending {
-        let rs = &self.policy.config.run_strategy;
-        let mut loops_left = rs.runs;
+        let mut loops_left = self.policy.config.run_strategy.runs;
         let mut loop_number = 0u64;
         loop {
             loop_number += 1;
+            if !self.reload().await {
+                return Ending::Invalid;
+            }
+            let rs = self.policy.config.run_strategy.clone();
             let mut order: Vec<usize> = (0..self.policy.scenarios.len()).collect();
             if rs.order == Order::Random {
                 self.rng.shuffle(&mut order);
@@ -253,8 +263,8 @@ impl<'a> Runner<'a> {
 
     /// One scenario: its steps, its cleanup, its journal. True when it succeeded.
     async fn scenario(&mut self, index: usize, loop_number: u64) -> bool {
-        let policy = self.policy;
-        let scenario = &policy.scenarios[index];
+        let scenario = self.policy.scenarios[index].clone();
+        let scenario = &scenario;
         self.scenario = scenario.name.clone();
         self.cleanups.clear();
         let logger = log::logger("scenario", &scenario.name);

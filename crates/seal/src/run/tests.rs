@@ -50,6 +50,7 @@ async fn run(name: &str, policy: &str, seed: u64, shutdown: Shutdown) -> Ran {
         seed: Some(seed),
         journal_dir: dir.clone(),
         origin: "test.yml".into(),
+        reload: None,
     };
     let buf = Buf::default();
     let log = Arc::new(Log::new(Level::Info, Box::new(buf.clone())));
