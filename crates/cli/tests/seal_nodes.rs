@@ -176,3 +176,49 @@ scenarios:
         .exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_stdout_collector_logs_upstreams_metric_lines_with_v() {
+    let dir = scratch("seal-nodes", "stdout");
+    let policy = write_policy(
+        &dir,
+        "config: {runStrategy: {runs: 1}}
+scenarios:
+- name: no such node
+  steps:
+  - nodeAction:
+      matches: [{property: {name: name, value: nothing-here}}]
+      actions: [{wait: {seconds: 0}}]
+",
+    );
+    let out = run::chaos(
+        &dir,
+        &[
+            "seal",
+            "-v",
+            "autonomous",
+            "--stdout-collector",
+            "--policy-file",
+            policy.to_str().expect("utf-8"),
+            "--kubeconfig",
+            cluster::kubeconfig(),
+            "--journal-dir",
+            "journals",
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for line in [
+        "DEBUG stdout_collector Matched to empty set - source: nodes",
+        "DEBUG stdout_collector Filtered to empty set",
+        "DEBUG stdout_collector Scenario no such node result: True",
+    ] {
+        has(&err, line);
+    }
+    // Without -v, as upstream (its collector logs at debug level), none of them.
+    let out = autonomous(&dir, &policy, "1", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stderr(&out).contains("stdout_collector"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
