@@ -5,8 +5,11 @@
 //! sleeping a whole number of seconds drawn between `minSecondsBetweenRuns` and
 //! `maxSecondsBetweenRuns` (the code's defaults 0 and 300) — not after the last loop. A
 //! scenario runs its steps in order; the first failing step ends it; its cleanup (what
-//! `kubectl apply` with `autoDelete` created) always runs, also when a signal stopped
-//! the run. `exitStrategy: fail-fast` stops at the first failed scenario with exit 1;
+//! `kubectl apply` with `autoDelete` created, a `clone`'s deployment and retargeted
+//! Services, an Alertmanager silence) always runs, also when a signal stopped the run.
+//! Before every loop the policy file and the cluster's `Scenario` resources are read
+//! again (`scenarios.rs`). The steps live beside this file, one module each: `pods.rs`,
+//! `nodes.rs`, `kubectl.rs`, `probe.rs`, `clone.rs`, `alertmanager.rs`. `exitStrategy: fail-fast` stops at the first failed scenario with exit 1;
 //! `report` logs it and carries on (exit 0 at the end). These are upstream's
 //! `policy_runner.py` and `scenario.py` (3.3), with its log lines.
 //!
