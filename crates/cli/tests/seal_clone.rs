@@ -22,8 +22,11 @@ mod seal;
 use std::path::Path;
 use std::time::Duration;
 
-use run::{chaos_command, scratch, stderr};
-use seal::{autonomous, exists, has, journal, k, killed, namespace, statuses, write_policy};
+use run::{scratch, stderr};
+use seal::{
+    autonomous, autonomous_command, exists, has, journal, k, killed, namespace, statuses,
+    write_policy,
+};
 use serde_json::{json, Value};
 
 /// A deployment `name` of `replicas` pods (`app=<name>`, port 8080) and its Service.
@@ -137,23 +140,9 @@ scenarios:
 "
         ),
     );
-    let child = chaos_command(
-        &dir,
-        &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().expect("utf-8"),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
-        ],
-        &[("SHAKEDOWN_IMAGE", IMAGE)],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn chaos");
+    let child = autonomous_command(&dir, &policy, &[], &[("SHAKEDOWN_IMAGE", IMAGE)])
+        .spawn()
+        .expect("spawn chaos");
     let mut seal = Stopper(Some(child));
     eventually("the clone's three pods ready", || {
         get(&ns, "deployment/web-chaos").is_some_and(|d| d["status"]["readyReplicas"] == json!(3))

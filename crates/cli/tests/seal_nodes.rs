@@ -16,7 +16,7 @@ mod run;
 mod seal;
 
 use run::{scratch, stderr};
-use seal::{autonomous, has, journal, write_policy};
+use seal::{autonomous, autonomous_command, has, journal, write_policy};
 use serde_json::{json, Value};
 
 fn output(j: &Value, step: usize, key: &str) -> Value {
@@ -191,22 +191,9 @@ scenarios:
       actions: [{wait: {seconds: 0}}]
 ",
     );
-    let out = run::chaos(
-        &dir,
-        &[
-            "seal",
-            "-v",
-            "autonomous",
-            "--stdout-collector",
-            "--policy-file",
-            policy.to_str().expect("utf-8"),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
-        ],
-        &[],
-    );
+    let out = autonomous_command(&dir, &policy, &["-v", "--stdout-collector"], &[])
+        .output()
+        .expect("run chaos");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     for line in [

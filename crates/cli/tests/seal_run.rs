@@ -21,10 +21,10 @@ mod seal;
 
 use std::time::Duration;
 
-use run::{chaos, chaos_command, scratch, stderr};
+use run::{chaos, scratch, stderr};
 use seal::{
-    autonomous, exists, has, journal, k, killed, namespace, pod_names, statuses, victims,
-    write_policy,
+    autonomous, autonomous_command, exists, has, journal, k, killed, namespace, pod_names,
+    statuses, victims, write_policy,
 };
 
 #[test]
@@ -356,23 +356,9 @@ scenarios:
 "
         ),
     );
-    let child = chaos_command(
-        &dir,
-        &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().unwrap(),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
-        ],
-        &[],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn chaos");
+    let child = autonomous_command(&dir, &policy, &[], &[])
+        .spawn()
+        .expect("spawn chaos");
     let mut there = false;
     for _ in 0..600 {
         if exists(&ns, "configmap/held") {
@@ -434,17 +420,10 @@ scenarios:
         ),
     );
     let port = http_server::closed_port();
-    let child = chaos_command(
+    let child = autonomous_command(
         &dir,
+        &policy,
         &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().unwrap(),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
             "--prometheus-collector",
             "--prometheus-host",
             "127.0.0.1",
@@ -453,7 +432,6 @@ scenarios:
         ],
         &[],
     )
-    .stderr(std::process::Stdio::piped())
     .spawn()
     .expect("spawn chaos");
     let wanted = [

@@ -19,8 +19,8 @@ mod seal;
 
 use std::time::Duration;
 
-use run::{chaos_command, scratch, stderr};
-use seal::{has, journal, namespace};
+use run::{scratch, stderr};
+use seal::{autonomous_command, has, journal, namespace};
 
 fn scenario(ns: &str, name: &str) -> String {
     format!(
@@ -83,23 +83,9 @@ scenarios:
         )
     };
     std::fs::write(&policy, file("")).expect("policy");
-    let child = chaos_command(
-        &dir,
-        &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().expect("utf-8"),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
-        ],
-        &[],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn chaos");
+    let child = autonomous_command(&dir, &policy, &[], &[])
+        .spawn()
+        .expect("spawn chaos");
     // Loop 1 holds in its gate: change the Scenario and the file, then let it go.
     assert!(server.wait_for_request("/wait/go/1", Duration::from_secs(60)));
     cluster::kubectl(&["apply", "-f", "-"], Some(&scenario(&ns, "cluster two")));

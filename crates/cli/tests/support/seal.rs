@@ -9,7 +9,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use super::cluster;
-use super::run::{chaos, read_json};
+use super::run::{chaos_command, read_json};
 
 /// A namespace of this test's own, fresh.
 pub fn namespace(name: &str) -> String {
@@ -78,23 +78,35 @@ pub fn write_policy(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
+/// `chaos seal autonomous --policy-file POLICY --kubeconfig K --journal-dir journals
+/// EXTRA…` in `dir`, with `env`; stderr piped (to spawn it and read its log).
+pub fn autonomous_command(
+    dir: &Path,
+    policy: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Command {
+    let mut args = vec![
+        "seal",
+        "autonomous",
+        "--policy-file",
+        policy.to_str().expect("utf-8"),
+        "--kubeconfig",
+        cluster::kubeconfig(),
+        "--journal-dir",
+        "journals",
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = chaos_command(dir, &args, env);
+    cmd.stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// [`autonomous_command`] with `--seed SEED`, run to its end.
 pub fn autonomous(dir: &Path, policy: &Path, seed: &str, env: &[(&str, &str)]) -> Output {
-    chaos(
-        dir,
-        &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().expect("utf-8"),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--seed",
-            seed,
-            "--journal-dir",
-            "journals",
-        ],
-        env,
-    )
+    autonomous_command(dir, policy, &["--seed", seed], env)
+        .output()
+        .expect("run chaos")
 }
 
 pub fn journal(dir: &Path, scenario: &str, n: u64) -> Value {

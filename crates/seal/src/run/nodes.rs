@@ -16,12 +16,10 @@
 
 use std::fmt;
 
-use experiment::Value;
-use serde_json::json;
-
 use super::pods::{items, list, matches_values, Candidate, Own};
 use super::{Outcome, Runner};
 use crate::policy::{NodeAction, NodeActionKind, PropertyName};
+use experiment::Value;
 
 const MODULE: &str = "action_nodes";
 
@@ -125,6 +123,9 @@ impl Candidate for Node {
             .is_some_and(|ip| ip == self.ip || ip == self.ext_ip)
             || own.node_name.as_deref() == Some(self.name.as_str())
     }
+    fn shown(&self) -> String {
+        self.name.clone()
+    }
 }
 
 impl Runner<'_> {
@@ -137,31 +138,10 @@ impl Runner<'_> {
                 return Outcome::failed(Value::Null, e);
             }
         };
-        let names = |nodes: &[Node]| -> Value { nodes.iter().map(|n| json!(n.name)).collect() };
-        self.log
-            .debug(&logger, format!("Initial set: {}", list(&initial)));
-        self.log
-            .info(&logger, format!("Initial set length: {}", initial.len()));
-        let mut output = json!({"matched": names(&initial)});
-        if initial.is_empty() {
-            self.metrics.empty_filter();
-            return Outcome::ok(output);
-        }
-        let filtered = match self.filter_items(initial, &step.filters, raw, &logger) {
-            Ok(nodes) => nodes,
-            Err(e) => {
-                self.log.error(&logger, &e);
-                return Outcome::failed(output, e);
-            }
+        let (filtered, output) = match self.narrow(initial, &step.filters, raw, &logger) {
+            Ok(narrowed) => narrowed,
+            Err(done) => return done,
         };
-        self.log
-            .debug(&logger, format!("Filtered set: {}", list(&filtered)));
-        self.log
-            .info(&logger, format!("Filtered set length: {}", filtered.len()));
-        output["filtered"] = names(&filtered);
-        if filtered.is_empty() {
-            return Outcome::ok(output);
-        }
         self.log
             .debug(&logger, format!("Acting on these: {}", list(&filtered)));
         let mut failures = Vec::new();
@@ -230,6 +210,7 @@ impl Runner<'_> {
 mod tests {
     use super::*;
     use crate::policy::Property;
+    use serde_json::json;
 
     fn kwok(name: &str, zone: &str, ready: &str) -> Value {
         json!({

@@ -78,6 +78,8 @@ pub(crate) trait Candidate: fmt::Display {
     fn attribute(&self, name: PropertyName) -> Option<Vec<String>>;
     /// Whether this is the seal's own pod or node (upstream's `dont_self_destruct`).
     fn is_self(&self, own: &Own) -> bool;
+    /// How the journal names it.
+    fn shown(&self) -> String;
 }
 
 /// Who the seal is, from its environment (the downward API in a pod).
@@ -115,6 +117,9 @@ impl Candidate for Pod {
     fn is_self(&self, own: &Own) -> bool {
         own.pod_name.as_deref() == Some(self.name.as_str())
             || (own.host_ip.is_some() && self.ip.as_deref() == own.host_ip.as_deref())
+    }
+    fn shown(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
     }
 }
 
@@ -218,35 +223,10 @@ impl Runner<'_> {
                 return Outcome::failed(Value::Null, e);
             }
         };
-        let names = |pods: &[Pod]| -> Value {
-            pods.iter()
-                .map(|p| Value::String(format!("{}/{}", p.namespace, p.name)))
-                .collect()
+        let (filtered, mut output) = match self.narrow(initial, &step.filters, raw, &logger) {
+            Ok(narrowed) => narrowed,
+            Err(done) => return done,
         };
-        self.log
-            .debug(&logger, format!("Initial set: {}", list(&initial)));
-        self.log
-            .info(&logger, format!("Initial set length: {}", initial.len()));
-        let mut output = json!({"matched": names(&initial)});
-        if initial.is_empty() {
-            self.metrics.empty_filter();
-            return Outcome::ok(output);
-        }
-        let filtered = match self.filter_items(initial, &step.filters, raw, &logger) {
-            Ok(pods) => pods,
-            Err(e) => {
-                self.log.error(&logger, &e);
-                return Outcome::failed(output, e);
-            }
-        };
-        self.log
-            .debug(&logger, format!("Filtered set: {}", list(&filtered)));
-        self.log
-            .info(&logger, format!("Filtered set length: {}", filtered.len()));
-        output["filtered"] = names(&filtered);
-        if filtered.is_empty() {
-            return Outcome::ok(output);
-        }
         let mut failures = Vec::new();
         let mut killed = Vec::new();
         for action in &step.actions {
@@ -413,6 +393,45 @@ impl Runner<'_> {
             .enumerate()
             .map(|(i, p)| Pod::from_json(i, p))
             .collect())
+    }
+
+    /// Upstream's `ActionNodesPods.execute` up to the actions (pods and nodes alike): logs
+    /// the initial set, filters it, logs what is left. `Err` ends the step with that
+    /// outcome (an empty set is a success, as upstream); `Ok` is what to act on and the
+    /// output so far (`matched`, `filtered`).
+    pub(crate) fn narrow<T: Candidate>(
+        &mut self,
+        initial: Vec<T>,
+        filters: &[Filter],
+        raw: &Value,
+        logger: &str,
+    ) -> Result<(Vec<T>, Value), Outcome> {
+        let names = |items: &[T]| -> Value { items.iter().map(|i| json!(i.shown())).collect() };
+        self.log
+            .debug(logger, format!("Initial set: {}", list(&initial)));
+        self.log
+            .info(logger, format!("Initial set length: {}", initial.len()));
+        let mut output = json!({"matched": names(&initial)});
+        if initial.is_empty() {
+            self.metrics.empty_filter();
+            return Err(Outcome::ok(output));
+        }
+        let filtered = match self.filter_items(initial, filters, raw, logger) {
+            Ok(items) => items,
+            Err(e) => {
+                self.log.error(logger, &e);
+                return Err(Outcome::failed(output, e));
+            }
+        };
+        self.log
+            .debug(logger, format!("Filtered set: {}", list(&filtered)));
+        self.log
+            .info(logger, format!("Filtered set length: {}", filtered.len()));
+        output["filtered"] = names(&filtered);
+        if filtered.is_empty() {
+            return Err(Outcome::ok(output));
+        }
+        Ok((filtered, output))
     }
 
     /// Self-protection, then the filters in order (pods and nodes alike).
