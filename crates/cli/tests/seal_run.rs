@@ -526,3 +526,89 @@ scenarios:
         .starts_with("cannot reach the Kubernetes API"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn label_mode_kills_the_pods_its_labels_allow_and_only_those() {
+    let ns = namespace("label");
+    let all_day = "seal/days: 'mon,tue,wed,thu,fri,sat,sun', seal/start-time: '00-00-00', seal/end-time: '23-59-59'";
+    let pods = [
+        ("enabled", format!("seal/enabled: 'true', {all_day}")),
+        ("disabled", format!("seal/enabled: 'false', {all_day}")),
+        ("unlucky", format!("seal/enabled: 'true', seal/kill-probability: '0', {all_day}")),
+        ("never", "seal/enabled: 'true', seal/days: funday".to_string()),
+        ("bad-time", "seal/enabled: 'true', seal/start-time: '10:00:00', seal/days: 'mon,tue,wed,thu,fri,sat,sun'".to_string()),
+        ("starts-after-its-end", "seal/enabled: 'true', seal/days: sun, seal/start-time: '23-59-59'".to_string()),
+    ];
+    let docs: Vec<String> = pods
+        .iter()
+        .map(|(name, annotations)| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: label}}, annotations: {{{annotations}}}}}\nspec: {{containers: [{{name: c, image: busybox}}]}}\n"
+            )
+        })
+        .collect();
+    cluster::kubectl(&["apply", "-f", "-"], Some(&docs.join("---\n")));
+    k(&[
+        "-n",
+        &ns,
+        "wait",
+        "--for=condition=Ready",
+        "pod",
+        "-l",
+        "app=label",
+        "--timeout=120s",
+    ]);
+    let dir = scratch("seal-run", "label");
+    let out = chaos(
+        &dir,
+        &[
+            "seal",
+            "label",
+            "--kubeconfig",
+            cluster::kubeconfig(),
+            "--kubernetes-namespace",
+            &ns,
+            "--runs",
+            "2",
+            "--max-seconds-between-runs",
+            "0",
+            "--seed",
+            "3",
+        ],
+        &[("TZ", "UTC")],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    has(&err, "INFO label_runner Found 6 pods");
+    has(&err, "INFO label_runner Filtered to 1 pods");
+    let killed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("Pod killed: [pod #"))
+        .collect();
+    assert_eq!(killed.len(), 1, "{err}");
+    assert!(
+        killed[0].contains(&format!(" name=enabled namespace={ns} ")),
+        "{err}"
+    );
+    // The second round lists one pod fewer.
+    has(&err, "INFO label_runner Found 5 pods");
+    has(
+        &err,
+        &format!("WARNING label_runner Invalid start time - skipping pod {ns}/bad-time"),
+    );
+    has(&err, "All done here!");
+    let left = pod_names(&ns, "app=label");
+    assert!(!left.contains(&"enabled".to_string()), "{left:?}");
+    for kept in [
+        "disabled",
+        "unlucky",
+        "never",
+        "bad-time",
+        "starts-after-its-end",
+    ] {
+        assert!(
+            left.contains(&kept.to_string()),
+            "{kept} was killed: {left:?}\n{err}"
+        );
+    }
+}

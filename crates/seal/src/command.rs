@@ -5,16 +5,14 @@
 //! `OK` on standard output and exits 0, or logs why and prints `Policy not valid. See log
 //! output above.` and exits 1. Where upstream logs a `jsonschema` error and a dump of the
 //! policy, Shakedown logs one line naming the file, line, column, path and the fix.
-//! `autonomous` runs the policy ([`crate::run`]); `label` is not built yet: it exits
-//! [`NOT_IMPLEMENTED`].
+//! `autonomous` runs the policy ([`crate::run`]); `label` kills pods by their `seal/*`
+//! labels.
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::LoadError;
 
-/// The exit code of a mode Shakedown does not run yet (`label`).
-pub const NOT_IMPLEMENTED: u8 = 3;
 /// The exit code of `autonomous` for a valid policy that asks for what is out of scope
 /// (a cloud driver's `start`/`stop`/`stopHost`, SSH's `execute`): refused before it
 /// starts, as the out-of-scope flags are.
@@ -167,13 +165,101 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
     })
 }
 
-/// `label …`: not built yet.
-pub fn label(err: &mut dyn Write) -> u8 {
-    let _ = writeln!(
-        err,
-        "ERROR Shakedown cannot run PowerfulSeal's label mode yet (not implemented); exit code {NOT_IMPLEMENTED}"
-    );
-    NOT_IMPLEMENTED
+/// What `label` was asked for (its flags).
+#[derive(Debug, Clone, Default)]
+pub struct Label {
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// `--kubernetes-namespace` (comma-separated; empty: every namespace).
+    pub namespace: String,
+    pub min_seconds_between_runs: f64,
+    pub max_seconds_between_runs: f64,
+    pub seed: Option<u64>,
+    /// `--runs N` (ours): stop after N rounds; `None`: forever, as upstream.
+    pub runs: Option<u64>,
+    pub verbose: u8,
+    pub silent: u8,
+    pub prometheus: Option<(String, u16)>,
+}
+
+/// `label …`: kills the pods whose `seal/*` labels or annotations say so, round after
+/// round ([`crate::run`]'s `label.rs`); exit 0 after `--runs`, 130/143 after a signal.
+pub fn label(args: &Label, err: &mut dyn Write) -> u8 {
+    let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "ERROR cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let options = crate::run::Options {
+        kubeconfig: args.kubeconfig.clone(),
+        seed: args.seed,
+        journal_dir: std::path::PathBuf::from("."),
+        origin: String::new(),
+        reload: None,
+    };
+    let level = crate::run::log::Level::from_flags(args.verbose, args.silent);
+    let log = std::sync::Arc::new(crate::run::log::Log::new(
+        level,
+        Box::new(std::io::stderr()),
+    ));
+    let metrics = std::sync::Arc::new(crate::run::metrics::Metrics::new(log.clone()));
+    let policy = crate::policy::Policy {
+        config: crate::policy::Config {
+            run_strategy: crate::policy::RunStrategy {
+                order: crate::policy::Order::RoundRobin,
+                runs: args.runs,
+                min_seconds_between_runs: args.min_seconds_between_runs,
+                max_seconds_between_runs: args.max_seconds_between_runs,
+            },
+            exit_strategy: crate::policy::ExitStrategy::Report,
+        },
+        scenarios: Vec::new(),
+    };
+    runtime.block_on(async {
+        if let Some((host, port)) = &args.prometheus {
+            match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
+                Ok(listener) => {
+                    tokio::spawn(crate::run::metrics::serve(listener, metrics.clone()));
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "ERROR --prometheus-host/--prometheus-port {host}:{port}: cannot listen: {e}"
+                    );
+                    return 1;
+                }
+            }
+        }
+        let shutdown = match crate::run::Shutdown::on_signals() {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = writeln!(err, "ERROR cannot listen for SIGINT/SIGTERM: {e}");
+                return 1;
+            }
+        };
+        crate::run::Runner::new(
+            &policy,
+            &experiment::Value::Null,
+            &options,
+            log,
+            metrics,
+            shutdown,
+            local_offset,
+        )
+        .label(
+            &args.namespace,
+            args.runs,
+            args.min_seconds_between_runs,
+            args.max_seconds_between_runs,
+        )
+        .await
+        .exit_code()
+    })
 }
 
 /// Flags of upstream's that ask for what is out of scope (a cloud driver, SSH): the

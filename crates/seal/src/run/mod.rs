@@ -21,6 +21,7 @@
 mod alertmanager;
 mod clone;
 mod kubectl;
+mod label;
 pub mod log;
 pub mod metrics;
 mod nodes;

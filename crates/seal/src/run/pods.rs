@@ -67,6 +67,17 @@ impl Pod {
     }
 }
 
+impl Pod {
+    /// Upstream's `get_label_or_annotation`: the label, else the annotation (a non-empty
+    /// string), else `None`.
+    pub(crate) fn label_or_annotation(&self, key: &str) -> Option<String> {
+        [&self.labels, &self.annotations]
+            .iter()
+            .find_map(|m| m.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()))
+            .map(String::from)
+    }
+}
+
 /// What the filters and self-protection read of a pod or a node.
 pub(crate) trait Candidate: fmt::Display {
     /// `pods` or `nodes`, for messages.
@@ -340,7 +351,7 @@ impl Runner<'_> {
     /// Upstream's `preprocess_namespace` then one list per namespace: `*` is every
     /// namespace, a name with `*` a regular expression searched in the namespaces' names,
     /// commas separate several.
-    async fn find_pods(
+    pub(crate) async fn find_pods(
         &mut self,
         namespace: &str,
         selector: Option<&str>,
@@ -665,7 +676,7 @@ impl Runner<'_> {
     }
 
     /// Upstream's Kubernetes executor: DELETE with `gracePeriodSeconds=0`.
-    async fn delete_pod(&mut self, pod: &Pod) -> Result<(), String> {
+    pub(crate) async fn delete_pod(&mut self, pod: &Pod) -> Result<(), String> {
         let kube = self.kube().await?;
         let path = format!(
             "/api/v1/namespaces/{}/pods/{}?gracePeriodSeconds=0",
