@@ -99,6 +99,56 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
         );
         return 1;
     }
+    let options = crate::run::Options {
+        kubeconfig: args.kubeconfig.clone(),
+        seed: args.seed,
+        journal_dir,
+        origin: args.policy_file.display().to_string(),
+        reload: Some(args.policy_file.clone()),
+    };
+    let how = How {
+        verbose: args.verbose,
+        silent: args.silent,
+        prometheus: &args.prometheus,
+    };
+    start(
+        &checked.policy,
+        &checked.document,
+        &options,
+        &how,
+        Mode::Autonomous,
+        err,
+    )
+}
+
+/// Which loop [`start`] runs.
+enum Mode<'m> {
+    Autonomous,
+    Label {
+        namespace: &'m str,
+        runs: Option<u64>,
+        min: f64,
+        max: f64,
+    },
+}
+
+/// The flags both modes share.
+struct How<'h> {
+    verbose: u8,
+    silent: u8,
+    prometheus: &'h Option<(String, u16)>,
+}
+
+/// What both modes share: the runtime, the log, the metrics (served with
+/// `--prometheus-collector`), the signal handling; then the mode's loop. The exit code.
+fn start(
+    policy: &crate::policy::Policy,
+    document: &experiment::Value,
+    options: &crate::run::Options,
+    how: &How<'_>,
+    mode: Mode<'_>,
+    err: &mut dyn Write,
+) -> u8 {
     // Read while the process has one thread (the `time` crate refuses later).
     let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -111,21 +161,14 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
             return 1;
         }
     };
-    let options = crate::run::Options {
-        kubeconfig: args.kubeconfig.clone(),
-        seed: args.seed,
-        journal_dir,
-        origin: args.policy_file.display().to_string(),
-        reload: Some(args.policy_file.clone()),
-    };
-    let level = crate::run::log::Level::from_flags(args.verbose, args.silent);
+    let level = crate::run::log::Level::from_flags(how.verbose, how.silent);
     let log = std::sync::Arc::new(crate::run::log::Log::new(
         level,
         Box::new(std::io::stderr()),
     ));
     let metrics = std::sync::Arc::new(crate::run::metrics::Metrics::new(log.clone()));
     runtime.block_on(async {
-        if let Some((host, port)) = &args.prometheus {
+        if let Some((host, port)) = how.prometheus {
             match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
                 Ok(listener) => {
                     log.info(
@@ -150,17 +193,24 @@ pub fn autonomous(args: &Autonomous, out: &mut dyn Write, err: &mut dyn Write) -
                 return 1;
             }
         };
-        crate::run::Runner::new(
-            &checked.policy,
-            &checked.document,
-            &options,
+        let runner = crate::run::Runner::new(
+            policy,
+            document,
+            options,
             log,
             metrics,
             shutdown,
             local_offset,
-        )
-        .run()
-        .await
+        );
+        match mode {
+            Mode::Autonomous => runner.run().await,
+            Mode::Label {
+                namespace,
+                runs,
+                min,
+                max,
+            } => runner.label(namespace, runs, min, max).await,
+        }
         .exit_code()
     })
 }
@@ -184,17 +234,6 @@ pub struct Label {
 /// `label …`: kills the pods whose `seal/*` labels or annotations say so, round after
 /// round ([`crate::run`]'s `label.rs`); exit 0 after `--runs`, 130/143 after a signal.
 pub fn label(args: &Label, err: &mut dyn Write) -> u8 {
-    let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "ERROR cannot start the async runtime: {e}");
-            return 1;
-        }
-    };
     let options = crate::run::Options {
         kubeconfig: args.kubeconfig.clone(),
         seed: args.seed,
@@ -202,12 +241,6 @@ pub fn label(args: &Label, err: &mut dyn Write) -> u8 {
         origin: String::new(),
         reload: None,
     };
-    let level = crate::run::log::Level::from_flags(args.verbose, args.silent);
-    let log = std::sync::Arc::new(crate::run::log::Log::new(
-        level,
-        Box::new(std::io::stderr()),
-    ));
-    let metrics = std::sync::Arc::new(crate::run::metrics::Metrics::new(log.clone()));
     let policy = crate::policy::Policy {
         config: crate::policy::Config {
             run_strategy: crate::policy::RunStrategy {
@@ -220,46 +253,18 @@ pub fn label(args: &Label, err: &mut dyn Write) -> u8 {
         },
         scenarios: Vec::new(),
     };
-    runtime.block_on(async {
-        if let Some((host, port)) = &args.prometheus {
-            match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
-                Ok(listener) => {
-                    tokio::spawn(crate::run::metrics::serve(listener, metrics.clone()));
-                }
-                Err(e) => {
-                    let _ = writeln!(
-                        err,
-                        "ERROR --prometheus-host/--prometheus-port {host}:{port}: cannot listen: {e}"
-                    );
-                    return 1;
-                }
-            }
-        }
-        let shutdown = match crate::run::Shutdown::on_signals() {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = writeln!(err, "ERROR cannot listen for SIGINT/SIGTERM: {e}");
-                return 1;
-            }
-        };
-        crate::run::Runner::new(
-            &policy,
-            &experiment::Value::Null,
-            &options,
-            log,
-            metrics,
-            shutdown,
-            local_offset,
-        )
-        .label(
-            &args.namespace,
-            args.runs,
-            args.min_seconds_between_runs,
-            args.max_seconds_between_runs,
-        )
-        .await
-        .exit_code()
-    })
+    let how = How {
+        verbose: args.verbose,
+        silent: args.silent,
+        prometheus: &args.prometheus,
+    };
+    let mode = Mode::Label {
+        namespace: &args.namespace,
+        runs: args.runs,
+        min: args.min_seconds_between_runs,
+        max: args.max_seconds_between_runs,
+    };
+    start(&policy, &experiment::Value::Null, &options, &how, mode, err)
 }
 
 /// Flags of upstream's that ask for what is out of scope (a cloud driver, SSH): the
