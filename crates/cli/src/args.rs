@@ -485,8 +485,18 @@ pub enum SealCommand {
     Autonomous(SealAutonomousArgs),
     /// Validate a policy file against PowerfulSeal 3.3's schema: `OK`, or why not.
     Validate(SealPolicyArgs),
-    /// Kill pods by their `seal/*` labels (not built yet).
+    /// Kill pods by their `seal/*` labels or annotations, round after round.
     Label(SealLabelArgs),
+    /// Run `A… && B… && …` without a shell (the clone sidecar's startup probe).
+    #[command(hide = true)]
+    Chain(SealChainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SealChainArgs {
+    /// Commands separated by `&&` words.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub argv: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -580,6 +590,9 @@ pub struct SealLabelArgs {
     /// Seed for every random choice, for reproducible runs.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Stop after this many rounds (default: run until SIGINT/SIGTERM, as PowerfulSeal).
+    #[arg(long)]
+    pub runs: Option<u64>,
 }
 
 /// Parses the command line into [`Cli`].

@@ -2,7 +2,7 @@
 //! a link named `powerfulseal`, on the book's policies (`crates/seal/tests/policies`) and
 //! a corpus of invalid ones: PowerfulSeal's output (`OK`, or `Policy not valid. See log
 //! output above.`) and exit codes, with the file, line and path of each mistake; every
-//! `autonomous` flag (the runner itself: `seal_run.rs`) and `label`'s exit 3.
+//! `autonomous` flag (the runner itself: `seal_run.rs`) and `label` (on the cluster: `seal_run.rs`).
 
 #[path = "support/reference.rs"]
 #[allow(dead_code)]
@@ -146,7 +146,7 @@ fn cloud_and_ssh_are_out_of_scope_and_say_so() {
 }
 
 #[test]
-fn autonomous_runs_and_label_says_it_is_not_built_yet_with_exit_3() {
+fn autonomous_and_label_run_and_name_a_missing_kubeconfig() {
     let dir = scratch("seal", "modes");
     let policy = policies().join("experiment1b.yml");
     let policy = policy.to_str().expect("utf-8 path");
@@ -185,9 +185,25 @@ fn autonomous_runs_and_label_says_it_is_not_built_yet_with_exit_3() {
         "{err}"
     );
     assert!(err.contains("All done here!"), "{err}");
-    let out = seal(&dir, &["label", "--kubernetes-namespace", "default"]);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("label mode yet (not implemented)"));
+    let out = seal(
+        &dir,
+        &[
+            "label",
+            "--kubernetes-namespace",
+            "default",
+            "--kubeconfig",
+            "kubeconfig",
+            "--runs",
+            "1",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("ERROR label_runner cannot list pods: kubeconfig kubeconfig: no such file"),
+        "{err}"
+    );
+    assert!(err.contains("All done here!"), "{err}");
     // A flag PowerfulSeal does not have is a usage error.
     let out = seal(&dir, &["validate", "--policy-file", policy, "--frobnicate"]);
     assert_eq!(out.status.code(), Some(2));

@@ -16,124 +16,16 @@ mod http_server;
 mod reference;
 #[path = "support/run.rs"]
 mod run;
+#[path = "support/seal.rs"]
+mod seal;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
-use run::{chaos, chaos_command, read_json, scratch, stderr};
-use serde_json::Value;
-
-/// A namespace of this test's own, fresh.
-fn namespace(name: &str) -> String {
-    let ns = format!("seal-{name}");
-    let _ = cluster::try_kubectl_at(
-        cluster::kubeconfig(),
-        &["delete", "namespace", &ns, "--wait=true", "--timeout=120s"],
-    );
-    cluster::kubectl(&["create", "namespace", &ns], None);
-    ns
-}
-
-fn k(args: &[&str]) -> String {
-    cluster::kubectl(args, None)
-}
-
-/// Bare pods `victim-0` … `victim-{n-1}` (label `app=victim`), Ready.
-fn victims(ns: &str, n: usize) {
-    let docs: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                "apiVersion: v1\nkind: Pod\nmetadata: {{name: victim-{i}, namespace: {ns}, labels: {{app: victim}}}}\nspec: {{containers: [{{name: c, image: busybox}}]}}\n"
-            )
-        })
-        .collect();
-    cluster::kubectl(&["apply", "-f", "-"], Some(&docs.join("---\n")));
-    k(&[
-        "-n",
-        ns,
-        "wait",
-        "--for=condition=Ready",
-        "pod",
-        "-l",
-        "app=victim",
-        "--timeout=120s",
-    ]);
-}
-
-fn pod_names(ns: &str, selector: &str) -> Vec<String> {
-    let list: Value =
-        serde_json::from_str(&k(&["-n", ns, "get", "pods", "-l", selector, "-o", "json"]))
-            .expect("pods as JSON");
-    let mut names: Vec<String> = list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-        .map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string())
-        .collect();
-    names.sort();
-    names
-}
-
-fn exists(ns: &str, what: &str) -> bool {
-    cluster::try_kubectl_at(cluster::kubeconfig(), &["-n", ns, "get", what]).is_some()
-}
-
-/// `needle` is in the seal's log `err` (shown whole when not).
-fn has(err: &str, needle: &str) {
-    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
-}
-
-fn write_policy(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("policy.yml");
-    std::fs::write(&path, text).expect("write policy");
-    path
-}
-
-fn autonomous(dir: &Path, policy: &Path, seed: &str, env: &[(&str, &str)]) -> Output {
-    chaos(
-        dir,
-        &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().expect("utf-8"),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--seed",
-            seed,
-            "--journal-dir",
-            "journals",
-        ],
-        env,
-    )
-}
-
-fn journal(dir: &Path, scenario: &str, n: u64) -> Value {
-    read_json(&dir.join(format!("journals/seal-journal-{scenario}-{n}.json")))
-}
-
-fn statuses(journal: &Value, list: &str) -> Vec<String> {
-    journal[list]
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|r| r["status"].as_str().unwrap_or("(none)").to_string())
-        .collect()
-}
-
-/// The pods the journal's first step killed (`namespace/name`), sorted.
-fn killed(journal: &Value) -> Vec<String> {
-    let mut k: Vec<String> = journal["run"][0]["output"]["killed"]
-        .as_array()
-        .expect("killed")
-        .iter()
-        .map(|v| v.as_str().unwrap_or("").to_string())
-        .collect();
-    k.sort();
-    k
-}
+use run::{chaos, scratch, stderr};
+use seal::{
+    autonomous, autonomous_command, exists, has, journal, k, killed, namespace, pod_names,
+    statuses, victims, write_policy,
+};
 
 #[test]
 fn a_seed_kills_the_same_pods_every_time_and_only_those() {
@@ -464,23 +356,9 @@ scenarios:
 "
         ),
     );
-    let child = chaos_command(
-        &dir,
-        &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().unwrap(),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
-        ],
-        &[],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("spawn chaos");
+    let child = autonomous_command(&dir, &policy, &[], &[])
+        .spawn()
+        .expect("spawn chaos");
     let mut there = false;
     for _ in 0..600 {
         if exists(&ns, "configmap/held") {
@@ -542,17 +420,10 @@ scenarios:
         ),
     );
     let port = http_server::closed_port();
-    let child = chaos_command(
+    let child = autonomous_command(
         &dir,
+        &policy,
         &[
-            "seal",
-            "autonomous",
-            "--policy-file",
-            policy.to_str().unwrap(),
-            "--kubeconfig",
-            cluster::kubeconfig(),
-            "--journal-dir",
-            "journals",
             "--prometheus-collector",
             "--prometheus-host",
             "127.0.0.1",
@@ -561,7 +432,6 @@ scenarios:
         ],
         &[],
     )
-    .stderr(std::process::Stdio::piped())
     .spawn()
     .expect("spawn chaos");
     let wanted = [
@@ -655,4 +525,90 @@ scenarios:
         .unwrap()
         .starts_with("cannot reach the Kubernetes API"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn label_mode_kills_the_pods_its_labels_allow_and_only_those() {
+    let ns = namespace("label");
+    let all_day = "seal/days: 'mon,tue,wed,thu,fri,sat,sun', seal/start-time: '00-00-00', seal/end-time: '23-59-59'";
+    let pods = [
+        ("enabled", format!("seal/enabled: 'true', {all_day}")),
+        ("disabled", format!("seal/enabled: 'false', {all_day}")),
+        ("unlucky", format!("seal/enabled: 'true', seal/kill-probability: '0', {all_day}")),
+        ("never", "seal/enabled: 'true', seal/days: funday".to_string()),
+        ("bad-time", "seal/enabled: 'true', seal/start-time: '10:00:00', seal/days: 'mon,tue,wed,thu,fri,sat,sun'".to_string()),
+        ("starts-after-its-end", "seal/enabled: 'true', seal/days: sun, seal/start-time: '23-59-59'".to_string()),
+    ];
+    let docs: Vec<String> = pods
+        .iter()
+        .map(|(name, annotations)| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: label}}, annotations: {{{annotations}}}}}\nspec: {{containers: [{{name: c, image: busybox}}]}}\n"
+            )
+        })
+        .collect();
+    cluster::kubectl(&["apply", "-f", "-"], Some(&docs.join("---\n")));
+    k(&[
+        "-n",
+        &ns,
+        "wait",
+        "--for=condition=Ready",
+        "pod",
+        "-l",
+        "app=label",
+        "--timeout=120s",
+    ]);
+    let dir = scratch("seal-run", "label");
+    let out = chaos(
+        &dir,
+        &[
+            "seal",
+            "label",
+            "--kubeconfig",
+            cluster::kubeconfig(),
+            "--kubernetes-namespace",
+            &ns,
+            "--runs",
+            "2",
+            "--max-seconds-between-runs",
+            "0",
+            "--seed",
+            "3",
+        ],
+        &[("TZ", "UTC")],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    has(&err, "INFO label_runner Found 6 pods");
+    has(&err, "INFO label_runner Filtered to 1 pods");
+    let killed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("Pod killed: [pod #"))
+        .collect();
+    assert_eq!(killed.len(), 1, "{err}");
+    assert!(
+        killed[0].contains(&format!(" name=enabled namespace={ns} ")),
+        "{err}"
+    );
+    // The second round lists one pod fewer.
+    has(&err, "INFO label_runner Found 5 pods");
+    has(
+        &err,
+        &format!("WARNING label_runner Invalid start time - skipping pod {ns}/bad-time"),
+    );
+    has(&err, "All done here!");
+    let left = pod_names(&ns, "app=label");
+    assert!(!left.contains(&"enabled".to_string()), "{left:?}");
+    for kept in [
+        "disabled",
+        "unlucky",
+        "never",
+        "bad-time",
+        "starts-after-its-end",
+    ] {
+        assert!(
+            left.contains(&kept.to_string()),
+            "{kept} was killed: {left:?}\n{err}"
+        );
+    }
 }

@@ -19,6 +19,8 @@ pub mod schema;
 
 use std::path::Path;
 
+use experiment::Value;
+
 pub use schema::{Checked, Notice, PolicyError};
 
 /// The upstream release whose schema this follows.
@@ -70,7 +72,14 @@ pub fn load_file(path: &Path) -> Result<Checked, LoadError> {
 
 /// Parses and checks a policy's text; `origin` names it in messages.
 pub fn load_str(text: &str, origin: &str) -> Result<Checked, LoadError> {
-    let (document, positions) =
+    load_str_with(text, origin, Vec::new())
+}
+
+/// [`load_str`] with `extra` scenarios appended to the file's (the `spec`s of the
+/// cluster's `Scenario` resources, as upstream's `read_policy` extends the file's list),
+/// checked together.
+pub fn load_str_with(text: &str, origin: &str, extra: Vec<Value>) -> Result<Checked, LoadError> {
+    let (mut document, positions) =
         experiment::yaml::parse_yaml(text).map_err(|e| LoadError::Yaml {
             path: origin.to_string(),
             line: e.line,
@@ -81,6 +90,19 @@ pub fn load_str(text: &str, origin: &str) -> Result<Checked, LoadError> {
                 .unwrap_or(&e.message)
                 .to_string(),
         })?;
+    if !extra.is_empty() {
+        if let Value::Object(map) = &mut document {
+            let list = map
+                .entry("scenarios")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if list.is_null() {
+                *list = Value::Array(Vec::new());
+            }
+            if let Value::Array(items) = list {
+                items.extend(extra);
+            }
+        }
+    }
     schema::check(&document, &positions).map_err(|mut e| {
         e.origin = origin.to_string();
         LoadError::Invalid(e)

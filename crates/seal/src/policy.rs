@@ -16,14 +16,21 @@ pub const DEFAULT_MIN_SECONDS_BETWEEN_RUNS: f64 = 0.0;
 pub const DEFAULT_MAX_SECONDS_BETWEEN_RUNS: f64 = 300.0;
 /// `probeHTTP.retries` when absent: upstream's code (its schema says 3).
 pub const DEFAULT_PROBE_RETRIES: u64 = 1;
+/// `alertManagerAction.actions[].mute.duration` when absent: upstream's code (its schema
+/// says 60).
+pub const DEFAULT_SILENCE_SECONDS: u64 = 900;
 /// `tc.image` and `toxiproxy.imageIptables` when absent.
 pub const DEFAULT_IPROUTE2_IMAGE: &str = "gaiadocker/iproute2:latest";
 /// `toxiproxy.imageToxiproxy` when absent. Upstream's is `docker.io/shopify/toxiproxy:2.1.4`;
 /// the runner substitutes Shakedown's own image (`chaos proxy serve`) when the policy does
 /// not name one.
 pub const UPSTREAM_TOXIPROXY_IMAGE: &str = "docker.io/shopify/toxiproxy:2.1.4";
-/// `toxiproxy.toxiproxyCli` when absent.
+/// `toxiproxy.toxiproxyCli` when absent and the policy names its own `imageToxiproxy`
+/// (upstream's default, the path in `shopify/toxiproxy`).
 pub const DEFAULT_TOXIPROXY_CLI: &str = "/go/bin/toxiproxy-cli";
+/// `toxiproxy.toxiproxyCli` when absent and the sidecar is Shakedown's image: the
+/// `toxiproxy-cli` link to `chaos` (docs/release.md).
+pub const SHAKEDOWN_TOXIPROXY_CLI: &str = "/usr/local/bin/toxiproxy-cli";
 
 /// A whole policy file.
 #[derive(Debug, Clone, PartialEq)]
@@ -333,7 +340,9 @@ pub struct ToxiproxyMutation {
     pub image_iptables: String,
     /// `None`: Shakedown's own image, running `chaos proxy serve`.
     pub image_toxiproxy: Option<String>,
-    pub toxiproxy_cli: String,
+    /// `None`: [`DEFAULT_TOXIPROXY_CLI`] with a named image, [`SHAKEDOWN_TOXIPROXY_CLI`]
+    /// with Shakedown's.
+    pub toxiproxy_cli: Option<String>,
     pub proxies: Vec<ExtraProxy>,
     pub toxics: Vec<Toxic>,
 }

@@ -104,7 +104,7 @@ pub fn check(document: &Value, positions: &Positions) -> Result<Checked, PolicyE
     })
 }
 
-const CLOUD: &str = "Shakedown has no cloud drivers (OpenStack, AWS, Azure, GCP are out of scope): this will fail when the step runs";
+const CLOUD: &str = "Shakedown has no cloud drivers (OpenStack, AWS, Azure, GCP are out of scope): `autonomous` refuses to run this policy (exit 2)";
 
 struct Cx<'a> {
     positions: &'a Positions,
@@ -668,12 +668,6 @@ impl Cx<'_> {
                 PropertyName::Name,
             )?
         };
-        if matches!(name, PropertyName::Group | PropertyName::Az) {
-            self.notice(
-                path,
-                "'group' and 'az' are attributes a cloud driver gives nodes; Kubernetes nodes here have none, so this matches no node",
-            );
-        }
         let value = self.req_string(m, path, "value")?;
         if let Err(e) = fancy_regex::Regex::new(&format!("(?i){value}")) {
             return Err(self.err(
@@ -844,7 +838,7 @@ impl Cx<'_> {
                     let em = self.object(body, &bp, &["cmd"], &["cmd"])?;
                     self.notice(
                         &bp,
-                        "execute runs a command on the node over SSH, which is out of scope (upstream's Kubernetes mode does nothing either): this will fail when the step runs",
+                        "execute runs a command on the node over SSH, which is out of scope (upstream's Kubernetes mode does nothing either): `autonomous` refuses to run this policy (exit 2)",
                     );
                     NodeActionKind::Execute {
                         cmd: self.req_string(em, &bp, "cmd")?,
@@ -1121,9 +1115,7 @@ impl Cx<'_> {
                 .string(m, path, "imageIptables")?
                 .unwrap_or_else(|| DEFAULT_IPROUTE2_IMAGE.to_string()),
             image_toxiproxy: self.string(m, path, "imageToxiproxy")?,
-            toxiproxy_cli: self
-                .string(m, path, "toxiproxyCli")?
-                .unwrap_or_else(|| DEFAULT_TOXIPROXY_CLI.to_string()),
+            toxiproxy_cli: self.string(m, path, "toxiproxyCli")?,
             proxies,
             toxics,
         })
@@ -1160,7 +1152,7 @@ impl Cx<'_> {
             actions.push(Mute {
                 duration_seconds: self
                     .whole(mm, &bp, "duration", Some(60.0), Some(86400.0))?
-                    .unwrap_or(60),
+                    .unwrap_or(DEFAULT_SILENCE_SECONDS),
                 auto_unmute: self.boolean(mm, &bp, "autoUnmute")?.unwrap_or(true),
             });
         }

@@ -28,8 +28,23 @@ pub fn seal(args: SealArgs) -> u8 {
             if let Some(code) = refuse_out_of_scope(&l.common, l.metrics.datadog_collector) {
                 return code;
             }
-            ::seal::command::label(&mut err)
+            let run = ::seal::command::Label {
+                kubeconfig: l.common.kubeconfig,
+                namespace: l.kubernetes_namespace,
+                min_seconds_between_runs: l.min_seconds_between_runs.unwrap_or(0.0),
+                max_seconds_between_runs: l.max_seconds_between_runs.unwrap_or(300.0),
+                seed: l.seed,
+                runs: l.runs,
+                verbose: args.verbose,
+                silent: args.silent,
+                prometheus: l
+                    .metrics
+                    .prometheus_collector
+                    .then(|| (l.metrics.prometheus_host.clone(), l.metrics.prometheus_port)),
+            };
+            ::seal::command::label(&run, &mut err)
         }
+        SealCommand::Chain(c) => ::seal::command::chain(&c.argv, &mut err),
     }
 }
 

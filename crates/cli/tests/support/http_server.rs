@@ -26,6 +26,8 @@
 //! | `/file/<name>?ct=<content-type>` | a file from the case directory with the given content type |
 //! | `/marker/<anything>` | `200` `marker`; only useful as a recorded path |
 //! | `/headers` | `200`, `text/plain`, with an extra `X-Shakedown: yes` header |
+//! | `/alertmanager/<name>/api/v2/silences` | Alertmanager API v2's silence creation: `POST` with a JSON body answers `200` `{"silenceID": "<name>-<n>"}` (`n` counts from 1 per name); other methods `405` |
+//! | `/alertmanager/<name>/api/v2/silence/<id>` | `DELETE` answers `200` (empty); other methods `405` |
 //! | anything else | `404` `text/plain` `not found` |
 #![allow(dead_code)]
 
@@ -358,6 +360,28 @@ fn route(req: &Request, shared: &Shared) -> Response {
             r
         }
         ["value", v] => resp(200, "text/plain", percent_decode(v)),
+        ["alertmanager", name, "api", "v2", "silences"] => {
+            if req.method != "POST" || !req.body.starts_with(b"{") {
+                return resp(405, "text/plain", "method not allowed");
+            }
+            let mut st = shared.state.lock().unwrap();
+            let n = st
+                .counters
+                .entry(format!("alertmanager/{name}"))
+                .or_insert(0);
+            *n += 1;
+            resp(
+                200,
+                "application/json",
+                format!("{{\"silenceID\": \"{name}-{n}\"}}"),
+            )
+        }
+        ["alertmanager", _, "api", "v2", "silence", _] => {
+            if req.method != "DELETE" {
+                return resp(405, "text/plain", "method not allowed");
+            }
+            resp(200, "application/json", "")
+        }
         ["echo", ..] => {
             let headers: Vec<String> = req
                 .headers

@@ -5,8 +5,11 @@
 //! sleeping a whole number of seconds drawn between `minSecondsBetweenRuns` and
 //! `maxSecondsBetweenRuns` (the code's defaults 0 and 300) — not after the last loop. A
 //! scenario runs its steps in order; the first failing step ends it; its cleanup (what
-//! `kubectl apply` with `autoDelete` created) always runs, also when a signal stopped
-//! the run. `exitStrategy: fail-fast` stops at the first failed scenario with exit 1;
+//! `kubectl apply` with `autoDelete` created, a `clone`'s deployment and retargeted
+//! Services, an Alertmanager silence) always runs, also when a signal stopped the run.
+//! Before every loop the policy file and the cluster's `Scenario` resources are read
+//! again (`scenarios.rs`). The steps live beside this file, one module each: `pods.rs`,
+//! `nodes.rs`, `kubectl.rs`, `probe.rs`, `clone.rs`, `alertmanager.rs`. `exitStrategy: fail-fast` stops at the first failed scenario with exit 1;
 //! `report` logs it and carries on (exit 0 at the end). These are upstream's
 //! `policy_runner.py` and `scenario.py` (3.3), with its log lines.
 //!
@@ -15,12 +18,17 @@
 //! reproducible. Every scenario run leaves a Chaos Toolkit journal (`record.rs`,
 //! docs/seal.md).
 
+mod alertmanager;
+mod clone;
 mod kubectl;
+mod label;
 pub mod log;
 pub mod metrics;
+mod nodes;
 mod pods;
 mod probe;
 mod record;
+mod scenarios;
 pub mod shutdown;
 
 use std::collections::HashMap;
@@ -46,6 +54,9 @@ pub struct Options {
     pub journal_dir: PathBuf,
     /// The policy file's name, recorded in each journal.
     pub origin: String,
+    /// Re-read this policy file, plus the cluster's `Scenario` resources, before every
+    /// loop, as upstream does (`None`: run the policy given, as it is).
+    pub reload: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -57,6 +68,9 @@ pub enum Ending {
     FailedFast,
     /// A signal stopped the run (after the current scenario's cleanup).
     Stopped(Stop),
+    /// The policy re-read before a loop (the file and the `Scenario` resources) was not
+    /// valid: exit 1, as upstream.
+    Invalid,
 }
 
 impl Ending {
@@ -64,7 +78,7 @@ impl Ending {
     pub fn exit_code(self) -> u8 {
         match self {
             Ending::Done => 0,
-            Ending::FailedFast => 1,
+            Ending::FailedFast | Ending::Invalid => 1,
             Ending::Stopped(s) => s.exit_code(),
         }
     }
@@ -103,12 +117,30 @@ pub(crate) enum Cleanup {
         payload: String,
         binary: Option<String>,
     },
+    /// Delete the clone deployment this run created (its token annotation says so).
+    DeleteClone {
+        namespace: String,
+        name: String,
+        token: String,
+    },
+    /// Delete an Alertmanager silence (`autoUnmute`).
+    Unmute {
+        url: String,
+        id: String,
+        proxy_http: String,
+        proxy_https: String,
+    },
+    /// Put a retargeted Service's `chaos` selector back as it was.
+    RestoreService {
+        service: crate::policy::ServiceRef,
+        previous: Option<String>,
+    },
 }
 
 /// One run of a policy.
 pub struct Runner<'a> {
-    policy: &'a Policy,
-    document: &'a Value,
+    policy: Policy,
+    document: Value,
     options: &'a Options,
     log: Arc<Log>,
     metrics: Arc<Metrics>,
@@ -128,8 +160,8 @@ impl<'a> Runner<'a> {
     /// `local_offset`: the time zone `dayTime` filters read (read it before starting a
     /// multi-threaded runtime; UTC when unknown).
     pub fn new(
-        policy: &'a Policy,
-        document: &'a Value,
+        policy: &Policy,
+        document: &Value,
         options: &'a Options,
         log: Arc<Log>,
         metrics: Arc<Metrics>,
@@ -142,8 +174,8 @@ impl<'a> Runner<'a> {
             format!("Random seed: {seed} (replay with --seed {seed})"),
         );
         Runner {
-            policy,
-            document,
+            policy: policy.clone(),
+            document: document.clone(),
             options,
             log,
             metrics,
@@ -182,11 +214,14 @@ impl<'a> Runner<'a> {
 
     /// Runs the policy to its end.
     pub async fn run(mut self) -> Ending {
-        let rs = &self.policy.config.run_strategy;
-        let mut loops_left = rs.runs;
+        let mut loops_left = self.policy.config.run_strategy.runs;
         let mut loop_number = 0u64;
         loop {
             loop_number += 1;
+            if !self.reload().await {
+                return Ending::Invalid;
+            }
+            let rs = self.policy.config.run_strategy.clone();
             let mut order: Vec<usize> = (0..self.policy.scenarios.len()).collect();
             if rs.order == Order::Random {
                 self.rng.shuffle(&mut order);
@@ -232,8 +267,8 @@ impl<'a> Runner<'a> {
 
     /// One scenario: its steps, its cleanup, its journal. True when it succeeded.
     async fn scenario(&mut self, index: usize, loop_number: u64) -> bool {
-        let policy = self.policy;
-        let scenario = &policy.scenarios[index];
+        let scenario = self.policy.scenarios[index].clone();
+        let scenario = &scenario;
         self.scenario = scenario.name.clone();
         self.cleanups.clear();
         let logger = log::logger("scenario", &scenario.name);
@@ -391,15 +426,9 @@ impl<'a> Runner<'a> {
                 self.sleep(w.seconds).await;
                 Outcome::ok(Value::Null)
             }
-            Step::NodeAction(_) | Step::Clone(_) | Step::AlertManager(_) => {
-                let message = format!(
-                    "the {} step is not supported by this version of Shakedown's runner yet (docs/seal.md, \"Not done yet\")",
-                    step.kind()
-                );
-                self.log
-                    .error(&log::logger("scenario", &self.scenario), &message);
-                Outcome::failed(Value::Null, message)
-            }
+            Step::Clone(c) => self.clone_step(c).await,
+            Step::NodeAction(n) => self.node_action(n, raw).await,
+            Step::AlertManager(a) => self.alert_manager(a).await,
         }
     }
 
@@ -416,14 +445,34 @@ impl<'a> Runner<'a> {
         );
         let kubectl_logger = log::logger("action_kubectl", &self.scenario);
         for (i, c) in cleanups.iter().enumerate() {
-            match c {
+            let (what, kind, arguments) = match c {
+                Cleanup::Delete { payload, .. } => (
+                    "kubectl delete",
+                    "kubectl",
+                    serde_json::json!({"action": "delete", "payload": payload}),
+                ),
+                Cleanup::DeleteClone {
+                    namespace, name, ..
+                } => (
+                    "delete clone",
+                    "clone",
+                    serde_json::json!({"deployment": {"name": name, "namespace": namespace}}),
+                ),
+                Cleanup::Unmute { url, id, .. } => (
+                    "unmute",
+                    "alertManagerAction",
+                    serde_json::json!({"url": url, "silenceID": id}),
+                ),
+                Cleanup::RestoreService { service, .. } => (
+                    "restore service",
+                    "clone",
+                    serde_json::json!({"service": {"name": service.name, "namespace": service.namespace}}),
+                ),
+            };
+            let started =
+                record::Record::start(format!("cleanup {}. {what}", i + 1), kind, false, arguments);
+            let outcome = match c {
                 Cleanup::Delete { payload, binary } => {
-                    let started = record::Record::start(
-                        format!("cleanup {}. kubectl delete", i + 1),
-                        "kubectl",
-                        false,
-                        serde_json::json!({"action": "delete", "payload": payload}),
-                    );
                     let result = self
                         .kubectl_run(
                             KubectlAction::Delete,
@@ -433,13 +482,27 @@ impl<'a> Runner<'a> {
                             &kubectl_logger,
                         )
                         .await;
-                    let outcome = match result {
+                    match result {
                         Ok(done) => Outcome::ok(serde_json::json!({"objects": done})),
                         Err((done, e)) => Outcome::failed(serde_json::json!({"objects": done}), e),
-                    };
-                    record.rollback(record::Record::finish(started, Some(&outcome)));
+                    }
                 }
-            }
+                Cleanup::DeleteClone {
+                    namespace,
+                    name,
+                    token,
+                } => self.delete_clone(namespace, name, token).await,
+                Cleanup::Unmute {
+                    url,
+                    id,
+                    proxy_http,
+                    proxy_https,
+                } => self.unmute(url, id, proxy_http, proxy_https).await,
+                Cleanup::RestoreService { service, previous } => {
+                    self.restore_service(service, previous.as_deref()).await
+                }
+            };
+            record.rollback(record::Record::finish(started, Some(&outcome)));
         }
         self.log.info(logger, "Cleanup done");
     }

@@ -65,15 +65,72 @@ impl Pod {
             annotations: map("/metadata/annotations"),
         }
     }
+}
 
-    /// The attribute a `property` filter reads; `None` for a node-only attribute.
-    fn attribute(&self, name: PropertyName) -> Option<String> {
+impl Pod {
+    /// Upstream's `get_label_or_annotation`: the label, else the annotation (a non-empty
+    /// string), else `None`.
+    pub(crate) fn label_or_annotation(&self, key: &str) -> Option<String> {
+        [&self.labels, &self.annotations]
+            .iter()
+            .find_map(|m| m.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()))
+            .map(String::from)
+    }
+}
+
+/// What the filters and self-protection read of a pod or a node.
+pub(crate) trait Candidate: fmt::Display {
+    /// `pods` or `nodes`, for messages.
+    const KIND: &'static str;
+    /// The attribute names a `property` filter may read, for messages.
+    const ATTRIBUTES: &'static str;
+    /// The values of the attribute a `property` filter reads (several for a node's
+    /// groups); `None` when this kind has no such attribute.
+    fn attribute(&self, name: PropertyName) -> Option<Vec<String>>;
+    /// Whether this is the seal's own pod or node (upstream's `dont_self_destruct`).
+    fn is_self(&self, own: &Own) -> bool;
+    /// How the journal names it.
+    fn shown(&self) -> String;
+}
+
+/// Who the seal is, from its environment (the downward API in a pod).
+pub(crate) struct Own {
+    /// `POD_NAME`, else `HOSTNAME`.
+    pub pod_name: Option<String>,
+    /// `HOST_IP`: the node's IP.
+    pub host_ip: Option<String>,
+    /// `NODE_NAME` (Shakedown's: `spec.nodeName` through the downward API).
+    pub node_name: Option<String>,
+}
+
+impl Own {
+    pub(crate) fn from_env() -> Own {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Own {
+            pod_name: env("POD_NAME").or_else(|| env("HOSTNAME")),
+            host_ip: env("HOST_IP"),
+            node_name: env("NODE_NAME"),
+        }
+    }
+}
+
+impl Candidate for Pod {
+    const KIND: &'static str = "pods";
+    const ATTRIBUTES: &'static str = "name, state, ip";
+    fn attribute(&self, name: PropertyName) -> Option<Vec<String>> {
         match name {
-            PropertyName::Name => Some(self.name.clone()),
-            PropertyName::State => Some(self.state.clone()),
-            PropertyName::Ip => Some(self.ip.clone().unwrap_or_else(|| "None".into())),
+            PropertyName::Name => Some(vec![self.name.clone()]),
+            PropertyName::State => Some(vec![self.state.clone()]),
+            PropertyName::Ip => Some(vec![self.ip.clone().unwrap_or_else(|| "None".into())]),
             PropertyName::Group | PropertyName::Az => None,
         }
+    }
+    fn is_self(&self, own: &Own) -> bool {
+        own.pod_name.as_deref() == Some(self.name.as_str())
+            || (own.host_ip.is_some() && self.ip.as_deref() == own.host_ip.as_deref())
+    }
+    fn shown(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
     }
 }
 
@@ -142,6 +199,20 @@ fn dict_to_selector(labels: &Map) -> String {
         .join(",")
 }
 
+/// Upstream's `match_property` over an attribute's values: any matches, or, with
+/// `negative`, none does.
+pub(crate) fn matches_values(values: &[String], property: &Property) -> Result<bool, String> {
+    let plain = Property {
+        negative: false,
+        ..property.clone()
+    };
+    let mut any = false;
+    for v in values {
+        any |= matches_property(v, &plain)?;
+    }
+    Ok(any != property.negative)
+}
+
 /// A case-insensitive match at the start (Python's `re.match`), `negative` inverting it.
 fn matches_property(value: &str, property: &Property) -> Result<bool, String> {
     let pattern = format!("(?i)^(?:{})", property.value);
@@ -163,35 +234,10 @@ impl Runner<'_> {
                 return Outcome::failed(Value::Null, e);
             }
         };
-        let names = |pods: &[Pod]| -> Value {
-            pods.iter()
-                .map(|p| Value::String(format!("{}/{}", p.namespace, p.name)))
-                .collect()
+        let (filtered, mut output) = match self.narrow(initial, &step.filters, raw, &logger) {
+            Ok(narrowed) => narrowed,
+            Err(done) => return done,
         };
-        self.log
-            .debug(&logger, format!("Initial set: {}", list(&initial)));
-        self.log
-            .info(&logger, format!("Initial set length: {}", initial.len()));
-        let mut output = json!({"matched": names(&initial)});
-        if initial.is_empty() {
-            self.metrics.empty_filter();
-            return Outcome::ok(output);
-        }
-        let filtered = match self.filter_pods(initial, step, raw, &logger) {
-            Ok(pods) => pods,
-            Err(e) => {
-                self.log.error(&logger, &e);
-                return Outcome::failed(output, e);
-            }
-        };
-        self.log
-            .debug(&logger, format!("Filtered set: {}", list(&filtered)));
-        self.log
-            .info(&logger, format!("Filtered set length: {}", filtered.len()));
-        output["filtered"] = names(&filtered);
-        if filtered.is_empty() {
-            return Outcome::ok(output);
-        }
         let mut failures = Vec::new();
         let mut killed = Vec::new();
         for action in &step.actions {
@@ -305,7 +351,7 @@ impl Runner<'_> {
     /// Upstream's `preprocess_namespace` then one list per namespace: `*` is every
     /// namespace, a name with `*` a regular expression searched in the namespaces' names,
     /// commas separate several.
-    async fn find_pods(
+    pub(crate) async fn find_pods(
         &mut self,
         namespace: &str,
         selector: Option<&str>,
@@ -360,27 +406,69 @@ impl Runner<'_> {
             .collect())
     }
 
-    fn filter_pods(
+    /// Upstream's `ActionNodesPods.execute` up to the actions (pods and nodes alike): logs
+    /// the initial set, filters it, logs what is left. `Err` ends the step with that
+    /// outcome (an empty set is a success, as upstream); `Ok` is what to act on and the
+    /// output so far (`matched`, `filtered`).
+    pub(crate) fn narrow<T: Candidate>(
         &mut self,
-        pods: Vec<Pod>,
-        step: &PodAction,
+        initial: Vec<T>,
+        filters: &[Filter],
         raw: &Value,
         logger: &str,
-    ) -> Result<Vec<Pod>, String> {
+    ) -> Result<(Vec<T>, Value), Outcome> {
+        let names = |items: &[T]| -> Value { items.iter().map(|i| json!(i.shown())).collect() };
+        self.log
+            .debug(logger, format!("Initial set: {}", list(&initial)));
+        self.log
+            .info(logger, format!("Initial set length: {}", initial.len()));
+        let mut output = json!({"matched": names(&initial)});
+        if initial.is_empty() {
+            self.metrics.empty_filter();
+            return Err(Outcome::ok(output));
+        }
+        let filtered = match self.filter_items(initial, filters, raw, logger) {
+            Ok(items) => items,
+            Err(e) => {
+                self.log.error(logger, &e);
+                return Err(Outcome::failed(output, e));
+            }
+        };
+        self.log
+            .debug(logger, format!("Filtered set: {}", list(&filtered)));
+        self.log
+            .info(logger, format!("Filtered set length: {}", filtered.len()));
+        output["filtered"] = names(&filtered);
+        if filtered.is_empty() {
+            return Err(Outcome::ok(output));
+        }
+        Ok((filtered, output))
+    }
+
+    /// Self-protection, then the filters in order (pods and nodes alike).
+    pub(crate) fn filter_items<T: Candidate>(
+        &mut self,
+        pods: Vec<T>,
+        filters: &[Filter],
+        raw: &Value,
+        logger: &str,
+    ) -> Result<Vec<T>, String> {
         let mut pods = self.dont_self_destruct(pods, logger);
-        for (i, filter) in step.filters.iter().enumerate() {
+        for (i, filter) in filters.iter().enumerate() {
             let before = pods.len();
             let (kind, kept) = match filter {
                 Filter::Property(p) => {
                     let mut kept = Vec::new();
                     for pod in pods {
-                        let value = pod.attribute(p.name).ok_or_else(|| {
+                        let values = pod.attribute(p.name).ok_or_else(|| {
                             format!(
-                                "filters[{i}].property: pods have no attribute '{}' (pods: name, state, ip)",
-                                property_name(p.name)
+                                "filters[{i}].property: {kind} have no attribute '{}' ({kind}: {})",
+                                property_name(p.name),
+                                T::ATTRIBUTES,
+                                kind = T::KIND,
                             )
                         })?;
-                        if matches_property(&value, p)? {
+                        if matches_values(&values, p)? {
                             kept.push(pod);
                         }
                     }
@@ -422,16 +510,12 @@ impl Runner<'_> {
         Ok(pods)
     }
 
-    /// Never its own pod: the pod named `POD_NAME` (else `HOSTNAME`), or whose IP is
-    /// `HOST_IP`, as upstream's `dont_self_destruct`.
-    fn dont_self_destruct(&self, pods: Vec<Pod>, logger: &str) -> Vec<Pod> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let own_name = env("POD_NAME").or_else(|| env("HOSTNAME"));
-        let host_ip = env("HOST_IP");
-        let (spared, kept): (Vec<Pod>, Vec<Pod>) = pods.into_iter().partition(|p| {
-            own_name.as_deref() == Some(p.name.as_str())
-                || (host_ip.is_some() && p.ip.as_deref() == host_ip.as_deref())
-        });
+    /// Never its own pod or node: the pod named `POD_NAME` (else `HOSTNAME`), or whose
+    /// IP is `HOST_IP`, as upstream's `dont_self_destruct`; the node whose IP is
+    /// `HOST_IP` or named `NODE_NAME`.
+    fn dont_self_destruct<T: Candidate>(&self, pods: Vec<T>, logger: &str) -> Vec<T> {
+        let own = Own::from_env();
+        let (spared, kept): (Vec<T>, Vec<T>) = pods.into_iter().partition(|p| p.is_self(&own));
         if !spared.is_empty() {
             self.log.warning(
                 logger,
@@ -444,7 +528,7 @@ impl Runner<'_> {
         kept
     }
 
-    fn day_time(&self, pods: Vec<Pod>, d: &DayTime, logger: &str) -> Vec<Pod> {
+    fn day_time<T>(&self, pods: Vec<T>, d: &DayTime, logger: &str) -> Vec<T> {
         let now = time::OffsetDateTime::now_utc().to_offset(self.local_offset);
         self.log.debug(logger, format!("Now is {now}"));
         let day = weekday_name(now.weekday());
@@ -469,13 +553,13 @@ impl Runner<'_> {
         pods
     }
 
-    fn random_sample(
+    fn random_sample<T>(
         &mut self,
-        mut pods: Vec<Pod>,
+        mut pods: Vec<T>,
         size: Option<u64>,
         ratio: Option<f64>,
         logger: &str,
-    ) -> Vec<Pod> {
+    ) -> Vec<T> {
         let size = match size {
             Some(s) => usize::try_from(s).unwrap_or(usize::MAX),
             None => (pods.len() as f64 * ratio.unwrap_or(1.0)).floor() as usize,
@@ -592,7 +676,7 @@ impl Runner<'_> {
     }
 
     /// Upstream's Kubernetes executor: DELETE with `gracePeriodSeconds=0`.
-    async fn delete_pod(&mut self, pod: &Pod) -> Result<(), String> {
+    pub(crate) async fn delete_pod(&mut self, pod: &Pod) -> Result<(), String> {
         let kube = self.kube().await?;
         let path = format!(
             "/api/v1/namespaces/{}/pods/{}?gracePeriodSeconds=0",
@@ -605,19 +689,19 @@ impl Runner<'_> {
     }
 }
 
-fn items(list: &Value) -> &[Value] {
+pub(crate) fn items(list: &Value) -> &[Value] {
     list.get("items")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
-fn list(pods: &[Pod]) -> String {
+pub(crate) fn list<T: fmt::Display>(pods: &[T]) -> String {
     let shown: Vec<String> = pods.iter().map(ToString::to_string).collect();
     format!("[{}]", shown.join(", "))
 }
 
-fn property_name(p: PropertyName) -> &'static str {
+pub(crate) fn property_name(p: PropertyName) -> &'static str {
     match p {
         PropertyName::Name => "name",
         PropertyName::State => "state",

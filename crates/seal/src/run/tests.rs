@@ -1,5 +1,5 @@
-//! The run loop without a cluster (waits, and a `nodeAction`, which fails without I/O
-//! since node steps are not built), on a paused clock: the waits between loops, the
+//! The run loop without a cluster (waits, and a `probeHTTP` to a closed loopback port,
+//! which fails at once), on a paused clock: the waits between loops, the
 //! order, the exit strategies, a stop during a step, and the journals.
 
 use std::io::Write;
@@ -50,6 +50,7 @@ async fn run(name: &str, policy: &str, seed: u64, shutdown: Shutdown) -> Ran {
         seed: Some(seed),
         journal_dir: dir.clone(),
         origin: "test.yml".into(),
+        reload: None,
     };
     let buf = Buf::default();
     let log = Arc::new(Log::new(Level::Info, Box::new(buf.clone())));
@@ -169,9 +170,7 @@ scenarios:
 - name: fails at step two
   steps:
   - wait: {seconds: 1}
-  - nodeAction:
-      matches: [{property: {name: name, value: worker}}]
-      actions: [{wait: {seconds: 1}}]
+  - probeHTTP: {target: {url: 'http://127.0.0.1:1'}}
   - wait: {seconds: 1}
 - name: passes
   steps: [{wait: {seconds: 1}}]
@@ -195,7 +194,7 @@ async fn fail_fast_stops_at_the_first_failed_scenario_with_exit_1() {
         r.log
     );
     assert!(
-        r.log.contains("Step returned failure {'nodeAction': "),
+        r.log.contains("Step returned failure {'probeHTTP': "),
         "{}",
         r.log
     );
@@ -211,7 +210,7 @@ async fn fail_fast_stops_at_the_first_failed_scenario_with_exit_1() {
     assert!(runs[1]
         .failure_message()
         .unwrap()
-        .contains("nodeAction step is not supported"));
+        .contains("http://127.0.0.1:1/"));
     assert!(!r.dir.join("seal-journal-passes-1.json").exists());
 }
 
