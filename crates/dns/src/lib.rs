@@ -145,6 +145,38 @@ impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for 
     }
 }
 
+/// The addresses `/etc/hosts`-format `text` gives `name` (case-insensitive, a trailing dot
+/// ignored), IPv4 first, in file order within each family.
+///
+/// Why the static build reads the file itself: glibc's NSS order (`hosts: files dns`) answers
+/// a name the file knows from the file alone, but hickory, asked for both families, sends
+/// the AAAA query to the name server when the file has only an IPv4 address, and waits out
+/// its timeout when no server answers (a pod with a `hostAliases` entry and no reachable
+/// DNS, the test pod runner). Reading the file first behaves as glibc does.
+#[cfg_attr(not(feature = "hickory"), allow(dead_code))]
+fn hosts_file_addresses(text: &str, name: &str) -> Vec<IpAddr> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let mut found: Vec<IpAddr> = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut fields = line.split_whitespace();
+        let Some(ip) = fields.next().and_then(|a| a.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        if fields.any(|alias| {
+            alias
+                .strip_suffix('.')
+                .unwrap_or(alias)
+                .eq_ignore_ascii_case(name)
+        }) && !found.contains(&ip)
+        {
+            found.push(ip);
+        }
+    }
+    found.sort_by_key(|ip| ip.is_ipv6());
+    found
+}
+
 #[cfg(feature = "hickory")]
 mod imp {
     //! hickory-resolver, built once per process on first use.
@@ -179,6 +211,12 @@ mod imp {
     }
 
     pub(super) async fn lookup(host: &str) -> io::Result<Vec<IpAddr>> {
+        if let Ok(text) = std::fs::read_to_string("/etc/hosts") {
+            let from_file = super::hosts_file_addresses(&text, host);
+            if !from_file.is_empty() {
+                return Ok(from_file);
+            }
+        }
         let answer = resolver()?
             .lookup_ip(host)
             .await
@@ -228,6 +266,27 @@ mod tests {
         assert!(addrs
             .iter()
             .all(|a| a.ip().is_loopback() && a.port() == 8474));
+    }
+
+    #[test]
+    fn the_hosts_file_answers_a_name_it_knows_with_both_families_ipv4_first() {
+        let text = "# comment\n127.0.0.1 localhost\n::1 localhost ip6-localhost\n\
+                    10.0.0.7\tgo-demo-8.acme.com  Repeater.acme.com # the ingress\n\
+                    fd00::7 go-demo-8.acme.com\n10.0.0.8 go-demo-8.acme.com\n\
+                    not-an-ip go-demo-8.acme.com\n10.0.0.7 go-demo-8.acme.com\n";
+        let ips = |name| hosts_file_addresses(text, name);
+        assert_eq!(
+            ips("go-demo-8.acme.com"),
+            ["10.0.0.7", "10.0.0.8", "fd00::7"]
+                .map(|a| a.parse::<IpAddr>().unwrap())
+                .to_vec()
+        );
+        assert_eq!(
+            ips("repeater.ACME.com."),
+            vec!["10.0.0.7".parse::<IpAddr>().unwrap()]
+        );
+        assert!(ips("acme.com").is_empty());
+        assert!(ips("the").is_empty(), "a comment's words are no names");
     }
 
     #[tokio::test]
