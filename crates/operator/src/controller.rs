@@ -840,7 +840,12 @@ async fn cleanup<K: Served>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     delete_labelled(Api::<ConfigMap>::namespaced(client.clone(), ns), &selector).await?;
     if !plan.keep_resources_on_delete {
         let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-        for (name, _) in journals(&plan, ctx).await? {
+        // A namespace the operator may not read holds nothing it made.
+        let kept = match journals(&plan, ctx).await {
+            Err(Error::Kube { source, .. }) if api_code(&source) == Some(403) => Vec::new(),
+            other => other?,
+        };
+        for (name, _) in kept {
             delete_ignoring_missing(config_maps.clone(), &name).await?;
         }
     }
