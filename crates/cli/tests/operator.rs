@@ -115,34 +115,8 @@ fn run_namespace(name: &str) {
     apply(&deploy("run-namespace.yaml").replace("chaostoolkit-run", name));
 }
 
-/// A kubeconfig with a TokenRequest token of `ns`/`sa`, for the admin's apiserver and CA.
 fn token_kubeconfig(dir: &Path, ns: &str, sa: &str) -> PathBuf {
-    let token = kubectl(&["-n", ns, "create", "token", sa, "--duration=30m"]);
-    let view = |path: &str| {
-        kubectl(&[
-            "config",
-            "view",
-            "--raw",
-            "--minify",
-            "-o",
-            &format!("jsonpath={path}"),
-        ])
-    };
-    let file = dir.join(format!("{ns}-{sa}.kubeconfig"));
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    \
-             certificate-authority-data: {}\nusers:\n- name: sa\n  user:\n    token: {}\n\
-             contexts:\n- name: sa\n  context: {{cluster: c, user: sa, namespace: {ns}}}\n\
-             current-context: sa\n",
-            view("{.clusters[0].cluster.server}"),
-            view("{.clusters[0].cluster.certificate-authority-data}"),
-            token.trim()
-        ),
-    )
-    .expect("kubeconfig");
-    file
+    cluster::token_kubeconfig(dir, ns, sa)
 }
 
 fn free_port() -> u16 {
@@ -919,4 +893,131 @@ fn shipped_crds_are_what_the_operator_serves() {
         err.contains("spec.experiment: Required value") && err.contains("spec.journalHistoryLimit"),
         "{err}"
     );
+}
+
+#[test]
+fn journal_configmap_errors_are_clear() {
+    let _lock = setup();
+    let dir = run::scratch("operator", "journal-cm");
+    let exp = dir.join("experiment.json");
+    std::fs::write(&exp, EXPERIMENT_DEVIATES).expect("experiment");
+    let exp = exp.to_str().expect("utf-8");
+    let home = dir.to_str().expect("utf-8");
+    // Not NAMESPACE/NAME: refused before anything runs.
+    let out = run::chaos(
+        &dir,
+        &["run", "--journal-configmap", "just-a-name", exp],
+        &[("HOME", home)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    run::assert_stderr_has(
+        &out,
+        "--journal-configmap 'just-a-name' is not NAMESPACE/NAME",
+    );
+    assert!(!dir.join("marker").exists(), "the experiment did not run");
+    // An account without the right: the run ends, the journal file is written, the
+    // ConfigMap write fails with the apiserver's message and the exit code is 1.
+    let ns = "op-journal-denied";
+    let _ = try_kubectl(&[
+        "delete",
+        "namespace",
+        ns,
+        "--ignore-not-found",
+        "--wait=true",
+    ]);
+    kubectl(&["create", "namespace", ns]);
+    let _ = try_kubectl(&["-n", ns, "create", "serviceaccount", "nobody"]);
+    let kc = token_kubeconfig(&dir, ns, "nobody");
+    std::fs::write(
+        dir.join("experiment2.json"),
+        EXPERIMENT_DEVIATES.replace("deviates", "runs"),
+    )
+    .expect("exp");
+    let out = run::chaos(
+        &dir,
+        &[
+            "run",
+            "--journal-configmap",
+            &format!("{ns}/kept"),
+            "experiment2.json",
+        ],
+        &[("KUBECONFIG", kc.to_str().expect("utf-8")), ("HOME", home)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    run::assert_stderr_has(
+        &out,
+        &format!("cannot keep the journal in ConfigMap {ns}/kept: HTTP 403"),
+    );
+    run::assert_stderr_has(&out, "cannot create resource \"configmaps\"");
+    assert!(dir.join("journal.json").exists());
+    // The environment variable names it too, and with the right the journal is there.
+    kubectl(&[
+        "-n",
+        ns,
+        "create",
+        "role",
+        "journal",
+        "--verb=create,patch",
+        "--resource=configmaps",
+    ]);
+    kubectl(&[
+        "-n",
+        ns,
+        "create",
+        "rolebinding",
+        "journal",
+        "--role=journal",
+        &format!("--serviceaccount={ns}:nobody"),
+    ]);
+    let _ = std::fs::remove_file(dir.join("marker"));
+    let out = run::chaos(
+        &dir,
+        &["run", "experiment2.json"],
+        &[
+            ("KUBECONFIG", kc.to_str().expect("utf-8")),
+            ("HOME", home),
+            ("CHAOS_JOURNAL_CONFIGMAP", &format!("{ns}/kept")),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "deviated: {}",
+        run::stderr(&out)
+    );
+    let kept = kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "configmap",
+        "kept",
+        "-o",
+        "jsonpath={.data.journal\\.json}",
+    ]);
+    let file = std::fs::read_to_string(dir.join("journal.json")).expect("journal file");
+    assert_eq!(kept, file, "the ConfigMap holds the journal file's text");
+    // A second run with the same name replaces it.
+    let _ = std::fs::remove_file(dir.join("marker"));
+    let out = run::chaos(
+        &dir,
+        &[
+            "run",
+            "--journal-configmap",
+            &format!("{ns}/kept"),
+            "experiment2.json",
+        ],
+        &[("KUBECONFIG", kc.to_str().expect("utf-8")), ("HOME", home)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let again = kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "configmap",
+        "kept",
+        "-o",
+        "jsonpath={.data.journal\\.json}",
+    ]);
+    assert_ne!(again, kept, "a new journal (new start time)");
+    kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }

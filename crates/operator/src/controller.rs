@@ -1,7 +1,7 @@
 //! The reconcile loop: kube-runtime `Controller`s (one per kind) that watch the resources
 //! and the runner pods they made, and a `finalizer` that deletes everything on delete.
 //!
-//! Each pass ([`apply`]) recomputes the [`Plan`] from the spec, applies its objects with
+//! Each pass (`apply`) recomputes the [`Plan`] from the spec, applies its objects with
 //! server-side apply (so a pass is idempotent and a spec change updates them), starts the
 //! run of the current generation if it has none, reads the runner pod and its journal, and
 //! writes the status. Bad input never fails the pass: it becomes a condition on the

@@ -5,7 +5,7 @@
 //! `ChaosToolkitExperiment`'s free-form spec the way `chaostoolkit-incubator/kubernetes-crd`
 //! does (same fields, same defaults; `../shared/reference/chaostoolkit-extensions.md` §10),
 //! and names every field it cannot use. [`shakedown`] maps the typed `ChaosExperiment`.
-//! [`Plan::objects`] then writes the manifests, so the reconcile loop only applies them and
+//! [`Plan`]'s methods then write the manifests, so the reconcile loop only applies them and
 //! tests check them without a cluster.
 //!
 //! Every object carries the label [`RUN_ID`] (10 hex characters of the resource's uid,
