@@ -174,17 +174,23 @@ async fn reconcile<K: Served>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, 
         .ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let name = obj.name_any();
-    finalizer(&api, FINALIZER, obj, |event| async {
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Event::Apply(obj) => apply(&*obj, &ctx).await,
             Event::Cleanup(obj) => cleanup(&*obj, &ctx).await,
         }
     })
-    .await
-    .map_err(|e| Error::Finalizer {
-        name,
-        source: Box::new(e),
-    })
+    .await;
+    match result {
+        // A pass queued before the finalizer came off finds the resource gone: done.
+        Err(kube::runtime::finalizer::Error::RemoveFinalizer(e)) if api_code(&e) == Some(404) => {
+            Ok(Action::await_change())
+        }
+        other => other.map_err(|e| Error::Finalizer {
+            name,
+            source: Box::new(e),
+        }),
+    }
 }
 
 fn condition(type_: &str, ok: bool, reason: &str, message: impl Into<String>) -> Condition {
