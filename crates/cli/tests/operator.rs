@@ -564,6 +564,69 @@ fn scheduled_shakedown_experiment_and_the_kill_switch() {
         "{s:#}"
     );
 
+    // Journals beyond journalHistoryLimit go, oldest first.
+    kubectl(&[
+        "-n",
+        CR_NS,
+        "patch",
+        "cex",
+        "nightly",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"journalHistoryLimit":2}}"#,
+    ]);
+    for run in ["a", "b", "c"] {
+        let name = format!("{cronjob}-{run}-journal");
+        kubectl(&[
+            "-n",
+            run_ns,
+            "create",
+            "configmap",
+            &name,
+            "--from-literal=journal.json={}",
+        ]);
+        kubectl(&[
+            "-n",
+            run_ns,
+            "label",
+            "configmap",
+            &name,
+            "shakedown.dev/journal=true",
+        ]);
+        std::thread::sleep(Duration::from_millis(1100)); // distinct creation seconds
+    }
+    kubectl(&[
+        "-n",
+        CR_NS,
+        "annotate",
+        "cex",
+        "nightly",
+        "--overwrite",
+        "poke=0",
+    ]);
+    eventually("the oldest journal pruned", || {
+        let names = kubectl(&[
+            "-n",
+            run_ns,
+            "get",
+            "configmaps",
+            "-l",
+            "shakedown.dev/journal",
+            "-o",
+            "name",
+        ]);
+        (!names.contains(&format!("{cronjob}-a-journal"))).then_some(names)
+    });
+    for run in ["b", "c"] {
+        kubectl(&[
+            "-n",
+            run_ns,
+            "get",
+            "configmap",
+            &format!("{cronjob}-{run}-journal"),
+        ]);
+    }
+
     // The kill switch: the CronJob is suspended and the resource says why.
     apply(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: kill-switch, namespace: {SYSTEM_NS}}}\n"));
     kubectl(&[
