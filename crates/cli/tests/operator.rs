@@ -935,6 +935,11 @@ fn shipped_crds_are_what_the_operator_serves() {
             "deploy/operator/crds.yaml is stale: regenerate it (docs/operator.md)"
         );
     }
+    // The Deployment as shipped passes the apiserver's validation (server-side dry run).
+    cluster::kubectl(
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&deploy("deployment.yaml")),
+    );
     // The schema is enforced: a ChaosExperiment without an experiment is refused.
     let refused = Command::new(cluster::kubectl_bin())
         .args(["--kubeconfig", cluster::kubeconfig(), "apply", "-f", "-"])
