@@ -91,6 +91,39 @@ pub enum Command {
     Seal(SealArgs),
     /// Generate a report from the run journal(s).
     Report(ReportArgs),
+    /// The Kubernetes operator: runs ChaosToolkitExperiment and ChaosExperiment resources.
+    Operator(OperatorArgs),
+}
+
+/// `chaos operator` (docs/operator.md).
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// The kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in a pod with
+    /// CHAOSTOOLKIT_IN_POD=true its service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The image of ChaosExperiment runners that name none.
+    #[arg(long, env = "CHAOS_RUNNER_IMAGE", default_value = "shakedown:0.1.0")]
+    pub runner_image: String,
+    /// The kill switch ConfigMap, NAMESPACE/NAME: runners obey it, and no run starts while it is on.
+    #[arg(
+        long,
+        env = "CHAOS_OPERATOR_KILL_SWITCH",
+        value_name = "NAMESPACE/NAME"
+    )]
+    pub kill_switch: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Elect a leader on this Lease (NAMESPACE/NAME), so several replicas are safe.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub leader_lease: Option<String>,
+    /// This replica's name in the Lease (default: $POD_NAME, else the host name and pid).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Print both CustomResourceDefinitions as JSON and exit.
+    #[arg(long)]
+    pub print_crds: bool,
 }
 
 /// `-h` is help here, as everywhere in `chaos`; the API address is `--host` only.
@@ -306,6 +339,10 @@ pub struct RunArgs {
     /// CHAOS_KILL_SWITCH, else the settings' runtime.kill_switch; docs/kill-switch.md).
     #[arg(long, value_name = "SWITCH")]
     pub kill_switch: Option<String>,
+    /// Also keep the final journal in this ConfigMap (NAMESPACE/NAME, key journal.json),
+    /// where `chaos operator` reads it (docs/operator.md).
+    #[arg(long, value_name = "NAMESPACE/NAME", env = "CHAOS_JOURNAL_CONFIGMAP")]
+    pub journal_configmap: Option<String>,
     /// The experiment: a JSON or YAML file, or an http(s) URL.
     pub source: String,
 }

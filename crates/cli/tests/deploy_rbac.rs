@@ -107,45 +107,7 @@ fn app() {
 /// A kubeconfig holding a token of `ns`/`chaostoolkit` from the TokenRequest API, as the
 /// kubelet projects it into a pod, for the same apiserver and CA as the admin's.
 fn service_account_kubeconfig(dir: &Path, ns: &str) -> PathBuf {
-    let token = cluster::kubectl(
-        &[
-            "-n",
-            ns,
-            "create",
-            "token",
-            "chaostoolkit",
-            "--duration=10m",
-        ],
-        None,
-    );
-    let view = |path: &str| {
-        cluster::kubectl(
-            &[
-                "config",
-                "view",
-                "--raw",
-                "--minify",
-                "-o",
-                &format!("jsonpath={path}"),
-            ],
-            None,
-        )
-    };
-    let server = view("{.clusters[0].cluster.server}");
-    let ca = view("{.clusters[0].cluster.certificate-authority-data}");
-    let file = dir.join(format!("{ns}.kubeconfig"));
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    \
-             certificate-authority-data: {ca}\nusers:\n- name: sa\n  user:\n    token: {}\n\
-             contexts:\n- name: sa\n  context: {{cluster: c, user: sa, namespace: {ns}}}\n\
-             current-context: sa\n",
-            token.trim()
-        ),
-    )
-    .expect("kubeconfig");
-    file
+    cluster::token_kubeconfig(dir, ns, "chaostoolkit")
 }
 
 /// `chaos run` of `experiment` as the service account of `kubeconfig`: the journal.

@@ -83,6 +83,12 @@ fn with_trace_context(mut builder: http::request::Builder) -> http::request::Bui
 pub const STRATEGIC: &str = "application/strategic-merge-patch+json";
 
 impl Kube {
+    /// The underlying kube-rs client, for code that uses kube's typed API and runtime (the
+    /// operator) with the same credentials and connector as every `chaosk8s` function.
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
     /// The API server's URL, for messages.
     pub fn url(&self) -> &str {
         &self.url

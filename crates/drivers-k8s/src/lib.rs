@@ -17,6 +17,7 @@ pub mod crd;
 pub mod daemonset;
 pub mod deployment;
 pub mod event;
+pub mod journal_configmap;
 pub mod namespace;
 pub mod networking;
 pub mod node;

@@ -907,6 +907,54 @@ pub(crate) fn write_journal(path: &Path, journal: &Value) -> Result<(), journal:
     journal::write_file(path, &typed)
 }
 
+/// Keeps the final journal in a [`providers::journal_store::JournalStore`] (a ConfigMap:
+/// `chaos run --journal-configmap`), beside the journal file. The journal is the same text
+/// the file gets; a store that fails makes the exit code 1 with its message, as a journal
+/// file that cannot be written does.
+pub struct JournalStoreSubscriber {
+    store: Arc<dyn providers::journal_store::JournalStore>,
+}
+
+impl JournalStoreSubscriber {
+    pub fn new(store: Arc<dyn providers::journal_store::JournalStore>) -> Self {
+        Self { store }
+    }
+}
+
+impl Subscriber for JournalStoreSubscriber {
+    fn on_event<'a>(&'a self, _event: RunEvent<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    fn persist(&self, json: &Value) -> Result<(), NotReady> {
+        let fail = |e: String| {
+            NotReady(format!("cannot keep the journal in {}: {e}", self.store.describe()).into())
+        };
+        let typed = journal::from_value(json.clone()).map_err(|e| fail(e.to_string()))?;
+        let text = journal::to_string_pretty(&typed).map_err(|e| fail(e.to_string()))?;
+        // `persist` is synchronous and runs on the run's runtime: the store's I/O gets a
+        // thread and a runtime of its own, so it never blocks a runtime worker it needs.
+        let store = self.store.clone();
+        let result = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| providers::journal_store::StoreError(e.to_string()))?;
+                    runtime.block_on(store.store(&text))
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(providers::journal_store::StoreError(
+                        "the writer thread panicked".into(),
+                    ))
+                })
+        });
+        result.map_err(|e| fail(e.0))
+    }
+}
+
 /// The settings' notification channels: `run-started`, then `run-completed` or
 /// `run-failed`, and `run-deviated` in addition when the run deviated; `validate-failed`
 /// (with the experiment and the error) when the experiment is invalid, where the reference

@@ -63,6 +63,7 @@ const OWN_TARGETS: &[&str] = &[
     "proxy",
     "drivers",
     "shakedown",
+    "operator",
 ];
 
 fn is_own(target: &str) -> bool {

@@ -25,6 +25,7 @@ pub mod control;
 mod error;
 pub mod http;
 pub mod init;
+pub mod journal_store;
 pub mod outbound;
 pub mod process;
 pub mod reaper;

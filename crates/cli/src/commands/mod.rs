@@ -4,6 +4,7 @@
 mod discover;
 mod info;
 mod init;
+mod operator;
 mod proxy;
 mod report;
 mod run;
@@ -75,6 +76,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Settings(args) => settings::settings(args, &settings_path),
         Command::Seal(args) => seal::seal(args),
         Command::Report(args) => report::report(args),
+        Command::Operator(args) => operator::operator(args),
     }
 }
 
@@ -96,6 +98,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Settings(_) => "settings",
         Command::Seal(_) => "seal",
         Command::Report(_) => "report",
+        Command::Operator(_) => "operator",
     }
 }
 

@@ -145,6 +145,17 @@ async fn run_async(
         subscribers.push(Arc::new(EventsFile::new(path)));
     }
     subscribers.push(Arc::new(JournalFile::new(args.journal_path.clone())));
+    if let Some(name) = args.journal_configmap.as_deref().filter(|n| !n.is_empty()) {
+        match drivers_k8s::journal_configmap::ConfigMapJournal::parse(name) {
+            Ok(store) => {
+                subscribers.push(Arc::new(api::JournalStoreSubscriber::new(Arc::new(store))))
+            }
+            Err(e) => {
+                log::error!("{e}");
+                return 1;
+            }
+        }
+    }
     subscribers.push(Arc::new(Notifications::new(
         settings.clone(),
         &registry_for,

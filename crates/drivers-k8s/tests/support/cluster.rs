@@ -132,3 +132,38 @@ pub fn stop_plane(run_dir: &Path) {
         .env("TESTENV_RUN_DIR", run_dir)
         .output();
 }
+
+/// A kubeconfig file in `dir` holding a token of the ServiceAccount `ns`/`sa` from the
+/// TokenRequest API (what the kubelet projects into a pod), for the same apiserver and CA
+/// as the admin's: to act as that account, with RBAC enforced.
+pub fn token_kubeconfig(dir: &Path, ns: &str, sa: &str) -> PathBuf {
+    let token = kubectl(&["-n", ns, "create", "token", sa, "--duration=30m"], None);
+    let view = |path: &str| {
+        kubectl(
+            &[
+                "config",
+                "view",
+                "--raw",
+                "--minify",
+                "-o",
+                &format!("jsonpath={path}"),
+            ],
+            None,
+        )
+    };
+    let file = dir.join(format!("{ns}-{sa}.kubeconfig"));
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    \
+             certificate-authority-data: {}\nusers:\n- name: sa\n  user:\n    token: {}\n\
+             contexts:\n- name: sa\n  context: {{cluster: c, user: sa, namespace: {ns}}}\n\
+             current-context: sa\n",
+            view("{.clusters[0].cluster.server}"),
+            view("{.clusters[0].cluster.certificate-authority-data}"),
+            token.trim()
+        ),
+    )
+    .expect("kubeconfig");
+    file
+}
