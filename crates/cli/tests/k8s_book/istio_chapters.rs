@@ -453,7 +453,6 @@ fn network_chapter_faults_are_felt_like_in_the_book() {
 /// queried for the error rate, the fault rolled back, the load's results in the journal.
 #[test]
 fn users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends() {
-    let test = "users_feel_an_istio_abort_that_prometheus_sees_and_the_rollback_ends";
     let chapter = Chapter::start();
     let (c, ingress) = (&chapter.cluster, &chapter.ingress);
     let Some(prometheus) = peers::prometheus_scraping(
