@@ -54,11 +54,28 @@ fn corpus() -> PathBuf {
 }
 
 /// A file of `deploy/`, its namespaces renamed.
+///
+/// CronJobs come suspended: the tests start their runs with `kubectl create job --from`,
+/// and the manifests' real `*/5` schedule must not add runs of its own when a test happens
+/// to cross a five-minute boundary (a CI run once lost K03's pod that way).
 fn deploy(path: &str, app_ns: &str, chaos_ns: &str) -> String {
     let text = std::fs::read_to_string(cluster::root().join("deploy").join(path))
         .unwrap_or_else(|e| panic!("deploy/{path}: {e}"));
-    text.replace("namespace: go-demo-8", &format!("namespace: {app_ns}"))
-        .replace("namespace: chaos", &format!("namespace: {chaos_ns}"))
+    let text = text
+        .replace("namespace: go-demo-8", &format!("namespace: {app_ns}"))
+        .replace("namespace: chaos", &format!("namespace: {chaos_ns}"));
+    if text.contains("kind: CronJob") {
+        let suspended = text.replace(
+            "\n  concurrencyPolicy: Forbid\n",
+            "\n  suspend: true\n  concurrencyPolicy: Forbid\n",
+        );
+        assert_ne!(
+            suspended, text,
+            "deploy/{path}: no `concurrencyPolicy` line to suspend at"
+        );
+        return suspended;
+    }
+    text
 }
 
 /// The book's experiments ConfigMap `file` (`k8s/chaos/…`), for the test's namespace and
@@ -285,7 +302,15 @@ fn job_pod(ns: &str, job: &str) -> Value {
     ]);
     let list: Value = serde_json::from_str(&out).expect("pods JSON");
     let items = list["items"].as_array().expect("items");
-    assert_eq!(items.len(), 1, "one pod for job {job}: {list:#}");
+    if items.len() != 1 {
+        // What happened to it, for the next reader of a CI log.
+        let jobs = kubectl(&["-n", ns, "get", "jobs,pods", "-o", "wide"]);
+        let events = kubectl(&["-n", ns, "get", "events", "--sort-by=.lastTimestamp"]);
+        panic!(
+            "one pod for job {job}, found {}: {list:#}\n{jobs}\n{events}",
+            items.len()
+        );
+    }
     items[0].clone()
 }
 
