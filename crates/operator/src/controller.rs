@@ -317,7 +317,20 @@ async fn apply<K: Served>(obj: &K, ctx: &Context) -> Result<Action, Error> {
             reason: "InvalidSpec",
             message: e.to_string(),
         }),
-        Ok(plan) => drive(obj, &plan, ctx, &mut status).await?,
+        Ok(plan) => {
+            // Once per generation, not at every re-check.
+            if previous.and_then(|s| s.observed_generation) != Some(generation) {
+                for field in &plan.unread {
+                    log::warn!(
+                        "{} {}/{}: {field}",
+                        K::KIND.label(),
+                        obj.namespace().unwrap_or_default(),
+                        obj.name_any()
+                    );
+                }
+            }
+            drive(obj, &plan, ctx, &mut status).await?
+        }
     };
     status.observed_generation = Some(generation);
     let action = match outcome {

@@ -132,6 +132,9 @@ pub struct Plan {
     pub journal_history: u32,
     pub keep_resources_on_delete: bool,
     pub defaults: Defaults,
+    /// Fields the resource declares that this operator does not read, each with what to do
+    /// instead: the controller says so in a WARNING once per generation.
+    pub unread: Vec<String>,
 }
 
 /// 10 hex characters of the uid: the name suffix of everything made for one resource
@@ -331,7 +334,19 @@ pub fn upstream(owner: Owner, spec: &Value, defaults: Defaults) -> Result<Plan, 
         keep_resources_on_delete: boolean(spec, &["keep_resources_on_delete"], false)?,
         owner,
         defaults,
+        unread: unread_upstream_fields(spec),
     })
+}
+
+/// Upstream's fields this operator declares unread (docs/operator.md, "Not read").
+fn unread_upstream_fields(spec: &Value) -> Vec<String> {
+    match get(spec, &["template", "name"]) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(name) => vec![format!(
+            "spec.template.name ({name}) is not read: the objects are built from upstream's \
+             default templates; put a custom Pod in spec.pod.template instead"
+        )],
+    }
 }
 
 /// Maps a `ChaosExperiment` (already checked by the apiserver's schema).
@@ -388,6 +403,8 @@ pub fn shakedown(
         keep_resources_on_delete: false,
         owner,
         defaults,
+        // The schema (enforced by the apiserver) has no field this operator leaves unread.
+        unread: Vec::new(),
     })
 }
 

@@ -246,3 +246,19 @@ fn crons_and_journal_pruning() {
     assert_eq!(journals_to_prune(journals.clone(), 1), ["j2", "j1"]);
     assert!(journals_to_prune(journals, 5).is_empty());
 }
+
+#[test]
+fn an_upstream_template_configmap_is_named_as_unread() {
+    let plan = upstream(owner(Kind::Upstream), &json!({}), defaults()).unwrap();
+    assert_eq!(plan.unread, Vec::<String>::new());
+    let spec = json!({"template": {"name": "my-templates"}});
+    let plan = upstream(owner(Kind::Upstream), &spec, defaults()).unwrap();
+    assert_eq!(
+        plan.unread,
+        vec![
+            "spec.template.name (\"my-templates\") is not read: the objects are built from \
+             upstream's default templates; put a custom Pod in spec.pod.template instead"
+                .to_string()
+        ]
+    );
+}
